@@ -1,0 +1,89 @@
+"""Writing audit events. Called by every action inside its own transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models, transaction
+from django.utils import timezone
+
+from prepay.audit.chain import event_hash
+from prepay.audit.models import AuditEvent, AuditHead
+
+
+def snapshot(obj: models.Model | None, fields: list[str] | None = None) -> dict[str, Any] | None:
+    """A JSON-ready dict of a model instance's concrete fields (foreign keys as ids)."""
+    if obj is None:
+        return None
+    out: dict[str, Any] = {}
+    for f in obj._meta.concrete_fields:
+        if fields is not None and f.name not in fields:
+            continue
+        if f.name in {"password"}:
+            continue
+        value = getattr(obj, f.attname)
+        out[f.attname] = value if isinstance(value, (int, bool, type(None))) else str(value)
+    return out
+
+
+def record_event(
+    *,
+    actor: Any,
+    verb: str,
+    obj: models.Model | None = None,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    object_repr: str | None = None,
+    group_id: int | None = None,
+    site_id: int | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event to the chain. Must run inside the caller's transaction.
+
+    The head row is locked (``select_for_update``) so concurrent writers chain one after another.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("record_event must be called inside the action's transaction")
+    head, _ = AuditHead.objects.select_for_update().get_or_create(id=1)
+    seq = head.seq + 1
+    now = timezone.now()
+    event = AuditEvent(
+        seq=seq,
+        # millisecond precision: every backend stores it exactly, so the hash survives a round trip
+        created_at=now.replace(microsecond=now.microsecond // 1000 * 1000),
+        actor=actor if getattr(actor, "pk", None) else None,
+        actor_name=(getattr(actor, "get_username", lambda: "")() or "system")[:150],
+        group_id=group_id,
+        site_id=site_id,
+        verb=verb,
+        object_type=object_type or (obj._meta.label_lower if obj is not None else ""),
+        object_id=object_id or (str(obj.pk) if obj is not None else ""),
+        object_repr=(object_repr or (str(obj) if obj is not None else ""))[:200],
+        before=before,
+        after=after,
+        prev_hash=head.hash,
+    )
+    event.hash = event_hash(_row(event))
+    event.save(force_insert=True)
+    head.seq, head.hash = seq, event.hash
+    head.save(update_fields=["seq", "hash"])
+    return event
+
+
+def _row(event: AuditEvent) -> dict[str, Any]:
+    return {
+        "seq": event.seq,
+        "created_at": event.created_at,
+        "actor_id": event.actor_id,
+        "actor_name": event.actor_name,
+        "group_id": event.group_id,
+        "site_id": event.site_id,
+        "verb": event.verb,
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "object_repr": event.object_repr,
+        "before": event.before,
+        "after": event.after,
+        "prev_hash": event.prev_hash,
+    }

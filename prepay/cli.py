@@ -1,0 +1,75 @@
+"""The ``prepay`` console command: one entry point for operators.
+
+``prepay sts …`` runs the token engine without a database; everything else is a Django management
+command (``prepay db backup`` = ``manage.py db backup``). Help follows the locale (LANG / LC_ALL):
+Chinese for zh_*, English otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+COMMANDS: list[tuple[str, str]] = []  # filled in _commands() so the text is translated at call time
+
+
+def locale_language(environ: dict[str, str] | None = None) -> str:
+    """The UI language from the POSIX locale variables: ``zh-hans`` for any zh_* locale, else ``en``."""
+    env = os.environ if environ is None else environ
+    for var in ("PREPAY_LANGUAGE", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = env.get(var, "")
+        if value:
+            return "zh-hans" if value.lower().startswith("zh") else "en"
+    return "en"
+
+
+def _commands() -> list[tuple[str, str]]:
+    from django.utils.translation import gettext as _
+
+    return [
+        ("demo", _("Set up the embedded database with demo data and serve on http://127.0.0.1:8000")),
+        ("serve", _("Serve the web application (development server)")),
+        ("migrate", _("Create or upgrade the database schema")),
+        ("import", _("Import customers, units or meters from CSV / Excel (all or nothing)")),
+        ("audit", _("Audit log: `prepay audit verify` checks the hash chain")),
+        ("db", _("Database care: backup, restore, check, compact")),
+        ("sts", _("STS token engine: decoder keys, credit and management tokens, decode, batch")),
+        ("createsuperuser", _("Create a platform operator account")),
+    ]
+
+
+def _help(prog: str) -> str:
+    from django.utils.translation import gettext as _
+
+    lines = [_("Usage: %(prog)s <command> [options]") % {"prog": prog}, "", _("Commands:")]
+    lines += [f"  {name:<16} {text}" for name, text in _commands()]
+    lines += ["", _("`%(prog)s <command> --help` explains one command.") % {"prog": prog}]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "prepay.settings")
+    os.environ.setdefault("PREPAY_LANGUAGE", locale_language())
+    if args and args[0] == "sts":
+        from prepay.domain.tokens.sts.cli import main as sts_main
+
+        return sts_main(args[1:])
+    import django
+    from django.utils import translation
+
+    django.setup()
+    translation.activate(locale_language())
+    if not args or args[0] in {"-h", "--help", "help"}:
+        print(_help("prepay"))
+        return 0
+    if args[0] == "serve":
+        args = ["runserver", *args[1:]]
+    from django.core.management import ManagementUtility
+
+    ManagementUtility(["prepay", *args]).execute()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Small pieces shared by the Django apps (fields, errors, the action helpers)."""

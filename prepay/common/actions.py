@@ -1,0 +1,102 @@
+"""Helpers every action uses: locking, validation errors, master-data saves with audit."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.utils.translation import gettext as _
+
+from prepay.audit.actions import record_event, snapshot
+from prepay.common.errors import ActionError, NotFound
+from prepay.tenancy.scoping import require
+
+M = TypeVar("M", bound=models.Model)
+
+
+def locked(model: type[M], pk: Any) -> M:
+    """Re-read a row under ``SELECT … FOR UPDATE`` inside the current transaction."""
+    try:
+        return model._default_manager.select_for_update().get(pk=pk)
+    except model.DoesNotExist:  # type: ignore[attr-defined]
+        raise NotFound("not_found", _("%(what)s does not exist.") % {"what": model._meta.verbose_name}) from None
+
+
+def scope_of(obj: models.Model) -> tuple[int | None, int | None]:
+    """(group_id, site_id) of a scoped row, following its ``scope_group`` / ``scope_site`` paths."""
+
+    def follow(path: str | None) -> int | None:
+        if path is None:
+            return None
+        if path == "pk":
+            return obj.pk  # type: ignore[no-any-return]
+        value: Any = obj
+        for part in path.split("__"):
+            if value is None:
+                return None
+            value = getattr(value, part)
+        return value.pk if isinstance(value, models.Model) else value
+
+    return follow(obj.scope_group), follow(obj.scope_site)  # type: ignore[attr-defined]
+
+
+def validation_error(exc: ValidationError) -> ActionError:
+    """Turn Django's ValidationError into an ActionError listing every problem."""
+    if hasattr(exc, "error_dict"):
+        parts = [f"{field}: {' '.join(str(m) for m in msgs)}" for field, msgs in exc.message_dict.items()]
+    else:
+        parts = [str(m) for m in exc.messages]
+    return ActionError("invalid", "; ".join(parts))
+
+
+def full_clean(obj: models.Model, exclude: list[str] | None = None) -> None:
+    try:
+        obj.full_clean(exclude=exclude)
+    except ValidationError as exc:
+        raise validation_error(exc) from None
+
+
+@transaction.atomic
+def do_save_record(obj: M, *, actor: Any, capability: str = "masterdata.change") -> M:
+    """Create or update a master-data row (admin pages, imports), validated and audited.
+
+    The actor must hold ``capability`` where the row lives — before and after the change, so a
+    row cannot be moved into (or out of) a site the actor does not manage.
+    """
+    before = None
+    if obj.pk is not None:
+        old = obj.__class__._default_manager.select_for_update().filter(pk=obj.pk).first()
+        if old is not None:
+            g, s = scope_of(old)
+            require(actor, capability, group_id=g, site_id=s)
+            before = snapshot(old)
+    g, s = scope_of(obj)
+    require(actor, capability, group_id=g, site_id=s)
+    full_clean(obj)
+    obj.save()
+    record_event(
+        actor=actor,
+        verb=f"{obj._meta.model_name}.{'update' if before else 'create'}",
+        obj=obj,
+        group_id=g,
+        site_id=s,
+        before=before,
+        after=snapshot(obj),
+    )
+    return obj
+
+
+@transaction.atomic
+def do_delete_record(obj: models.Model, *, actor: Any, capability: str = "masterdata.change") -> None:
+    """Delete a master-data row that nothing refers to (PROTECT keeps referenced rows), audited."""
+    g, s = scope_of(obj)
+    require(actor, capability, group_id=g, site_id=s)
+    before = snapshot(obj)
+    label, pk, text = obj._meta.model_name, str(obj.pk), str(obj)
+    try:
+        obj.delete()
+    except models.ProtectedError:
+        raise ActionError("in_use", _("%(obj)s is in use and cannot be deleted.") % {"obj": text}) from None
+    record_event(actor=actor, verb=f"{label}.delete", object_type=label, object_id=pk, object_repr=text,
+                 group_id=g, site_id=s, before=before)

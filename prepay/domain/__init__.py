@@ -1,0 +1,1 @@
+"""Pure domain logic. Never imports Django (enforced by tests/test_domain_purity.py)."""

@@ -1,0 +1,1 @@
+"""Token systems spoken by prepaid meters (STS, OpenPAYGO)."""

@@ -1,0 +1,58 @@
+"""Tariffs (电价). The pricing engine is prepay.domain.tariffs; this is the versioned master data."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from prepay.common.fields import ScaledDecimalField
+from prepay.customers.choices import Utility
+from prepay.tenancy.models import PropertyGroup, ScopedManager, Site
+
+
+class TariffKind(models.TextChoices):
+    FLAT = "flat", _("Flat")
+    TIERED = "tiered", _("Tiered / stepped")
+    TOU = "tou", _("Time-of-use")
+
+
+class Tariff(models.Model):
+    """A priced tariff version, effective from a date; group-wide when ``site`` is empty.
+
+    ``unit_price`` is the flat price (or the first block's price) per kWh / m³, VAT as configured;
+    ``definition`` holds tier blocks or time-of-use periods for the engine.
+    """
+
+    group = models.ForeignKey(PropertyGroup, on_delete=models.PROTECT, related_name="tariffs", verbose_name=_("group"))
+    site = models.ForeignKey(
+        Site, on_delete=models.PROTECT, null=True, blank=True, related_name="tariffs", verbose_name=_("site")
+    )
+    code = models.SlugField(_("code"), max_length=32)
+    name = models.CharField(_("name"), max_length=200)
+    utility = models.CharField(_("utility"), max_length=16, choices=Utility.choices, default=Utility.ELECTRICITY)
+    kind = models.CharField(_("kind"), max_length=8, choices=TariffKind.choices, default=TariffKind.FLAT)
+    unit_price = ScaledDecimalField(_("unit price"), places=4)
+    vat_rate = ScaledDecimalField(_("VAT rate"), places=4, default=Decimal("0"))
+    vat_included = models.BooleanField(_("VAT included in price"), default=True)
+    definition = models.JSONField(_("blocks / periods"), default=dict, blank=True)
+    effective_from = models.DateField(_("effective from"))
+    history = HistoricalRecords()
+
+    objects = ScopedManager()
+    scope_group = "group"
+    scope_site: str | None = "site"
+
+    class Meta:
+        verbose_name = _("tariff")
+        verbose_name_plural = _("tariffs")
+        ordering = ["group", "code", "-effective_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["group", "code", "effective_from"], name="tariff_version_unique"),
+            models.CheckConstraint(condition=models.Q(unit_price__gte=0), name="tariff_price_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.effective_from})"

@@ -1,0 +1,45 @@
+"""The permission matrix: which role may do what. docs/permissions.md is generated from this table.
+
+A capability is granted to a user on a site when the user holds, on that site or on the site's group,
+a membership whose role is listed here. Group-level memberships reach every site of the group;
+nobody reaches another group. Django superusers (platform operators) may do everything.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from prepay.tenancy.choices import Role
+
+A, C, K, F, U = Role.ADMIN, Role.CLERK, Role.CASHIER, Role.FINANCE, Role.AUDITOR
+
+#: capability -> (roles that hold it, human description)
+CAPABILITIES: dict[str, tuple[frozenset[str], object]] = {
+    "view": (frozenset({A, C, K, F, U}), _("See master data, accounts, meters and tariffs of the site")),
+    "masterdata.change": (
+        frozenset({A}),
+        _("Create and edit sites, buildings, units, customer types, meter models and tariffs"),
+    ),
+    "staff.manage": (frozenset({A}), _("Create staff users and grant memberships")),
+    "customer.change": (frozenset({C}), _("Register customers and edit their details")),
+    "account.lifecycle": (
+        frozenset({C}),
+        _("Open account, assign / replace meter, transfer ownership, close account"),
+    ),
+    "meter.stock": (frozenset({A, C}), _("Register meters, mark faulty, return to stock, retire")),
+    "import.run": (frozenset({A, C}), _("Import customers, units and meters from CSV / Excel")),
+    "vend.sell": (frozenset({K}), _("Sell credit at the counter")),
+    "reversal.request": (frozenset({K, C}), _("Request a reversal or refund")),
+    "reversal.approve": (frozenset({F, A}), _("Approve a reversal or refund (never one's own)")),
+    "reports.view": (frozenset({A, F, U}), _("Sales, recovery and reconciliation reports")),
+    "audit.view": (frozenset({A, F, U}), _("Read the audit log")),
+    "db.care": (frozenset({A}), _("Database backup, check and compaction")),
+}
+
+
+def roles_for(capability: str) -> frozenset[str]:
+    """Roles holding ``capability``; unknown capabilities are a programming error."""
+    try:
+        return CAPABILITIES[capability][0]
+    except KeyError:
+        raise KeyError(f"unknown capability {capability!r}") from None

@@ -1,0 +1,54 @@
+"""Shared fixtures: two groups; group A has sites A1 and A2, group B has site B1; staff per role."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from prepay.tenancy.choices import Role
+from tests import factories as f
+
+
+@dataclass
+class World:
+    a1: f.SiteWorld
+    a2: f.SiteWorld
+    b1: f.SiteWorld
+    admin: Any  # group A admin (all sites of A)
+    clerk: Any  # clerk at A1
+    cashier: Any  # cashier at A1
+    finance: Any  # group-level finance of A
+    auditor: Any  # auditor at A1
+    clerk_a2: Any  # clerk at A2 (outsider for A1)
+    clerk_b: Any  # clerk in group B (outsider group)
+
+
+@pytest.fixture
+def world(db: Any) -> World:
+    a1 = f.site_world(f.group("ga"), "a1")
+    a2 = f.site_world(a1.group, "a2")
+    b1 = f.site_world(f.group("gb"), "b1")
+    return World(
+        a1=a1, a2=a2, b1=b1,
+        admin=f.user("admin_a", memberships=[(a1.group, None, Role.ADMIN)]),
+        clerk=f.user("clerk_a1", memberships=[(a1.group, a1.site, Role.CLERK)]),
+        cashier=f.user("cashier_a1", memberships=[(a1.group, a1.site, Role.CASHIER)]),
+        finance=f.user("finance_a", memberships=[(a1.group, None, Role.FINANCE)]),
+        auditor=f.user("auditor_a1", memberships=[(a1.group, a1.site, Role.AUDITOR)]),
+        clerk_a2=f.user("clerk_a2", memberships=[(a1.group, a2.site, Role.CLERK)]),
+        clerk_b=f.user("clerk_b1", memberships=[(b1.group, b1.site, Role.CLERK)]),
+    )
+
+
+def require_services() -> bool:
+    """True in CI (PREPAY_REQUIRE_SERVICES=1): a missing server is then a failure, not a skip."""
+    return os.environ.get("PREPAY_REQUIRE_SERVICES") == "1"
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    # PBKDF2 is deliberately slow; tests create many users. Production keeps the default hashers.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
