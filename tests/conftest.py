@@ -32,7 +32,9 @@ def world(db: Any) -> World:
     a2 = f.site_world(a1.group, "a2")
     b1 = f.site_world(f.group("gb"), "b1")
     return World(
-        a1=a1, a2=a2, b1=b1,
+        a1=a1,
+        a2=a2,
+        b1=b1,
         admin=f.user("admin_a", memberships=[(a1.group, None, Role.ADMIN)]),
         clerk=f.user("clerk_a1", memberships=[(a1.group, a1.site, Role.CLERK)]),
         cashier=f.user("cashier_a1", memberships=[(a1.group, a1.site, Role.CASHIER)]),

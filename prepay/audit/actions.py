@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, overload
 
 from django.db import models, transaction
 from django.utils import timezone
@@ -11,6 +11,10 @@ from prepay.audit.chain import event_hash
 from prepay.audit.models import AuditEvent, AuditHead
 
 
+@overload
+def snapshot(obj: models.Model, fields: list[str] | None = None) -> dict[str, Any]: ...
+@overload
+def snapshot(obj: None, fields: list[str] | None = None) -> None: ...
 def snapshot(obj: models.Model | None, fields: list[str] | None = None) -> dict[str, Any] | None:
     """A JSON-ready dict of a model instance's concrete fields (foreign keys as ids)."""
     if obj is None:

@@ -19,16 +19,29 @@ class AuditEvent(models.Model):
     seq = models.BigIntegerField(_("sequence"), unique=True)
     created_at = models.DateTimeField(_("time"), db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("actor"),
     )
     actor_name = models.CharField(_("actor name"), max_length=150)
     group = models.ForeignKey(
-        "tenancy.PropertyGroup", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        "tenancy.PropertyGroup",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("group"),
     )
     site = models.ForeignKey(
-        "tenancy.Site", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("site")
+        "tenancy.Site",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("site"),
     )
     verb = models.CharField(_("verb"), max_length=64, db_index=True)
     object_type = models.CharField(_("object type"), max_length=64)
@@ -58,3 +71,6 @@ class AuditHead(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64, default="0" * 64)
+
+    def __str__(self) -> str:
+        return f"head #{self.seq}"

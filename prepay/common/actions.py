@@ -20,7 +20,9 @@ def locked(model: type[M], pk: Any) -> M:
     try:
         return model._default_manager.select_for_update().get(pk=pk)
     except model.DoesNotExist:  # type: ignore[attr-defined]
-        raise NotFound("not_found", _("%(what)s does not exist.") % {"what": model._meta.verbose_name}) from None
+        raise NotFound(
+            "not_found", _("%(what)s does not exist.") % {"what": model._meta.verbose_name}
+        ) from None
 
 
 def scope_of(obj: models.Model) -> tuple[int | None, int | None]:
@@ -98,5 +100,13 @@ def do_delete_record(obj: models.Model, *, actor: Any, capability: str = "master
         obj.delete()
     except models.ProtectedError:
         raise ActionError("in_use", _("%(obj)s is in use and cannot be deleted.") % {"obj": text}) from None
-    record_event(actor=actor, verb=f"{label}.delete", object_type=label, object_id=pk, object_repr=text,
-                 group_id=g, site_id=s, before=before)
+    record_event(
+        actor=actor,
+        verb=f"{label}.delete",
+        object_type=label,
+        object_id=pk,
+        object_repr=text,
+        group_id=g,
+        site_id=s,
+        before=before,
+    )

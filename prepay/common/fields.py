@@ -7,7 +7,7 @@ SQLite stores NUMERIC as a float, so money and energy never go to the database a
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -15,7 +15,13 @@ from django.db import models
 from prepay.domain.money import ENERGY_PLACES, MONEY_PLACES, QuantityError, from_minor, to_minor
 
 
-class ScaledDecimalField(models.BigIntegerField):  # type: ignore[type-arg]
+if TYPE_CHECKING:
+    _Base = models.Field[Any, Any]
+else:
+    _Base = models.BigIntegerField
+
+
+class ScaledDecimalField(_Base):
     """A Decimal with a fixed number of places, stored as an integer of minor units."""
 
     places = MONEY_PLACES
@@ -30,6 +36,9 @@ class ScaledDecimalField(models.BigIntegerField):  # type: ignore[type-arg]
         if self.places != type(self).places:
             kwargs["places"] = self.places
         return name, path, args, kwargs
+
+    def get_internal_type(self) -> str:
+        return "BigIntegerField"
 
     def from_db_value(self, value: int | None, expression: Any, connection: Any) -> Decimal | None:
         return None if value is None else from_minor(value, self.places)
@@ -57,7 +66,7 @@ class ScaledDecimalField(models.BigIntegerField):  # type: ignore[type-arg]
     def formfield(self, **kwargs: Any) -> Any:
         from django import forms
 
-        defaults = {"form_class": forms.DecimalField, "decimal_places": self.places}
+        defaults: dict[str, Any] = {"form_class": forms.DecimalField, "decimal_places": self.places}
         defaults.update(kwargs)
         return models.Field.formfield(self, **defaults)
 

@@ -31,22 +31,42 @@ def _audit(actor: Any, verb: str, obj: Any, before: Any, after: Any, **extra: An
     payload = snapshot(obj) if after is True else after
     if extra and isinstance(payload, dict):
         payload = {**payload, **extra}
-    record_event(actor=actor, verb=verb, obj=obj, group_id=site.group_id, site_id=site.pk, before=before, after=payload)
+    record_event(
+        actor=actor, verb=verb, obj=obj, group_id=site.group_id, site_id=site.pk, before=before, after=payload
+    )
 
 
 @transaction.atomic
 def do_create_customer(
-    *, site: Any, number: str, name: str, customer_type: CustomerType, actor: Any,
-    phone: str = "", id_number: str = "", email: str = "", address: str = "",
+    *,
+    site: Any,
+    number: str,
+    name: str,
+    customer_type: CustomerType,
+    actor: Any,
+    phone: str = "",
+    id_number: str = "",
+    email: str = "",
+    address: str = "",
 ) -> Customer:
     """Register a customer at ``site``; the customer type must belong to the site's group."""
     require(actor, "customer.change", group_id=site.group_id, site_id=site.pk)
     if customer_type.group_id != site.group_id:
         raise ActionError("wrong_group", _("The customer type belongs to another group."))
     if Customer.objects.filter(site=site, number=number).exists():
-        raise ActionError("duplicate", _("Customer number %(n)s already exists at this site.") % {"n": number})
-    customer = Customer(site=site, number=number.strip(), name=name.strip(), customer_type=customer_type,
-                        phone=phone.strip(), id_number=id_number.strip(), email=email.strip(), address=address.strip())
+        raise ActionError(
+            "duplicate", _("Customer number %(n)s already exists at this site.") % {"n": number}
+        )
+    customer = Customer(
+        site=site,
+        number=number.strip(),
+        name=name.strip(),
+        customer_type=customer_type,
+        phone=phone.strip(),
+        id_number=id_number.strip(),
+        email=email.strip(),
+        address=address.strip(),
+    )
     full_clean(customer)
     customer.save()
     _audit(actor, "customer.create", customer, None, True)
@@ -64,8 +84,14 @@ def next_account_number(site: Any) -> str:
 
 @transaction.atomic
 def do_open_account(
-    *, customer: Customer, unit: Unit, actor: Any, utility: str = Utility.ELECTRICITY,
-    mode: str = AccountMode.LOCAL, billing: str = BillingMode.PREPAID, tariff: Tariff | None = None,
+    *,
+    customer: Customer,
+    unit: Unit,
+    actor: Any,
+    utility: str = Utility.ELECTRICITY,
+    mode: str = AccountMode.LOCAL,
+    billing: str = BillingMode.PREPAID,
+    tariff: Tariff | None = None,
     number: str | None = None,
 ) -> Account:
     """开户: open an account for ``customer`` at ``unit``.
@@ -81,17 +107,32 @@ def do_open_account(
     if utility not in Utility.values or mode not in AccountMode.values or billing not in BillingMode.values:
         raise ActionError("invalid", _("Unknown utility, fee-control mode or billing mode."))
     if Account.objects.filter(unit=unit, utility=utility).exclude(status=AccountStatus.CLOSED).exists():
-        raise ActionError("unit_taken", _("Unit %(u)s already has an open %(t)s account.") % {
-            "u": unit, "t": Utility(utility).label})
-    if tariff is not None and (tariff.group_id != site.group_id or tariff.utility != utility
-                               or (tariff.site_id and tariff.site_id != site.pk)):
-        raise ActionError("wrong_tariff", _("The tariff is not one of this site's %(t)s tariffs.") % {
-            "t": Utility(utility).label})
+        raise ActionError(
+            "unit_taken",
+            _("Unit %(u)s already has an open %(t)s account.") % {"u": unit, "t": Utility(utility).label},
+        )
+    if tariff is not None and (
+        tariff.group_id != site.group_id
+        or tariff.utility != utility
+        or (tariff.site_id and tariff.site_id != site.pk)
+    ):
+        raise ActionError(
+            "wrong_tariff",
+            _("The tariff is not one of this site's %(t)s tariffs.") % {"t": Utility(utility).label},
+        )
     if number and Account.objects.filter(number=number).exists():
         raise ActionError("duplicate", _("Account number %(n)s is already used.") % {"n": number})
     account = Account(
-        site=site, number=number or next_account_number(site), customer=customer, unit=unit, utility=utility,
-        mode=mode, billing=billing, tariff=tariff, status=AccountStatus.OPEN, opened_at=timezone.now(),
+        site=site,
+        number=number or next_account_number(site),
+        customer=customer,
+        unit=unit,
+        utility=utility,
+        mode=mode,
+        billing=billing,
+        tariff=tariff,
+        status=AccountStatus.OPEN,
+        opened_at=timezone.now(),
     )
     full_clean(account)
     account.save()
@@ -105,7 +146,12 @@ def _pending_approvals(account: Account) -> bool:
 
 @transaction.atomic
 def do_transfer_account(
-    *, account: Account, new_customer: Customer, reading: Decimal, actor: Any, refund_balance: bool = True,
+    *,
+    account: Account,
+    new_customer: Customer,
+    reading: Decimal,
+    actor: Any,
+    refund_balance: bool = True,
     idempotency_key: str | None = None,
 ) -> Account:
     """过户: move an open account (and its unit and meter) to ``new_customer``, settling the old owner.
@@ -132,24 +178,42 @@ def do_transfer_account(
         raise ActionError("reading_backwards", _("The reading is below the meter's opening reading."))
     balance = ledger.balance_of(account)
     if balance < 0:
-        raise ActionError("arrears", _("The account is in arrears (%(b)s); the old owner must pay first.") % {"b": balance})
+        raise ActionError(
+            "arrears", _("The account is in arrears (%(b)s); the old owner must pay first.") % {"b": balance}
+        )
     before = snapshot(account)
     refunded = Decimal("0.00")
     if refund_balance and balance > 0:
-        ledger.post(account, EntryKind.TRANSFER, -balance, actor=actor, idempotency_key=idempotency_key,
-                    memo=_("Balance refunded to previous owner %(c)s") % {"c": account.customer.number})
+        ledger.post(
+            account,
+            EntryKind.TRANSFER,
+            -balance,
+            actor=actor,
+            idempotency_key=idempotency_key,
+            memo=_("Balance refunded to previous owner %(c)s") % {"c": account.customer.number},
+        )
         refunded = balance
     old_customer = account.customer
     account.customer = new_customer
     account.save(update_fields=["customer"])
-    _audit(actor, "account.transfer", account, before, snapshot(account) | {
-        "reading": str(reading), "refunded": str(refunded), "previous_customer": old_customer.number})
+    _audit(
+        actor,
+        "account.transfer",
+        account,
+        before,
+        snapshot(account)
+        | {"reading": str(reading), "refunded": str(refunded), "previous_customer": old_customer.number},
+    )
     return account
 
 
 @transaction.atomic
 def do_close_account(
-    *, account: Account, final_reading: Decimal, actor: Any, remaining_credit: Decimal = Decimal("0"),
+    *,
+    account: Account,
+    final_reading: Decimal,
+    actor: Any,
+    remaining_credit: Decimal = Decimal("0"),
     idempotency_key: str | None = None,
 ) -> Decimal:
     """销户: final reading, settlement, refund of the remaining credit, meter released.
@@ -165,12 +229,16 @@ def do_close_account(
     if account.status == AccountStatus.CLOSED:
         raise ActionError("closed", _("The account is already closed."))
     if _pending_approvals(account):
-        raise ActionError("pending_approval", _("A reversal is awaiting approval; the account cannot be closed yet."))
+        raise ActionError(
+            "pending_approval", _("A reversal is awaiting approval; the account cannot be closed yet.")
+        )
     final_reading, remaining_credit = q_energy(final_reading), q_energy(remaining_credit)
     if remaining_credit < 0:
         raise ActionError("invalid", _("Remaining credit cannot be negative."))
     if remaining_credit > 0 and account.mode != AccountMode.LOCAL:
-        raise ActionError("invalid", _("Only local-control meters hold credit; the balance is refunded from the ledger."))
+        raise ActionError(
+            "invalid", _("Only local-control meters hold credit; the balance is refunded from the ledger.")
+        )
     from prepay.meters.actions import end_installation  # here to keep the import graph one-way
 
     installation = account.installations.filter(ended_at__isnull=True).select_related("meter").first()
@@ -184,20 +252,45 @@ def do_close_account(
             raise ActionError("no_tariff", _("The account has no tariff to value the remaining credit."))
         # The credit was bought at this price; valuing it at the same price returns what was paid.
         returned = money(remaining_credit * tariff.unit_price)
-        ledger.post(account, EntryKind.CREDIT_RETURN, returned, actor=actor, energy=remaining_credit,
-                    memo=_("Credit left on meter at closing"))
+        ledger.post(
+            account,
+            EntryKind.CREDIT_RETURN,
+            returned,
+            actor=actor,
+            energy=remaining_credit,
+            memo=_("Credit left on meter at closing"),
+        )
     balance = ledger.balance_of(account)
     if balance < 0:
-        raise ActionError("arrears", _("The account is in arrears (%(b)s); it must be paid before closing.") % {"b": balance})
+        raise ActionError(
+            "arrears",
+            _("The account is in arrears (%(b)s); it must be paid before closing.") % {"b": balance},
+        )
     if balance > 0:
-        ledger.post(account, EntryKind.REFUND, -balance, actor=actor, idempotency_key=idempotency_key,
-                    memo=_("Refund on closing"))
+        ledger.post(
+            account,
+            EntryKind.REFUND,
+            -balance,
+            actor=actor,
+            idempotency_key=idempotency_key,
+            memo=_("Refund on closing"),
+        )
     if installation is not None:
-        end_installation(installation, closing_reading=final_reading, credit_left=remaining_credit,
-                         reason=_("Account closed"))
+        end_installation(
+            installation,
+            closing_reading=final_reading,
+            credit_left=remaining_credit,
+            reason=_("Account closed"),
+        )
     account.status = AccountStatus.CLOSED
     account.closed_at = timezone.now()
     account.save(update_fields=["status", "closed_at"])
-    _audit(actor, "account.close", account, before, snapshot(account) | {
-        "final_reading": str(final_reading), "credit_returned": str(returned), "refunded": str(balance)})
+    _audit(
+        actor,
+        "account.close",
+        account,
+        before,
+        snapshot(account)
+        | {"final_reading": str(final_reading), "credit_returned": str(returned), "refunded": str(balance)},
+    )
     return balance

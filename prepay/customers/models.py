@@ -37,7 +37,9 @@ class Building(models.Model):
 class Unit(models.Model):
     """A flat, shop, office or plant room: where a meter is installed."""
 
-    building = models.ForeignKey(Building, on_delete=models.PROTECT, related_name="units", verbose_name=_("building"))
+    building = models.ForeignKey(
+        Building, on_delete=models.PROTECT, related_name="units", verbose_name=_("building")
+    )
     number = models.CharField(_("number"), max_length=32)
     floor = models.SmallIntegerField(_("floor"), default=1)
     area = EnergyField(_("floor area (m²)"), default=Decimal("0"))
@@ -51,7 +53,9 @@ class Unit(models.Model):
         verbose_name = _("unit")
         verbose_name_plural = _("units")
         ordering = ["building", "number"]
-        constraints = [models.UniqueConstraint(fields=["building", "number"], name="unit_number_unique_in_building")]
+        constraints = [
+            models.UniqueConstraint(fields=["building", "number"], name="unit_number_unique_in_building")
+        ]
 
     def __str__(self) -> str:
         return f"{self.building.name} {self.number}"
@@ -64,15 +68,25 @@ class Unit(models.Model):
 class CustomerType(models.Model):
     """Residential, commercial, industrial …; carries default tariffs (用户类型)."""
 
-    group = models.ForeignKey(PropertyGroup, on_delete=models.PROTECT, related_name="customer_types", verbose_name=_("group"))
+    group = models.ForeignKey(
+        PropertyGroup, on_delete=models.PROTECT, related_name="customer_types", verbose_name=_("group")
+    )
     code = models.SlugField(_("code"), max_length=32)
     name = models.CharField(_("name"), max_length=100)
     default_electricity_tariff = models.ForeignKey(
-        "tariffs.Tariff", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        "tariffs.Tariff",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("default electricity tariff"),
     )
     default_water_tariff = models.ForeignKey(
-        "tariffs.Tariff", on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        "tariffs.Tariff",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("default water tariff"),
     )
     history = HistoricalRecords()
@@ -113,7 +127,9 @@ class Customer(models.Model):
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
         ordering = ["site", "number"]
-        constraints = [models.UniqueConstraint(fields=["site", "number"], name="customer_number_unique_in_site")]
+        constraints = [
+            models.UniqueConstraint(fields=["site", "number"], name="customer_number_unique_in_site")
+        ]
 
     def __str__(self) -> str:
         return f"{self.number} {self.name}"
@@ -128,15 +144,30 @@ class Account(models.Model):
 
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="accounts", verbose_name=_("site"))
     number = models.CharField(_("account number"), max_length=32, unique=True)
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="accounts", verbose_name=_("customer"))
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="accounts", verbose_name=_("customer")
+    )
     unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="accounts", verbose_name=_("unit"))
-    utility = models.CharField(_("utility"), max_length=16, choices=Utility.choices, default=Utility.ELECTRICITY)
-    mode = models.CharField(_("fee control"), max_length=8, choices=AccountMode.choices, default=AccountMode.LOCAL)
-    billing = models.CharField(_("billing"), max_length=8, choices=BillingMode.choices, default=BillingMode.PREPAID)
-    status = models.CharField(_("status"), max_length=16, choices=AccountStatus.choices, default=AccountStatus.OPEN)
+    utility = models.CharField(
+        _("utility"), max_length=16, choices=Utility.choices, default=Utility.ELECTRICITY
+    )
+    mode = models.CharField(
+        _("fee control"), max_length=8, choices=AccountMode.choices, default=AccountMode.LOCAL
+    )
+    billing = models.CharField(
+        _("billing"), max_length=8, choices=BillingMode.choices, default=BillingMode.PREPAID
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=AccountStatus.choices, default=AccountStatus.OPEN
+    )
     tariff = models.ForeignKey(
-        "tariffs.Tariff", on_delete=models.PROTECT, null=True, blank=True, related_name="accounts",
-        verbose_name=_("tariff override"), help_text=_("Empty: the customer type's default tariff."),
+        "tariffs.Tariff",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="accounts",
+        verbose_name=_("tariff override"),
+        help_text=_("Empty: the customer type's default tariff."),
     )
     opened_at = models.DateTimeField(_("opened at"))
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)

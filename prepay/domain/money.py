@@ -31,7 +31,7 @@ class QuantityError(ValueError):
 
 def to_decimal(value: object) -> Decimal:
     """Parse ``value`` (Decimal, int or str) as a finite Decimal; floats are refused as inexact."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise QuantityError(f"refusing inexact value {value!r}; pass a string or Decimal")
     try:
         result = value if isinstance(value, Decimal) else Decimal(str(value).strip())

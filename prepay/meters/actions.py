@@ -21,20 +21,37 @@ from prepay.tenancy.scoping import require
 
 
 def _audit(actor: Any, verb: str, meter: Meter, before: Any, **extra: Any) -> None:
-    record_event(actor=actor, verb=verb, obj=meter, group_id=meter.group_id, site_id=meter.site_id,
-                 before=before, after=(snapshot(meter) or {}) | extra)
+    record_event(
+        actor=actor,
+        verb=verb,
+        obj=meter,
+        group_id=meter.group_id,
+        site_id=meter.site_id,
+        before=before,
+        after=(snapshot(meter) or {}) | extra,
+    )
 
 
 def _check_ratios(ct_ratio: Any, pt_ratio: Any) -> None:
     for name, value in (("CT", ct_ratio), ("PT", pt_ratio)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ActionError("invalid_ratio", _("The %(n)s ratio must be a whole number of at least 1, not %(v)s.") % {
-                "n": name, "v": value})
+            raise ActionError(
+                "invalid_ratio",
+                _("The %(n)s ratio must be a whole number of at least 1, not %(v)s.")
+                % {"n": name, "v": value},
+            )
 
 
 @transaction.atomic
 def do_register_meter(
-    *, site: Any, serial: str, model: MeterModel, actor: Any, ct_ratio: int = 1, pt_ratio: int = 1, **fields: Any
+    *,
+    site: Any,
+    serial: str,
+    model: MeterModel,
+    actor: Any,
+    ct_ratio: int = 1,
+    pt_ratio: int = 1,
+    **fields: Any,
 ) -> Meter:
     """Put a new meter into stock at ``site``. ``fields``: STS and communication parameters."""
     require(actor, "meter.stock", group_id=site.group_id, site_id=site.pk)
@@ -44,13 +61,30 @@ def do_register_meter(
     serial = serial.strip()
     if Meter.objects.filter(group_id=site.group_id, serial=serial).exists():
         raise ActionError("duplicate", _("Meter %(s)s is already registered.") % {"s": serial})
-    allowed = {"drn", "supply_group_code", "tariff_index", "key_revision", "key_type", "encryption_algorithm",
-               "base_date", "protocol", "comm_params"}
+    allowed = {
+        "drn",
+        "supply_group_code",
+        "tariff_index",
+        "key_revision",
+        "key_type",
+        "encryption_algorithm",
+        "base_date",
+        "protocol",
+        "comm_params",
+    }
     unknown = set(fields) - allowed
     if unknown:
         raise ActionError("invalid", _("Unknown meter fields: %(f)s") % {"f": ", ".join(sorted(unknown))})
-    meter = Meter(group_id=site.group_id, site=site, serial=serial, model=model, ct_ratio=ct_ratio,
-                  pt_ratio=pt_ratio, status=MeterStatus.IN_STOCK, **fields)
+    meter = Meter(
+        group_id=site.group_id,
+        site=site,
+        serial=serial,
+        model=model,
+        ct_ratio=ct_ratio,
+        pt_ratio=pt_ratio,
+        status=MeterStatus.IN_STOCK,
+        **fields,
+    )
     full_clean(meter)
     meter.save()
     _audit(actor, "meter.register", meter, None)
@@ -64,7 +98,9 @@ def do_set_meter_ratios(*, meter: Meter, ct_ratio: int, pt_ratio: int, actor: An
     require(actor, "meter.stock", group_id=meter.group_id, site_id=meter.site_id)
     _check_ratios(ct_ratio, pt_ratio)
     if meter.status == MeterStatus.INSTALLED:
-        raise ActionError("installed", _("Remove the meter before changing its ratios; past readings depend on them."))
+        raise ActionError(
+            "installed", _("Remove the meter before changing its ratios; past readings depend on them.")
+        )
     before = snapshot(meter)
     meter.ct_ratio, meter.pt_ratio = ct_ratio, pt_ratio
     meter.save(update_fields=["ct_ratio", "pt_ratio"])
@@ -78,8 +114,14 @@ def _utility_matches(meter: Meter, account: Account) -> bool:
 
 
 def _install(account: Account, meter: Meter, opening_reading: Decimal, credit: Decimal) -> Installation:
-    inst = Installation(meter=meter, account=account, unit=account.unit, started_at=timezone.now(),
-                        opening_reading=opening_reading, credit_carried_in=credit)
+    inst = Installation(
+        meter=meter,
+        account=account,
+        unit=account.unit,
+        started_at=timezone.now(),
+        opening_reading=opening_reading,
+        credit_carried_in=credit,
+    )
     inst.save()
     meter.status = MeterStatus.INSTALLED
     meter.save(update_fields=["status"])
@@ -93,11 +135,17 @@ def _check_installable(account: Account, meter: Meter) -> None:
         raise ActionError("wrong_site", _("Meter %(m)s belongs to another site.") % {"m": meter.serial})
     if meter.status != MeterStatus.IN_STOCK:
         code = "already_installed" if meter.status == MeterStatus.INSTALLED else "not_in_stock"
-        raise ActionError(code, _("Meter %(m)s is not in stock (it is %(s)s).") % {
-            "m": meter.serial, "s": MeterStatus(meter.status).label})
+        raise ActionError(
+            code,
+            _("Meter %(m)s is not in stock (it is %(s)s).")
+            % {"m": meter.serial, "s": MeterStatus(meter.status).label},
+        )
     if not _utility_matches(meter, account):
-        raise ActionError("wrong_kind", _("A %(k)s meter cannot serve a %(u)s account.") % {
-            "k": MeterKind(meter.model.kind).label, "u": Utility(account.utility).label})
+        raise ActionError(
+            "wrong_kind",
+            _("A %(k)s meter cannot serve a %(u)s account.")
+            % {"k": MeterKind(meter.model.kind).label, "u": Utility(account.utility).label},
+        )
 
 
 def _lock_pair(account: Account, meter: Meter) -> tuple[Account, Meter]:
@@ -112,7 +160,9 @@ def do_assign_meter(*, account: Account, meter: Meter, opening_reading: Decimal,
     require(actor, "account.lifecycle", group_id=account.site.group_id, site_id=account.site_id)
     _check_installable(account, meter)
     if account.installations.filter(ended_at__isnull=True).exists():
-        raise ActionError("has_meter", _("Account %(a)s already has a meter; replace it instead.") % {"a": account.number})
+        raise ActionError(
+            "has_meter", _("Account %(a)s already has a meter; replace it instead.") % {"a": account.number}
+        )
     opening_reading = q_energy(opening_reading)
     if opening_reading < 0:
         raise ActionError("invalid", _("A reading cannot be negative."))
@@ -122,8 +172,14 @@ def do_assign_meter(*, account: Account, meter: Meter, opening_reading: Decimal,
     return inst
 
 
-def end_installation(inst: Installation, *, closing_reading: Decimal, credit_left: Decimal, reason: str,
-                     meter_status: str = MeterStatus.IN_STOCK) -> None:
+def end_installation(
+    inst: Installation,
+    *,
+    closing_reading: Decimal,
+    credit_left: Decimal,
+    reason: str,
+    meter_status: str = MeterStatus.IN_STOCK,
+) -> None:
     """Close an installation and release its meter (callers lock and audit)."""
     inst.ended_at = timezone.now()
     inst.closing_reading = closing_reading
@@ -135,8 +191,15 @@ def end_installation(inst: Installation, *, closing_reading: Decimal, credit_lef
 
 @transaction.atomic
 def do_replace_meter(
-    *, account: Account, new_meter: Meter, old_closing_reading: Decimal, remaining_credit: Decimal,
-    new_opening_reading: Decimal, actor: Any, reason: str = "", old_meter_faulty: bool = True,
+    *,
+    account: Account,
+    new_meter: Meter,
+    old_closing_reading: Decimal,
+    remaining_credit: Decimal,
+    new_opening_reading: Decimal,
+    actor: Any,
+    reason: str = "",
+    old_meter_faulty: bool = True,
 ) -> Installation:
     """换表: closing reading of the old meter, its remaining credit carried to the new one.
 
@@ -148,27 +211,45 @@ def do_replace_meter(
     require(actor, "account.lifecycle", group_id=account.site.group_id, site_id=account.site_id)
     current = account.installations.filter(ended_at__isnull=True).select_related("meter").first()
     if current is None:
-        raise ActionError("no_meter", _("Account %(a)s has no meter to replace; assign one.") % {"a": account.number})
+        raise ActionError(
+            "no_meter", _("Account %(a)s has no meter to replace; assign one.") % {"a": account.number}
+        )
     if current.meter_id == new_meter.pk:
         raise ActionError("same_meter", _("The new meter is the one already installed."))
     _check_installable(account, new_meter)
     old_closing_reading, remaining_credit = q_energy(old_closing_reading), q_energy(remaining_credit)
     new_opening_reading = q_energy(new_opening_reading)
     if old_closing_reading < current.opening_reading:
-        raise ActionError("reading_backwards", _("The old meter's closing reading %(c)s is below its opening reading %(o)s.") % {
-            "c": old_closing_reading, "o": current.opening_reading})
+        raise ActionError(
+            "reading_backwards",
+            _("The old meter's closing reading %(c)s is below its opening reading %(o)s.")
+            % {"c": old_closing_reading, "o": current.opening_reading},
+        )
     if remaining_credit < 0 or new_opening_reading < 0:
         raise ActionError("invalid", _("Readings and credit cannot be negative."))
     old_meter = locked(Meter, current.meter_id)
     before = snapshot(old_meter)
-    end_installation(current, closing_reading=old_closing_reading, credit_left=remaining_credit,
-                     reason=reason or _("Replaced"),
-                     meter_status=MeterStatus.FAULTY if old_meter_faulty else MeterStatus.IN_STOCK)
+    end_installation(
+        current,
+        closing_reading=old_closing_reading,
+        credit_left=remaining_credit,
+        reason=reason or _("Replaced"),
+        meter_status=MeterStatus.FAULTY if old_meter_faulty else MeterStatus.IN_STOCK,
+    )
     inst = _install(account, new_meter, new_opening_reading, remaining_credit)
     old_meter.refresh_from_db()
-    _audit(actor, "meter.replace", old_meter, before, account=account.number, new_meter=new_meter.serial,
-           closing_reading=str(old_closing_reading), credit_carried=str(remaining_credit),
-           new_opening_reading=str(new_opening_reading), reason=reason)
+    _audit(
+        actor,
+        "meter.replace",
+        old_meter,
+        before,
+        account=account.number,
+        new_meter=new_meter.serial,
+        closing_reading=str(old_closing_reading),
+        credit_carried=str(remaining_credit),
+        new_opening_reading=str(new_opening_reading),
+        reason=reason,
+    )
     return inst
 
 
@@ -180,7 +261,10 @@ def do_mark_meter_faulty(*, meter: Meter, reason: str, actor: Any) -> Meter:
     if not reason.strip():
         raise ActionError("reason_required", _("Say what is wrong with the meter."))
     if meter.status in (MeterStatus.FAULTY, MeterStatus.RETIRED):
-        raise ActionError("bad_status", _("Meter %(m)s is already %(s)s.") % {"m": meter.serial, "s": MeterStatus(meter.status).label})
+        raise ActionError(
+            "bad_status",
+            _("Meter %(m)s is already %(s)s.") % {"m": meter.serial, "s": MeterStatus(meter.status).label},
+        )
     before = snapshot(meter)
     installed = meter.status == MeterStatus.INSTALLED
     meter.status = MeterStatus.FAULTY
@@ -195,10 +279,15 @@ def do_return_meter_to_stock(*, meter: Meter, actor: Any, reason: str = "") -> M
     meter = locked(Meter, meter.pk)
     require(actor, "meter.stock", group_id=meter.group_id, site_id=meter.site_id)
     if meter.installations.filter(ended_at__isnull=True).exists():
-        raise ActionError("installed", _("Meter %(m)s is still installed; replace it first.") % {"m": meter.serial})
+        raise ActionError(
+            "installed", _("Meter %(m)s is still installed; replace it first.") % {"m": meter.serial}
+        )
     if meter.status != MeterStatus.FAULTY:
-        raise ActionError("bad_status", _("Only a faulty meter can return to stock (meter %(m)s is %(s)s).") % {
-            "m": meter.serial, "s": MeterStatus(meter.status).label})
+        raise ActionError(
+            "bad_status",
+            _("Only a faulty meter can return to stock (meter %(m)s is %(s)s).")
+            % {"m": meter.serial, "s": MeterStatus(meter.status).label},
+        )
     before = snapshot(meter)
     meter.status = MeterStatus.IN_STOCK
     meter.save(update_fields=["status"])
@@ -211,9 +300,15 @@ def do_retire_meter(*, meter: Meter, actor: Any, reason: str) -> Meter:
     """Scrap a meter for good; refused while installed."""
     meter = locked(Meter, meter.pk)
     require(actor, "meter.stock", group_id=meter.group_id, site_id=meter.site_id)
-    if meter.status in (MeterStatus.INSTALLED, MeterStatus.RETIRED) or meter.installations.filter(ended_at__isnull=True).exists():
-        raise ActionError("bad_status", _("Meter %(m)s cannot be retired while %(s)s.") % {
-            "m": meter.serial, "s": MeterStatus(meter.status).label})
+    if (
+        meter.status in (MeterStatus.INSTALLED, MeterStatus.RETIRED)
+        or meter.installations.filter(ended_at__isnull=True).exists()
+    ):
+        raise ActionError(
+            "bad_status",
+            _("Meter %(m)s cannot be retired while %(s)s.")
+            % {"m": meter.serial, "s": MeterStatus(meter.status).label},
+        )
     if not reason.strip():
         raise ActionError("reason_required", _("Say why the meter is retired."))
     before = snapshot(meter)

@@ -26,13 +26,17 @@ class Tariff(models.Model):
     ``definition`` holds tier blocks or time-of-use periods for the engine.
     """
 
-    group = models.ForeignKey(PropertyGroup, on_delete=models.PROTECT, related_name="tariffs", verbose_name=_("group"))
+    group = models.ForeignKey(
+        PropertyGroup, on_delete=models.PROTECT, related_name="tariffs", verbose_name=_("group")
+    )
     site = models.ForeignKey(
         Site, on_delete=models.PROTECT, null=True, blank=True, related_name="tariffs", verbose_name=_("site")
     )
     code = models.SlugField(_("code"), max_length=32)
     name = models.CharField(_("name"), max_length=200)
-    utility = models.CharField(_("utility"), max_length=16, choices=Utility.choices, default=Utility.ELECTRICITY)
+    utility = models.CharField(
+        _("utility"), max_length=16, choices=Utility.choices, default=Utility.ELECTRICITY
+    )
     kind = models.CharField(_("kind"), max_length=8, choices=TariffKind.choices, default=TariffKind.FLAT)
     unit_price = ScaledDecimalField(_("unit price"), places=4)
     vat_rate = ScaledDecimalField(_("VAT rate"), places=4, default=Decimal("0"))

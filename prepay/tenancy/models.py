@@ -54,7 +54,9 @@ class PropertyGroup(models.Model):
 class Site(models.Model):
     """A supply area / property operated by a group (供电区域)."""
 
-    group = models.ForeignKey(PropertyGroup, on_delete=models.PROTECT, related_name="sites", verbose_name=_("group"))
+    group = models.ForeignKey(
+        PropertyGroup, on_delete=models.PROTECT, related_name="sites", verbose_name=_("group")
+    )
     code = models.SlugField(_("code"), max_length=32)
     name = models.CharField(_("name"), max_length=200)
     address = models.CharField(_("address"), max_length=300, blank=True)
@@ -80,9 +82,16 @@ class Membership(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("user")
     )
-    group = models.ForeignKey(PropertyGroup, on_delete=models.PROTECT, related_name="memberships", verbose_name=_("group"))
+    group = models.ForeignKey(
+        PropertyGroup, on_delete=models.PROTECT, related_name="memberships", verbose_name=_("group")
+    )
     site = models.ForeignKey(
-        Site, on_delete=models.PROTECT, null=True, blank=True, related_name="memberships", verbose_name=_("site"),
+        Site,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="memberships",
+        verbose_name=_("site"),
         help_text=_("Empty: the role applies to every site of the group."),
     )
     role = models.CharField(_("role"), max_length=16, choices=Role.choices)
@@ -93,21 +102,23 @@ class Membership(models.Model):
         verbose_name_plural = _("memberships")
         constraints = [
             models.UniqueConstraint(
-                fields=["user", "group", "role"], condition=models.Q(site__isnull=True), name="membership_group_unique"
+                fields=["user", "group", "role"],
+                condition=models.Q(site__isnull=True),
+                name="membership_group_unique",
             ),
             models.UniqueConstraint(
-                fields=["user", "site", "role"], condition=models.Q(site__isnull=False), name="membership_site_unique"
+                fields=["user", "site", "role"],
+                condition=models.Q(site__isnull=False),
+                name="membership_site_unique",
             ),
         ]
 
     def __str__(self) -> str:
-        where = self.site.name if self.site_id else f"{self.group.name} (*)"
+        where = self.site.name if self.site is not None else f"{self.group.name} (*)"
         return f"{self.user} · {self.get_role_display()} @ {where}"
 
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
 
-        if self.site_id and self.group_id and self.site.group_id != self.group_id:
+        if self.site is not None and self.group_id and self.site.group_id != self.group_id:
             raise ValidationError(_("The site does not belong to the group."))
-
-

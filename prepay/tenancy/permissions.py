@@ -43,3 +43,17 @@ def roles_for(capability: str) -> frozenset[str]:
         return CAPABILITIES[capability][0]
     except KeyError:
         raise KeyError(f"unknown capability {capability!r}") from None
+
+
+def render_matrix() -> str:
+    """The permission matrix as a Markdown table (docs/permissions.md embeds it; a test compares)."""
+    from prepay.tenancy.choices import Role
+
+    roles = list(Role)
+    head = "| capability | " + " | ".join(r.value for r in roles) + " | what it allows |"
+    sep = "|" + "---|" * (len(roles) + 2)
+    rows = [
+        f"| `{cap}` | " + " | ".join("✔" if r in granted else "" for r in roles) + f" | {desc} |"
+        for cap, (granted, desc) in CAPABILITIES.items()
+    ]
+    return "\n".join([head, sep, *rows])

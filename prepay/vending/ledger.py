@@ -17,7 +17,12 @@ from prepay.vending.models import LedgerEntry
 def balance_of(account: Account | int) -> Decimal:
     """The account's balance: ``balance_after`` of its newest entry (0 with no entries)."""
     account_id = account if isinstance(account, int) else account.pk
-    last = LedgerEntry.objects.filter(account_id=account_id).order_by("-seq").values_list("balance_after", flat=True).first()
+    last = (
+        LedgerEntry.objects.filter(account_id=account_id)
+        .order_by("-seq")
+        .values_list("balance_after", flat=True)
+        .first()
+    )
     return last if last is not None else Decimal("0.00")
 
 
@@ -45,10 +50,16 @@ def post(
         if existing is not None:
             if (existing.account_id, existing.kind, existing.amount) != (account.pk, kind, amount):
                 raise ActionError(
-                    "idempotency_conflict", _("This idempotency key was already used for a different request.")
+                    "idempotency_conflict",
+                    _("This idempotency key was already used for a different request."),
                 )
             return existing
-    last = LedgerEntry.objects.filter(account=account).order_by("-seq").values_list("seq", "balance_after").first()
+    last = (
+        LedgerEntry.objects.filter(account=account)
+        .order_by("-seq")
+        .values_list("seq", "balance_after")
+        .first()
+    )
     seq, balance = (last[0] + 1, last[1]) if last else (1, Decimal("0.00"))
     return LedgerEntry.objects.create(
         account=account,

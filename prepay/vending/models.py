@@ -37,9 +37,16 @@ class LedgerEntry(models.Model):
     balance_after = MoneyField(_("balance after"))
     energy = EnergyField(_("energy"), null=True, blank=True)
     memo = models.CharField(_("memo"), max_length=200, blank=True)
-    idempotency_key = models.CharField(_("idempotency key"), max_length=80, null=True, blank=True, unique=True)
+    idempotency_key = models.CharField(
+        _("idempotency key"), max_length=80, null=True, blank=True, unique=True
+    )
     reverses = models.OneToOneField(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by", verbose_name=_("reverses")
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reversed_by",
+        verbose_name=_("reverses"),
     )
     created_at = models.DateTimeField(_("time"), auto_now_add=True)
     created_by = models.ForeignKey(
@@ -54,7 +61,9 @@ class LedgerEntry(models.Model):
         verbose_name = _("ledger entry")
         verbose_name_plural = _("ledger entries")
         ordering = ["account", "seq"]
-        constraints = [models.UniqueConstraint(fields=["account", "seq"], name="ledger_seq_unique_per_account")]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "seq"], name="ledger_seq_unique_per_account")
+        ]
 
     def __str__(self) -> str:
         return f"{self.account} #{self.seq} {self.amount}"
@@ -69,13 +78,21 @@ class VendStatus(models.TextChoices):
 class Vend(models.Model):
     """A sale of credit to an account. The full vending flow arrives with the vending issue."""
 
-    account = models.ForeignKey("customers.Account", on_delete=models.PROTECT, related_name="vends", verbose_name=_("account"))
-    meter = models.ForeignKey("meters.Meter", on_delete=models.PROTECT, null=True, blank=True, related_name="vends")
+    account = models.ForeignKey(
+        "customers.Account", on_delete=models.PROTECT, related_name="vends", verbose_name=_("account")
+    )
+    meter = models.ForeignKey(
+        "meters.Meter", on_delete=models.PROTECT, null=True, blank=True, related_name="vends"
+    )
     amount = MoneyField(_("amount"))
     energy = EnergyField(_("energy"), null=True, blank=True)
-    status = models.CharField(_("status"), max_length=20, choices=VendStatus.choices, default=VendStatus.COMPLETED)
+    status = models.CharField(
+        _("status"), max_length=20, choices=VendStatus.choices, default=VendStatus.COMPLETED
+    )
     created_at = models.DateTimeField(_("time"), auto_now_add=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
 
     objects = ScopedManager()
     scope_group = "account__site__group"

@@ -1,0 +1,38 @@
+"""``prepay demo``: migrate the embedded database, load the demo data once, print logins, serve."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+from django.utils.translation import gettext as _
+
+from prepay.tenancy.demo import load_demo
+
+
+class Command(BaseCommand):
+    help = _("Set up the embedded database with demo data and serve on http://127.0.0.1:8000")
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", default="8000")
+        parser.add_argument("--no-serve", action="store_true", help=_("Load the data and stop"))
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        call_command("migrate", interactive=False, verbosity=0)
+        created, users = load_demo(settings.VAR_DIR)
+        self.stdout.write(
+            _("Demo data loaded.") if created else _("Demo data already present; kept as it is.")
+        )
+        self.stdout.write("")
+        self.stdout.write(_("Demo users (also in %(file)s):") % {"file": settings.VAR_DIR / "demo-users.txt"})
+        for username, password, desc in users:
+            self.stdout.write(f"  {username:<12} {password:<18} {desc}")
+        self.stdout.write("")
+        if opts["no_serve"]:
+            return
+        url = f"http://{opts['host']}:{opts['port']}/"
+        self.stdout.write(_("Serving on %(url)s — press Ctrl+C to stop.") % {"url": url})
+        call_command("runserver", f"{opts['host']}:{opts['port']}", insecure_serving=True, use_reloader=False)
