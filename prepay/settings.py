@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "prepay.customers",
     "prepay.meters",
     "prepay.tariffs",
+    "prepay.tokens",
     "prepay.vending",
     "prepay.imports",
     "prepay.dbcare",

@@ -1,0 +1,283 @@
+"""The vending-key store: keys encrypted at rest with AES-256-GCM, derived into decoder keys on demand.
+
+The store key (32 random bytes, base64 in a file) comes from ``PREPAY_KEY_FILE`` or, failing that,
+the ``PREPAY_STORE_KEY`` environment variable; on a single PC without either, a key file is created
+once at ``<PREPAY_VAR_DIR>/store.key`` (mode 0600). Keep it on another disk than the database
+backups in production.
+
+``KeyStore`` is the interface the rest of Prepay uses; an HSM adapter implements the same two calls
+(``decoder_key`` and ``import_key``) without ever exposing a vending key to Python.
+Nothing here logs, prints or puts a key (vending, decoder or store) into an exception message.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+from prepay.common.errors import ActionError
+from prepay.domain.tokens.sts import api as sts
+from prepay.domain.tokens.sts.errors import StsError
+from prepay.domain.tokens.sts.ids import parse_pan
+from prepay.domain.tokens.sts.keys import DecoderKey, KeyParameters
+
+
+class KeyStoreError(ActionError):
+    """The key store cannot serve the request (no key, wrong store key, tampered ciphertext)."""
+
+
+@dataclass(frozen=True)
+class MeterKeyRef:
+    """What identifies a meter's decoder key: its DRN and current key parameters."""
+
+    group_id: int
+    drn: str
+    supply_group_code: str
+    tariff_index: str
+    key_revision: int
+    key_type: int
+    base_date: int
+    encryption_algorithm: str
+
+
+class KeyStore(Protocol):
+    def decoder_key(self, ref: MeterKeyRef) -> DecoderKey: ...
+
+    def import_key(
+        self,
+        *,
+        group: Any,
+        label: str,
+        dkga: str,
+        supply_group_code: str,
+        key_revision: int,
+        key_type: int,
+        key_hex: str,
+    ) -> Any: ...
+
+
+class StoreKey:
+    """The AES-256 key that encrypts vending keys. ``repr`` shows only its fingerprint."""
+
+    __slots__ = ("_key",)
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) != 32:
+            raise KeyStoreError(
+                "bad_store_key", _("The store key must be 32 bytes (base64 in the key file).")
+            )
+        self._key = key
+
+    def __repr__(self) -> str:
+        return f"StoreKey(id={self.key_id})"
+
+    @property
+    def key_id(self) -> str:
+        return hashlib.sha256(b"prepay-store-key" + self._key).hexdigest()[:16]
+
+    def encrypt(self, plaintext: bytes, aad: bytes) -> tuple[bytes, bytes]:
+        nonce = secrets.token_bytes(12)
+        return nonce, AESGCM(self._key).encrypt(nonce, plaintext, aad)
+
+    def decrypt(self, nonce: bytes, ciphertext: bytes, aad: bytes) -> bytes:
+        try:
+            return AESGCM(self._key).decrypt(bytes(nonce), bytes(ciphertext), aad)
+        except InvalidTag:
+            raise KeyStoreError(
+                "key_tampered", _("A stored vending key does not decrypt: wrong store key or altered row.")
+            ) from None
+
+    @staticmethod
+    def generate() -> bytes:
+        return secrets.token_bytes(32)
+
+    @staticmethod
+    def encode(key: bytes) -> str:
+        return base64.b64encode(key).decode() + "\n"
+
+    @classmethod
+    def from_text(cls, text: str) -> StoreKey:
+        try:
+            return cls(base64.b64decode(text.strip(), validate=True))
+        except (binascii.Error, ValueError):
+            raise KeyStoreError("bad_store_key", _("The store key is not valid base64.")) from None
+
+
+def default_key_file() -> Path:
+    return Path(settings.VAR_DIR) / "store.key"
+
+
+def write_key_file(path: Path, key: bytes) -> None:
+    """Write a store key file readable by its owner only (created 0600 before any byte is written)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(StoreKey.encode(key))
+
+
+def load_store_key(*, create: bool = True) -> StoreKey:
+    """The configured store key: PREPAY_KEY_FILE, else PREPAY_STORE_KEY, else the var/ key file."""
+    if path := os.environ.get("PREPAY_KEY_FILE"):
+        try:
+            return StoreKey.from_text(Path(path).read_text())
+        except OSError:
+            raise KeyStoreError(
+                "no_store_key", _("Cannot read the store key file named by PREPAY_KEY_FILE.")
+            ) from None
+    if text := os.environ.get("PREPAY_STORE_KEY"):
+        return StoreKey.from_text(text)
+    path_ = default_key_file()
+    if not path_.exists():
+        if not create:
+            raise KeyStoreError("no_store_key", _("No store key is configured (PREPAY_KEY_FILE)."))
+        write_key_file(path_, StoreKey.generate())
+    return StoreKey.from_text(path_.read_text())
+
+
+class SoftwareKeyStore:
+    """Vending keys in the database, encrypted with the store key; derivation in this process."""
+
+    def __init__(self, store_key: StoreKey | None = None) -> None:
+        self._store_key = store_key
+
+    @property
+    def store_key(self) -> StoreKey:
+        if self._store_key is None:
+            self._store_key = load_store_key()
+        return self._store_key
+
+    def __repr__(self) -> str:
+        return "SoftwareKeyStore()"
+
+    def import_key(
+        self,
+        *,
+        group: Any,
+        label: str,
+        dkga: str,
+        supply_group_code: str,
+        key_revision: int,
+        key_type: int,
+        key_hex: str,
+    ) -> Any:
+        """Encrypt and store a vending key (caller: an action, inside its transaction, audited)."""
+        from prepay.tokens.models import VendingKey
+
+        raw = _parse_key_hex(key_hex, dkga)
+        row = VendingKey(
+            group=group,
+            label=label,
+            dkga=dkga,
+            supply_group_code=supply_group_code,
+            key_revision=key_revision,
+            key_type=key_type,
+            store_key_id=self.store_key.key_id,
+        )
+        row.nonce, row.ciphertext = self.store_key.encrypt(raw, row.aad())
+        del raw
+        row.save()
+        return row
+
+    def _vending_key(self, row: Any) -> bytes:
+        if row.store_key_id != self.store_key.key_id:
+            raise KeyStoreError(
+                "wrong_store_key",
+                _("Vending key %(label)s was encrypted with store key %(want)s, but %(have)s is loaded.")
+                % {"label": row.label, "want": row.store_key_id, "have": self.store_key.key_id},
+            )
+        return self.store_key.decrypt(row.nonce, row.ciphertext, row.aad())
+
+    def decoder_key(self, ref: MeterKeyRef) -> DecoderKey:
+        """Derive the meter's decoder key from the vending key of its key slot."""
+        from prepay.tokens.models import VendingKey
+
+        row = VendingKey.objects.filter(
+            group_id=ref.group_id,
+            supply_group_code=ref.supply_group_code,
+            key_revision=ref.key_revision,
+            key_type=ref.key_type,
+        ).first()
+        if row is None:
+            raise KeyStoreError(
+                "no_vending_key",
+                _("No vending key for supply group %(sgc)s, key revision %(krn)s, key type %(kt)s.")
+                % {"sgc": ref.supply_group_code, "krn": ref.key_revision, "kt": ref.key_type},
+            )
+        try:
+            params = KeyParameters(
+                dkga=row.dkga,
+                vending_key=self._vending_key(row),
+                supply_group_code=ref.supply_group_code,
+                tariff_index=int(ref.tariff_index),
+                key_revision=ref.key_revision,
+                key_type=ref.key_type,
+                pan=parse_pan(ref.drn),
+                base_date=ref.base_date,
+                encryption_algorithm=ref.encryption_algorithm,
+            )
+            return sts.decoder_key(params)
+        except StsError as exc:
+            # StsError messages never contain key material (the engine redacts); keep only the text.
+            raise KeyStoreError(
+                exc.code, _("Cannot derive the decoder key: %(why)s") % {"why": exc}
+            ) from None
+
+    def reencrypt_all(self, new: StoreKey) -> int:
+        """Re-encrypt every vending key under ``new`` (caller holds a transaction). Returns the count."""
+        from prepay.tokens.models import VendingKey
+
+        count = 0
+        for row in VendingKey.objects.select_for_update().order_by("pk"):
+            raw = self._vending_key(row)
+            row.nonce, row.ciphertext = new.encrypt(raw, row.aad())
+            del raw
+            row.store_key_id = new.key_id
+            row.save(update_fields=["nonce", "ciphertext", "store_key_id"])
+            count += 1
+        self._store_key = new
+        return count
+
+
+def _parse_key_hex(key_hex: str, dkga: str) -> bytes:
+    want = 8 if dkga == "02" else 20 if dkga == "04" else 0
+    if not want:
+        raise KeyStoreError("invalid", _("The key generation algorithm must be 02 or 04."))
+    text = "".join(str(key_hex).split())
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError:
+        raise KeyStoreError("invalid", _("The vending key is not hexadecimal.")) from None
+    if len(raw) != want:
+        raise KeyStoreError("invalid", _("A DKGA%(a)s vending key has %(n)s bytes.") % {"a": dkga, "n": want})
+    return raw
+
+
+_store: KeyStore | None = None
+
+
+def get_keystore() -> KeyStore:
+    """The process-wide key store (``settings.PREPAY_KEYSTORE`` may name another class, e.g. an HSM)."""
+    global _store
+    if _store is None:
+        from django.utils.module_loading import import_string
+
+        cls = import_string(getattr(settings, "PREPAY_KEYSTORE", "prepay.tokens.keystore.SoftwareKeyStore"))
+        _store = cls()
+    return _store
+
+
+def reset_keystore() -> None:
+    """Forget the cached store (tests, and after a rotation)."""
+    global _store
+    _store = None
