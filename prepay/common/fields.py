@@ -14,7 +14,6 @@ from django.db import models
 
 from prepay.domain.money import ENERGY_PLACES, MONEY_PLACES, QuantityError, from_minor, to_minor
 
-
 if TYPE_CHECKING:
     _Base = models.Field[Any, Any]
 else:
