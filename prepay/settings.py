@@ -45,7 +45,7 @@ DEBUG = _env_bool("PREPAY_DEBUG")
 ALLOWED_HOSTS = os.environ.get("PREPAY_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "prepay.common.apps.PrepayAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -137,6 +137,8 @@ LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the cookie-less meta tag; keep default behaviour
 X_FRAME_OPTIONS = "DENY"
+
+SIMPLE_HISTORY_REVERT_DISABLED = True  # history is for reading; changes go through actions
 
 PREPAY_ROUNDING = os.environ.get("PREPAY_ROUNDING", "ROUND_HALF_UP")
 PREPAY_BACKUP_DIR = Path(os.environ.get("PREPAY_BACKUP_DIR", VAR_DIR / "backups"))

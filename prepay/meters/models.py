@@ -105,7 +105,9 @@ class Meter(models.Model):
     )
     base_date = models.PositiveSmallIntegerField(
         # 1993-based TIDs ran out in November 2024 (2**24 minutes): new meters start on 2014.
-        _("base date"), default=2014, choices=[(1993, "1993"), (2014, "2014"), (2035, "2035")]
+        _("base date"),
+        default=2014,
+        choices=[(1993, "1993"), (2014, "2014"), (2035, "2035")],
     )
     # Communication: protocol and its parameters (address, host, port, unit id, topic …).
     protocol = models.CharField(_("protocol"), max_length=16, choices=Protocol.choices, blank=True)

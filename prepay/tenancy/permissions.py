@@ -35,7 +35,10 @@ CAPABILITIES: dict[str, tuple[frozenset[str], object]] = {
     "audit.view": (frozenset({A, F, U}), _("Read the audit log")),
     "db.care": (frozenset({A}), _("Database backup, check and compaction")),
     "keys.manage": (frozenset({A}), _("Import and rotate STS vending keys")),
-    "token.management": (frozenset({A, C}), _("Issue management and key-change tokens (clear credit, tamper, key change)")),
+    "token.management": (
+        frozenset({A, C}),
+        _("Issue management and key-change tokens (clear credit, tamper, key change)"),
+    ),
 }
 
 

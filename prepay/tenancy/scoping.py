@@ -52,6 +52,12 @@ def reach(user: Any, capability: str = "view") -> Reach:
     return result
 
 
+def holds(user: Any, capability: str) -> bool:
+    """True when ``user`` holds ``capability`` somewhere (a group or a single site)."""
+    r = reach(user, capability)
+    return r.all or bool(r.group_ids or r.site_ids)
+
+
 def forget(user: Any) -> None:
     """Drop the cached reach (after memberships change)."""
     user.__dict__.pop("_prepay_reach", None)

@@ -13,7 +13,17 @@ from prepay.vending.models import LedgerEntry, Vend
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyAdmin):
-    list_display = ["account", "seq", "created_at", "kind", "amount", "balance_after", "energy", "memo", "created_by"]
+    list_display = [
+        "account",
+        "seq",
+        "created_at",
+        "kind",
+        "amount",
+        "balance_after",
+        "energy",
+        "memo",
+        "created_by",
+    ]
     list_filter = ["kind", ("account__site", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["account__number", "account__customer__name", "memo"]
     list_select_related = ["account", "created_by"]

@@ -1,0 +1,27 @@
+"""Back office for tariffs: versioned master data ("masterdata.change"), group-wide or per site."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from prepay.common.admin import ScopedHistoryAdmin
+from prepay.tariffs.models import Tariff
+
+
+@admin.register(Tariff)
+class TariffAdmin(ScopedHistoryAdmin):
+    list_display = [
+        "code",
+        "name",
+        "utility",
+        "kind",
+        "unit_price",
+        "vat_rate",
+        "effective_from",
+        "group",
+        "site",
+    ]
+    list_filter = ["utility", "kind", ("site", admin.RelatedOnlyFieldListFilter)]
+    search_fields = ["code", "name"]
+    list_select_related = ["group", "site"]
+    date_hierarchy = "effective_from"

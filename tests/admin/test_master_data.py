@@ -1,0 +1,188 @@
+"""Master data pages (buildings, units, customer types, meter models, tariffs, sites, groups)."""
+
+from __future__ import annotations
+
+from prepay.audit.models import AuditEvent
+from prepay.customers.models import Building, Unit
+from prepay.tariffs.models import Tariff
+from prepay.tenancy.models import PropertyGroup, Site
+from tests import factories as f
+
+
+def building_data(site, **kw):
+    return {"site": site.pk, "code": kw.get("code", "B9"), "name": kw.get("name", "Block 9"), "floors": 3}
+
+
+class BuildingAdminTestCase:
+    def test_it_lets_the_group_admin_add_a_building_with_an_audit_event(self, world, login):
+        response = login(world.admin).post("/admin/customers/building/add/", building_data(world.a2.site))
+        assert response.status_code == 302
+        b = Building.objects.get(site=world.a2.site, code="B9")
+        event = AuditEvent.objects.get(verb="building.create")
+        assert (
+            event.object_id == str(b.pk) and event.actor == world.admin and event.site_id == world.a2.site.pk
+        )
+
+    def test_it_audits_a_change_with_before_and_after(self, world, login):
+        b = world.a1.building
+        data = building_data(world.a1.site, code=b.code, name="Renamed")
+        assert login(world.admin).post(f"/admin/customers/building/{b.pk}/change/", data).status_code == 302
+        event = AuditEvent.objects.get(verb="building.update")
+        assert event.before["name"] == "a1 Block 1" and event.after["name"] == "Renamed"
+
+    def test_it_refuses_add_to_a_cashier(self, world, login):
+        client = login(world.cashier)
+        assert client.get("/admin/customers/building/add/").status_code == 403
+        assert client.post("/admin/customers/building/add/", building_data(world.a1.site)).status_code == 403
+        assert not Building.objects.filter(code="B9").exists()
+
+    def test_it_shows_a_clerk_master_data_read_only(self, world, login):
+        client = login(world.clerk)
+        b = world.a1.building
+        page = client.get(f"/admin/customers/building/{b.pk}/change/")
+        assert page.status_code == 200 and b'name="_save"' not in page.content
+        data = building_data(world.a1.site, code=b.code, name="Hacked")
+        assert client.post(f"/admin/customers/building/{b.pk}/change/", data).status_code == 403
+        b.refresh_from_db()
+        assert b.name == "a1 Block 1"
+
+    def test_it_gives_an_outsider_of_another_site_404(self, world, login):
+        b = world.a1.building
+        assert login(world.clerk_a2).get(f"/admin/customers/building/{b.pk}/change/").status_code == 404
+        assert login(world.clerk_b).get(f"/admin/customers/building/{b.pk}/history/").status_code == 404
+
+    def test_it_refuses_moving_a_building_to_another_group_and_changes_nothing(self, world, login):
+        b = world.a1.building
+        before = AuditEvent.objects.count()
+        data = building_data(world.b1.site, code=b.code, name="Moved")
+        response = login(world.admin).post(f"/admin/customers/building/{b.pk}/change/", data)
+        assert response.status_code == 200
+        assert b"Select a valid choice" in response.content
+        b.refresh_from_db()
+        assert (b.site_id, b.name) == (world.a1.site.pk, "a1 Block 1")
+        assert AuditEvent.objects.count() == before
+
+    def test_it_offers_only_sites_where_the_user_holds_the_capability(self, world, login):
+        site_admin = f.user("site_admin", memberships=[(world.a1.group, world.a1.site, "admin")])
+        content = login(site_admin).get("/admin/customers/building/add/").content.decode()
+        assert f'value="{world.a1.site.pk}"' in content
+        assert f'value="{world.a2.site.pk}"' not in content
+
+    def test_it_refuses_a_duplicate_code_on_the_form(self, world, login):
+        data = building_data(world.a1.site, code=world.a1.building.code)
+        response = login(world.admin).post("/admin/customers/building/add/", data)
+        assert response.status_code == 200
+        assert Building.objects.filter(site=world.a1.site).count() == 1
+
+    def test_it_shows_the_action_refusal_when_deleting_a_building_in_use(self, world, login):
+        b = world.a1.building
+        client = login(world.admin)
+        response = client.post(f"/admin/customers/building/{b.pk}/delete/", {"post": "yes"})
+        # Django lists the protected units and refuses before the action runs
+        assert response.status_code == 200
+        assert Building.objects.filter(pk=b.pk).exists()
+
+    def test_it_deletes_an_unused_building_through_the_action(self, world, login):
+        b = Building.objects.create(site=world.a1.site, code="EMPTY", name="Empty")
+        response = login(world.admin).post(f"/admin/customers/building/{b.pk}/delete/", {"post": "yes"})
+        assert response.status_code == 302
+        assert not Building.objects.filter(pk=b.pk).exists()
+        assert AuditEvent.objects.filter(verb="building.delete", object_id=str(b.pk)).exists()
+
+    def test_it_bulk_deletes_through_the_action_all_or_nothing(self, world, login):
+        empty = Building.objects.create(site=world.a1.site, code="EMPTY", name="Empty")
+        data = {"action": "delete_selected", "_selected_action": [empty.pk], "post": "yes"}
+        assert login(world.admin).post("/admin/customers/building/", data).status_code == 302
+        assert not Building.objects.filter(pk=empty.pk).exists()
+        assert AuditEvent.objects.filter(verb="building.delete").count() == 1
+
+    def test_it_refuses_bulk_delete_to_a_clerk(self, world, login):
+        empty = Building.objects.create(site=world.a1.site, code="EMPTY", name="Empty")
+        data = {"action": "delete_selected", "_selected_action": [empty.pk], "post": "yes"}
+        login(world.clerk).post("/admin/customers/building/", data)
+        assert Building.objects.filter(pk=empty.pk).exists()
+
+    def test_it_shows_history_in_scope(self, world, login):
+        b = world.a1.building
+        assert login(world.clerk).get(f"/admin/customers/building/{b.pk}/history/").status_code == 200
+
+    def test_it_never_reverts_from_history(self, world, login):
+        b = world.a1.building
+        version = b.history.first()
+        url = f"/admin/customers/building/{b.pk}/history/{version.history_id}/"
+        assert (
+            login(world.admin).post(url, building_data(world.a1.site, code="B1", name="Reverted")).status_code
+            == 403
+        )
+        assert login(world.clerk_a2).get(url).status_code == 404
+
+
+class UnitAdminTestCase:
+    def test_it_offers_buildings_the_user_may_change(self, world, login):
+        content = login(world.admin).get("/admin/customers/unit/add/").content.decode()
+        assert f'value="{world.a1.building.pk}"' in content
+        assert f'value="{world.b1.building.pk}"' not in content
+
+    def test_it_adds_a_unit(self, world, login):
+        data = {"building": world.a1.building.pk, "number": "901", "floor": 9, "area": "50"}
+        assert login(world.admin).post("/admin/customers/unit/add/", data).status_code == 302
+        assert Unit.objects.filter(number="901").exists()
+
+    def test_it_refuses_a_clerk(self, world, login):
+        assert login(world.clerk).get("/admin/customers/unit/add/").status_code == 403
+
+
+class TariffAdminTestCase:
+    def data(self, world, **kw):
+        return {
+            "group": world.a1.group.pk,
+            "site": kw.get("site", ""),
+            "code": "biz",
+            "name": "Business",
+            "utility": "electricity",
+            "kind": "flat",
+            "unit_price": "0.9000",
+            "vat_rate": "0",
+            "vat_included": "on",
+            "definition": "{}",
+            "effective_from": "2026-02-01",
+        }
+
+    def test_it_adds_a_tariff_for_the_group(self, world, login):
+        assert login(world.admin).post("/admin/tariffs/tariff/add/", self.data(world)).status_code == 302
+        assert Tariff.objects.filter(code="biz", group=world.a1.group).exists()
+        assert AuditEvent.objects.filter(verb="tariff.create").exists()
+
+    def test_it_refuses_a_site_admin_a_group_wide_tariff_on_the_form(self, world, login):
+        site_admin = f.user("site_admin", memberships=[(world.a1.group, world.a1.site, "admin")])
+        response = login(site_admin).post("/admin/tariffs/tariff/add/", self.data(world))
+        # the group choice itself is refused: a site admin holds no group-wide capability
+        assert response.status_code == 200
+        assert not Tariff.objects.filter(code="biz").exists()
+
+    def test_it_refuses_finance(self, world, login):
+        assert login(world.finance).get("/admin/tariffs/tariff/add/").status_code == 403
+
+
+class TenancyAdminTestCase:
+    def test_it_lets_only_superusers_add_groups(self, world, login):
+        assert login(world.admin).get("/admin/tenancy/propertygroup/add/").status_code == 403
+        root = f.user("root", is_superuser=True)
+        response = login(root).post("/admin/tenancy/propertygroup/add/", {"code": "gc", "name": "Group C"})
+        assert response.status_code == 302
+        assert PropertyGroup.objects.filter(code="gc").exists()
+
+    def test_it_lets_the_group_admin_add_a_site_in_their_group(self, world, login):
+        data = {"group": world.a1.group.pk, "code": "a3", "name": "Site a3", "address": ""}
+        assert login(world.admin).post("/admin/tenancy/site/add/", data).status_code == 302
+        assert Site.objects.filter(code="a3", group=world.a1.group).exists()
+
+    def test_it_refuses_a_site_in_another_group(self, world, login):
+        data = {"group": world.b1.group.pk, "code": "b3", "name": "Site b3", "address": ""}
+        response = login(world.admin).post("/admin/tenancy/site/add/", data)
+        assert response.status_code == 200
+        assert not Site.objects.filter(code="b3").exists()
+
+    def test_it_lists_only_own_sites(self, world, login):
+        content = login(world.clerk).get("/admin/tenancy/site/").content.decode()
+        assert "Site a1" in content and "Site a2" not in content and "Site b1" not in content
