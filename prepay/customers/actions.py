@@ -53,6 +53,7 @@ def do_create_customer(
     require(actor, "customer.change", group_id=site.group_id, site_id=site.pk)
     if customer_type.group_id != site.group_id:
         raise ActionError("wrong_group", _("The customer type belongs to another group."))
+    number = number.strip()
     if Customer.objects.filter(site=site, number=number).exists():
         raise ActionError(
             "duplicate", _("Customer number %(n)s already exists at this site.") % {"n": number}
