@@ -39,8 +39,10 @@ typecheck: venv
 pytest: venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Refresh the zh-Hans catalogue from the code and templates, then compile it (commit both files).
 messages: venv
-	cd prepay && ../$(BIN)/django-admin makemessages -l zh_Hans --no-obsolete && ../$(BIN)/django-admin compilemessages
+	$(BIN)/python manage.py makemessages -l zh_Hans --ignore='.venv/*' --ignore='var/*' --ignore='tests/*' --ignore='bench/*' --no-obsolete --no-location
+	$(BIN)/python manage.py compilemessages --ignore='.venv/*'
 
 lock: venv
 	$(BIN)/python -m pip install --quiet pip-tools

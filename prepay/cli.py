@@ -50,7 +50,6 @@ def _help(prog: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "prepay.settings")
-    os.environ.setdefault("PREPAY_LANGUAGE", locale_language())
     if args and args[0] == "sts":
         from prepay.domain.tokens.sts.cli import main as sts_main
 
@@ -59,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     from django.utils import translation
 
     django.setup()
+    # The command's own output follows the shell locale; web requests keep choosing their language
+    # per request (LocaleMiddleware, default settings.LANGUAGE_CODE).
     translation.activate(locale_language())
     if not args or args[0] in {"-h", "--help", "help"}:
         print(_help("prepay"))
