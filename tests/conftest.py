@@ -54,3 +54,27 @@ def require_services() -> bool:
 def _fast_password_hashing(settings: Any) -> None:
     # PBKDF2 is deliberately slow; tests create many users. Production keeps the default hashers.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+PG_ONLY = "needs PostgreSQL: runs in the CI stage with DATABASE_URL=postgres://… (.ci/run)"
+
+
+@pytest.fixture
+def pg_transactional(transactional_db: Any) -> None:
+    """``transactional_db`` for tests of real concurrency, which run on PostgreSQL only.
+
+    Several connections must commit for real. SQLite's in-memory test database cannot be shared by
+    threads, and flushing it afterwards would run DELETE against the append-only audit tables, so on
+    SQLite these tests are skipped at collection (below), before any fixture runs. The CI PostgreSQL
+    stage (.ci/run) runs them.
+    """
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        return
+    for item in items:
+        if "pg_transactional" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.skip(reason=PG_ONLY))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, overload
 
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from prepay.audit.chain import event_hash
@@ -49,7 +49,16 @@ def record_event(
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("record_event must be called inside the action's transaction")
-    head, _ = AuditHead.objects.select_for_update().get_or_create(id=1)
+    # The head row is created by migration 0003; locking it serialises every writer of the chain.
+    # (A test database flushed by TRUNCATE loses it; it is then created once more, at seq 0.)
+    head = AuditHead.objects.select_for_update().filter(id=1).first()
+    if head is None:
+        try:
+            with transaction.atomic():
+                AuditHead.objects.create(id=1)
+        except IntegrityError:  # a concurrent writer created it first
+            pass
+        head = AuditHead.objects.select_for_update().get(id=1)
     seq = head.seq + 1
     now = timezone.now()
     event = AuditEvent(

@@ -6,7 +6,7 @@ import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from prepay.audit.chain import verify_rows
 from prepay.audit.models import AuditEvent, AuditHead
@@ -16,12 +16,6 @@ from prepay.meters.models import Installation
 from tests import factories as f
 
 pytestmark = pytest.mark.services
-
-
-@pytest.fixture
-def pg(transactional_db):
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: runs in the CI stage with DATABASE_URL=postgres://… (.ci/run)")
 
 
 def _race(n: int, target) -> list[object]:
@@ -46,7 +40,7 @@ def _race(n: int, target) -> list[object]:
 
 
 class ConcurrentAssignTestCase:
-    def test_it_installs_one_meter_only_once_when_many_clerks_race(self, pg):
+    def test_it_installs_one_meter_only_once_when_many_clerks_race(self, pg_transactional):
         w = f.site_world()
         clerk = f.user(memberships=[(w.group, w.site, "clerk")])
         meter = w.meters[0]
@@ -63,7 +57,7 @@ class ConcurrentAssignTestCase:
         assert len(losses) == len(accounts) - 1 and {e.code for e in losses} == {"already_installed"}
         assert Installation.objects.filter(meter=meter, ended_at__isnull=True).count() == 1
 
-    def test_it_keeps_the_audit_chain_contiguous_under_concurrent_writers(self, pg):
+    def test_it_keeps_the_audit_chain_contiguous_under_concurrent_writers(self, pg_transactional):
         w = f.site_world()
         clerk = f.user(memberships=[(w.group, w.site, "clerk")])
         accounts = [f.account(w, unit=u) for u in w.units[:3]]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from prepay.domain.tokens.sts.meter import MeterDecoder
 from prepay.tokens import actions as t
@@ -18,9 +17,7 @@ pytestmark = pytest.mark.services
 
 
 class ConcurrentTidTestCase:
-    def test_it_gives_simultaneous_vends_distinct_tids(self, transactional_db, store):
-        if connection.vendor != "postgresql":
-            pytest.skip("needs PostgreSQL: runs in the CI stage with DATABASE_URL=postgres://… (.ci/run)")
+    def test_it_gives_simultaneous_vends_distinct_tids(self, pg_transactional, store):
         w = f.site_world()
         admin = f.user(memberships=[(w.group, None, "admin")])
         cashiers = [f.user(memberships=[(w.group, w.site, "cashier")]) for _ in range(8)]

@@ -1,0 +1,577 @@
+"""Database care: online backup, restore, consistency check and compaction.
+
+Every function works on the embedded SQLite database and on PostgreSQL. File-level operations
+(:func:`backup`, :func:`restore`, :func:`compact`) take an optional Django ``DATABASES`` entry
+(``db``; default: the ``default`` connection's settings) so they can be pointed at any database;
+:func:`check` runs through a Django connection alias because it reads the ledger and audit log.
+
+SQLite uses the online backup API (a consistent snapshot even while the server keeps writing; never
+a file copy). PostgreSQL uses ``pg_dump -Fc`` / ``pg_restore``; the password goes to the child
+process through ``PGPASSWORD`` and never appears on a command line or in a message.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import connections
+from django.utils.translation import gettext as _
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+MAX_FINDINGS_PER_AREA = 50
+
+
+class DbCareError(Exception):
+    """A care operation could not be carried out; the message says why (never contains a password)."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing ``check`` found wrong: ``area`` (integrity, foreign_key, index, trigger, ledger, audit),
+    ``where`` (table / account / event) and ``what`` (a sentence for people)."""
+
+    area: str
+    where: str
+    what: str
+
+    def __str__(self) -> str:
+        return f"[{self.area}] {self.where}: {self.what}"
+
+
+# -- helpers ------------------------------------------------------------------------------------------
+
+
+def db_settings(using: str = "default") -> dict[str, Any]:
+    """The ``DATABASES`` entry of ``using`` (the live one: during tests, the test database)."""
+    return dict(connections[using].settings_dict)
+
+
+def vendor_of(db: Mapping[str, Any]) -> str:
+    """``sqlite`` or ``postgresql`` from a ``DATABASES`` entry; anything else is refused."""
+    engine = str(db.get("ENGINE", ""))
+    if engine.endswith("sqlite3"):
+        return "sqlite"
+    if "postgresql" in engine:
+        return "postgresql"
+    raise DbCareError(_("Unsupported database engine: %(e)s") % {"e": engine})
+
+
+def _sqlite_path(db: Mapping[str, Any]) -> Path:
+    name = str(db.get("NAME") or "")
+    if not name or name == ":memory:" or "mode=memory" in name:
+        raise DbCareError(_("The SQLite database is in memory; there is no file to work on."))
+    return Path(name)
+
+
+def _sqlite_connect(path: Path, *, must_exist: bool = True) -> sqlite3.Connection:
+    if must_exist and not path.exists():
+        raise DbCareError(_("Database file %(p)s does not exist.") % {"p": path})
+    # autocommit (isolation_level=None): VACUUM and the backup API manage their own transactions
+    conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+    conn.execute("PRAGMA busy_timeout = 30000")
+    return conn
+
+
+def _sqlite_size(path: Path) -> int:
+    """Bytes of the database file plus its write-ahead log."""
+    return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
+
+
+def _pg_env_and_args(db: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
+    """Environment (password, SSL options) and connection arguments for pg_dump / pg_restore / psql."""
+    env = dict(os.environ)
+    args: list[str] = []
+    if db.get("HOST"):
+        args += ["-h", str(db["HOST"])]
+    if db.get("PORT"):
+        args += ["-p", str(db["PORT"])]
+    if db.get("USER"):
+        args += ["-U", str(db["USER"])]
+    if db.get("PASSWORD"):
+        env["PGPASSWORD"] = str(db["PASSWORD"])
+    options = db.get("OPTIONS") or {}
+    for key, var in (
+        ("sslmode", "PGSSLMODE"),
+        ("sslrootcert", "PGSSLROOTCERT"),
+        ("sslcert", "PGSSLCERT"),
+        ("sslkey", "PGSSLKEY"),
+        ("passfile", "PGPASSFILE"),
+        ("service", "PGSERVICE"),
+    ):
+        if options.get(key):
+            env[var] = str(options[key])
+    args.append("--no-password")  # never prompt: a missing password is an error, not a hang
+    return env, args
+
+
+def _run(cmd: list[str], env: dict[str, str], what: str) -> subprocess.CompletedProcess[str]:
+    exe = shutil.which(cmd[0])
+    if exe is None:
+        raise DbCareError(
+            _("%(tool)s is not installed or not on PATH (PostgreSQL client tools are needed).")
+            % {"tool": cmd[0]}
+        )
+    proc = subprocess.run([exe, *cmd[1:]], env=env, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        # the tools' messages never contain the password (it is only in the environment)
+        raise DbCareError(_("%(what)s failed: %(err)s") % {"what": what, "err": proc.stderr.strip()[-2000:]})
+    return proc
+
+
+def _timestamp() -> str:
+    return datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+
+
+def default_backup_name(db: Mapping[str, Any], prefix: str = "prepay") -> str:
+    """``prepay-YYYYmmdd-HHMMSS-micro.sqlite3`` (SQLite) or ``….dump`` (pg_dump custom format)."""
+    return f"{prefix}-{_timestamp()}.{'sqlite3' if vendor_of(db) == 'sqlite' else 'dump'}"
+
+
+def _destination(dest: Path | str | None, db: Mapping[str, Any], prefix: str = "prepay") -> Path:
+    target = Path(dest) if dest is not None else Path(settings.PREPAY_BACKUP_DIR)
+    if target.is_dir() or dest is None or str(dest).endswith(os.sep):
+        target.mkdir(parents=True, exist_ok=True)
+        target = target / default_backup_name(db, prefix)
+    else:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        raise DbCareError(_("%(p)s already exists; choose another name.") % {"p": target})
+    return target
+
+
+# -- backup -------------------------------------------------------------------------------------------
+
+
+def backup(
+    dest: Path | str | None = None, *, db: Mapping[str, Any] | None = None, prefix: str = "prepay"
+) -> Path:
+    """Write a consistent online backup and return its path.
+
+    ``dest``: a directory (a timestamped file is created in it), a file path, or None for
+    ``settings.PREPAY_BACKUP_DIR``. The file is written under a temporary name and renamed when
+    complete, so a backup that exists is whole. It is readable by its owner only (it holds personal
+    data). Raises :class:`DbCareError` when the database cannot be read or the tool fails.
+    """
+    db = db or db_settings()
+    vendor = vendor_of(db)
+    target = _destination(dest, db, prefix)
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    try:
+        if vendor == "sqlite":
+            _sqlite_backup(_sqlite_path(db), partial)
+        else:
+            env, args = _pg_env_and_args(db)
+            _run(["pg_dump", "-Fc", *args, "-f", str(partial), "-d", str(db["NAME"])], env, "pg_dump")
+        partial.chmod(0o600)
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return target
+
+
+def _sqlite_backup(src_path: Path, dest: Path) -> None:
+    """Copy ``src_path`` into ``dest`` with the backup API (one step: a single consistent snapshot)."""
+    src = _sqlite_connect(src_path)
+    try:
+        out = sqlite3.connect(str(dest), isolation_level=None)
+        try:
+            src.backup(out)  # pages=-1: everything in one step, under one read transaction
+            # a backup is one self-contained file: no -wal / -shm beside it
+            out.execute("PRAGMA journal_mode=DELETE")
+            result = out.execute("PRAGMA quick_check").fetchone()[0]
+            if result != "ok":
+                raise DbCareError(_("The backup copy failed its check: %(r)s") % {"r": result})
+        finally:
+            out.close()
+    except sqlite3.Error as exc:
+        raise DbCareError(_("SQLite backup failed: %(e)s") % {"e": exc}) from exc
+    finally:
+        src.close()
+
+
+# -- restore ------------------------------------------------------------------------------------------
+
+
+def restore(
+    path: Path | str, *, db: Mapping[str, Any] | None = None, pre_restore_dir: Path | str | None = None
+) -> Path | None:
+    """Replace the database's content with the backup at ``path``; return the pre-restore backup.
+
+    Before anything changes, the current database is backed up to ``pre-restore-<time>`` in
+    ``pre_restore_dir`` (default ``settings.PREPAY_BACKUP_DIR``), so a wrong restore can be undone.
+    SQLite: the backup is checked, then copied in with the backup API (other connections see the new
+    content; nobody reads a half-copied file). PostgreSQL: ``pg_restore --clean --if-exists
+    --no-owner --single-transaction``: all or nothing. The caller closes its own connections first
+    and runs :func:`check` afterwards.
+    """
+    db = db or db_settings()
+    source = Path(path)
+    if not source.is_file():
+        raise DbCareError(_("Backup file %(p)s does not exist.") % {"p": source})
+    vendor = vendor_of(db)
+    where = Path(pre_restore_dir) if pre_restore_dir is not None else Path(settings.PREPAY_BACKUP_DIR)
+    where.mkdir(parents=True, exist_ok=True)
+    if vendor == "sqlite":
+        live = _sqlite_path(db)
+        _check_sqlite_backup(source)
+        pre = backup(where, db=db, prefix="pre-restore") if live.exists() else None
+        try:
+            src = _sqlite_connect(source)
+            dst = _sqlite_connect(live, must_exist=False)
+            try:
+                src.backup(dst)
+                dst.execute("PRAGMA journal_mode=WAL")
+            finally:
+                src.close()
+                dst.close()
+        except sqlite3.Error as exc:
+            raise DbCareError(
+                _("SQLite restore failed: %(e)s (the previous database is in %(pre)s)")
+                % {"e": exc, "pre": pre}
+            ) from exc
+        return pre
+    with source.open("rb") as fh:
+        if fh.read(5) != b"PGDMP":
+            raise DbCareError(_("%(p)s is not a pg_dump custom-format file.") % {"p": source})
+    pre = backup(where, db=db, prefix="pre-restore")
+    env, args = _pg_env_and_args(db)
+    _run(
+        [
+            "pg_restore",
+            "--clean",
+            "--if-exists",
+            "--no-owner",
+            "--single-transaction",
+            *args,
+            "-d",
+            str(db["NAME"]),
+            str(source),
+        ],
+        env,
+        "pg_restore",
+    )
+    return pre
+
+
+def _check_sqlite_backup(path: Path) -> None:
+    with path.open("rb") as fh:
+        if fh.read(16) != SQLITE_MAGIC:
+            raise DbCareError(_("%(p)s is not a SQLite database.") % {"p": path})
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        result = conn.execute("PRAGMA quick_check").fetchone()[0]
+    except sqlite3.Error as exc:
+        raise DbCareError(_("%(p)s cannot be read: %(e)s") % {"p": path, "e": exc}) from exc
+    finally:
+        conn.close()
+    if result != "ok":
+        raise DbCareError(_("%(p)s is damaged: %(r)s") % {"p": path, "r": result})
+
+
+# -- compact ------------------------------------------------------------------------------------------
+
+
+def compact(
+    *, db: Mapping[str, Any] | None = None, using: str = "default", full: bool = False
+) -> tuple[int, int]:
+    """Reclaim space and refresh planner statistics; return (bytes before, bytes after).
+
+    SQLite: ``PRAGMA optimize``, ``VACUUM``, ``PRAGMA wal_checkpoint(TRUNCATE)`` on a connection of its
+    own (``db``, default the ``default`` database). PostgreSQL: ``VACUUM (ANALYZE)`` — or ``VACUUM
+    (FULL, ANALYZE)`` with ``full`` (locks each table while it is rewritten) — on connection
+    ``using``, which must not be inside a transaction.
+    """
+    db = db or db_settings(using)
+    if vendor_of(db) == "sqlite":
+        path = _sqlite_path(db)
+        before = _sqlite_size(path)
+        lite = _sqlite_connect(path)
+        try:
+            lite.execute("PRAGMA optimize")
+            lite.execute("VACUUM")
+            lite.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        except sqlite3.Error as exc:
+            raise DbCareError(_("SQLite compaction failed: %(e)s") % {"e": exc}) from exc
+        finally:
+            lite.close()
+        return before, _sqlite_size(path)
+    conn = connections[using]
+    if conn.in_atomic_block:
+        raise DbCareError(_("VACUUM cannot run inside a transaction."))
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT pg_database_size(current_database())")
+        before = int(cursor.fetchone()[0])
+        cursor.execute("VACUUM (FULL, ANALYZE)" if full else "VACUUM (ANALYZE)")
+        cursor.execute("SELECT pg_database_size(current_database())")
+        after = int(cursor.fetchone()[0])
+    return before, after
+
+
+# -- check --------------------------------------------------------------------------------------------
+
+
+def check(using: str = "default") -> list[Finding]:
+    """Check the database behind connection ``using``; return what is wrong (empty: all good).
+
+    1. storage: SQLite ``PRAGMA integrity_check``; PostgreSQL: invalid indexes and unvalidated
+       foreign keys;
+    2. foreign keys: SQLite ``PRAGMA foreign_key_check``; PostgreSQL: every foreign key constraint of
+       the schema is re-checked with a query for orphan rows (they appear when constraints were
+       disabled, e.g. ``session_replication_role = replica`` during a bad restore);
+    3. the audit log's append-only triggers exist and are enabled;
+    4. the ledger: per account, ``seq`` runs 1..n without gaps, each ``balance_after`` equals the
+       previous one plus ``amount``, and the newest ``balance_after`` equals the sum of amounts;
+    5. the audit chain verifies (:func:`prepay.audit.chain.verify_log`).
+
+    At most :data:`MAX_FINDINGS_PER_AREA` findings are listed per area (then one "and N more").
+    """
+    conn = connections[using]
+    findings: list[Finding] = []
+    if conn.vendor == "sqlite":
+        findings += _sqlite_storage(using)
+    elif conn.vendor == "postgresql":
+        findings += _pg_storage(using)
+    findings += _triggers(using)
+    findings += _capped("ledger", _ledger(using))
+    findings += _audit(using)
+    return findings
+
+
+def _capped(area: str, found: Iterator[Finding]) -> list[Finding]:
+    out: list[Finding] = []
+    more = 0
+    for f in found:
+        if len(out) < MAX_FINDINGS_PER_AREA:
+            out.append(f)
+        else:
+            more += 1
+    if more:
+        out.append(Finding(area, "…", _("and %(n)s more findings of this kind") % {"n": more}))
+    return out
+
+
+def _sqlite_storage(using: str) -> list[Finding]:
+    out: list[Finding] = []
+    with connections[using].cursor() as cursor:
+        cursor.execute("PRAGMA integrity_check")
+        for (line,) in cursor.fetchall():
+            if line != "ok":
+                out.append(Finding("integrity", _("database file"), str(line)))
+        cursor.execute("PRAGMA foreign_key_check")
+        rows = cursor.fetchall()
+    for table, rowid, parent, _fkid in rows[:MAX_FINDINGS_PER_AREA]:
+        out.append(
+            Finding(
+                "foreign_key",
+                f"{table} rowid {rowid}",
+                _("refers to a row of %(parent)s that does not exist") % {"parent": parent},
+            )
+        )
+    if len(rows) > MAX_FINDINGS_PER_AREA:
+        out.append(
+            Finding(
+                "foreign_key",
+                "…",
+                _("and %(n)s more findings of this kind") % {"n": len(rows) - MAX_FINDINGS_PER_AREA},
+            )
+        )
+    return out
+
+
+_PG_FOREIGN_KEYS = """
+SELECT con.conname, cl.relname, fcl.relname, con.convalidated,
+  ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(n, i)
+        JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n ORDER BY k.i),
+  ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY k(n, i)
+        JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.n ORDER BY k.i)
+FROM pg_constraint con
+JOIN pg_class cl ON cl.oid = con.conrelid
+JOIN pg_class fcl ON fcl.oid = con.confrelid
+WHERE con.contype = 'f' AND cl.relnamespace = current_schema()::regnamespace
+ORDER BY cl.relname, con.conname
+"""
+
+
+def _pg_storage(using: str) -> list[Finding]:
+    conn = connections[using]
+    q = conn.ops.quote_name
+    out: list[Finding] = []
+    with conn.cursor() as cursor:
+        cursor.execute(
+            "SELECT i.indexrelid::regclass::text, i.indrelid::regclass::text FROM pg_index i "
+            "JOIN pg_class c ON c.oid = i.indexrelid "
+            "WHERE c.relnamespace = current_schema()::regnamespace AND NOT (i.indisvalid AND i.indisready)"
+        )
+        for index, table in cursor.fetchall():
+            out.append(
+                Finding(
+                    "index",
+                    f"{table}.{index}",
+                    _("the index is invalid (an interrupted build); drop and recreate it"),
+                )
+            )
+        cursor.execute(_PG_FOREIGN_KEYS)
+        fks = cursor.fetchall()
+        orphans = 0
+        for name, table, parent, validated, cols, pcols in fks:
+            if not validated:
+                out.append(
+                    Finding(
+                        "foreign_key",
+                        f"{table} ({name})",
+                        _("the constraint was added NOT VALID and never validated"),
+                    )
+                )
+            not_null = " AND ".join(f"c.{q(c)} IS NOT NULL" for c in cols)
+            join = " AND ".join(f"p.{q(pc)} = c.{q(c)}" for c, pc in zip(cols, pcols, strict=True))
+            key = " || ',' || ".join(f"c.{q(c)}::text" for c in cols)
+            cursor.execute(
+                f"SELECT COUNT(*), MIN({key}) FROM {q(table)} c WHERE {not_null} "  # noqa: S608 - identifiers quoted
+                f"AND NOT EXISTS (SELECT 1 FROM {q(parent)} p WHERE {join})"
+            )
+            count, example = cursor.fetchone()
+            if count and orphans < MAX_FINDINGS_PER_AREA:
+                orphans += 1
+                out.append(
+                    Finding(
+                        "foreign_key",
+                        f"{table}.{','.join(cols)}",
+                        _("%(n)s rows refer to %(parent)s rows that do not exist (e.g. %(key)s)")
+                        % {"n": count, "parent": parent, "key": example},
+                    )
+                )
+    return out
+
+
+def _triggers(using: str) -> list[Finding]:
+    """The audit log must still refuse UPDATE and DELETE."""
+    conn = connections[using]
+    with conn.cursor() as cursor:
+        if conn.vendor == "sqlite":
+            cursor.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_auditevent'"
+            )
+            present = {row[0] for row in cursor.fetchall()}
+            missing = sorted({"audit_event_no_update", "audit_event_no_delete"} - present)
+            return [
+                Finding(
+                    "trigger",
+                    f"audit_auditevent.{name}",
+                    _("the append-only trigger is missing: audit events can be changed"),
+                )
+                for name in missing
+            ]
+        if conn.vendor == "postgresql":
+            cursor.execute(
+                "SELECT tgenabled FROM pg_trigger WHERE tgrelid = 'audit_auditevent'::regclass "
+                "AND tgname = 'audit_event_append_only'"
+            )
+            row = cursor.fetchone()
+            if row is None:
+                return [
+                    Finding(
+                        "trigger",
+                        "audit_auditevent.audit_event_append_only",
+                        _("the append-only trigger is missing: audit events can be changed"),
+                    )
+                ]
+            if row[0] == "D":
+                return [
+                    Finding(
+                        "trigger",
+                        "audit_auditevent.audit_event_append_only",
+                        _("the append-only trigger is disabled: audit events can be changed"),
+                    )
+                ]
+    return []
+
+
+def _ledger(using: str) -> Iterator[Finding]:
+    """Walk every account's entries in (account, seq) order, streaming, in integer minor units."""
+    from prepay.vending.models import LedgerEntry
+
+    table = LedgerEntry._meta.db_table
+    conn = connections[using]
+    q = conn.ops.quote_name
+    sql = (
+        f"SELECT {q('account_id')}, {q('seq')}, {q('amount')}, {q('balance_after')}, {q('id')} "  # noqa: S608
+        f"FROM {q(table)} ORDER BY {q('account_id')}, {q('seq')}"
+    )
+    places = LedgerEntry._meta.get_field("amount").places  # type: ignore[union-attr]
+
+    def money(minor: int) -> str:
+        sign = "-" if minor < 0 else ""
+        whole, frac = divmod(abs(minor), 10**places)
+        return f"{sign}{whole}.{frac:0{places}d}"
+
+    def end(account: int, last_balance: int, total: int) -> Iterator[Finding]:
+        if last_balance != total:
+            yield Finding(
+                "ledger",
+                _("account id %(a)s") % {"a": account},
+                _("balance %(b)s differs from the sum of its entries %(s)s")
+                % {"b": money(last_balance), "s": money(total)},
+            )
+
+    # a server-side cursor on PostgreSQL: memory stays flat however long the ledger is
+    cursor = conn.chunked_cursor()
+    try:
+        cursor.execute(sql)
+        account: int | None = None
+        expected = balance = total = 0
+        while rows := cursor.fetchmany(5000):
+            for acc, seq, amount, balance_after, pk in rows:
+                if acc != account:
+                    if account is not None:
+                        yield from end(account, balance, total)
+                    account, expected, balance, total = acc, 1, 0, 0
+                where = _("account id %(a)s entry #%(s)s (id %(id)s)") % {"a": acc, "s": seq, "id": pk}
+                if seq != expected:
+                    what = (
+                        _("entries #%(e)s..#%(l)s are missing") % {"e": expected, "l": seq - 1}
+                        if seq > expected
+                        else _("sequence number repeats or goes backwards")
+                    )
+                    yield Finding("ledger", where, what)
+                if balance_after != balance + amount:
+                    yield Finding(
+                        "ledger",
+                        where,
+                        _(
+                            "balance after is %(got)s but the previous balance %(prev)s plus the amount %(amt)s is %(want)s"
+                        )
+                        % {
+                            "got": money(balance_after),
+                            "prev": money(balance),
+                            "amt": money(amount),
+                            "want": money(balance + amount),
+                        },
+                    )
+                expected, balance, total = seq + 1, balance_after, total + amount
+        if account is not None:
+            yield from end(account, balance, total)
+    finally:
+        cursor.close()
+
+
+def _audit(using: str) -> list[Finding]:
+    from prepay.audit.chain import verify_log
+
+    result = verify_log(using=using)
+    if result.problem is None:
+        return []
+    p = result.problem
+    where = _("event #%(seq)s") % {"seq": p.seq} if p.seq is not None else _("chain head")
+    if p.event_id is not None:
+        where += " " + _("(id %(id)s)") % {"id": p.event_id}
+    return [Finding("audit", where, f"{p.kind}: {p.detail}")]

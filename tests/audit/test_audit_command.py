@@ -1,0 +1,147 @@
+"""``prepay audit verify`` and ``prepay audit list``."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import DatabaseError, connection, transaction
+
+from prepay.audit.actions import record_event
+from prepay.audit.models import AuditEvent, AuditHead
+from prepay.meters.actions import do_register_meter
+from tests.audit import tamper
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    """Run the command; return (exit code, stdout, stderr)."""
+    out, err = StringIO(), StringIO()
+    try:
+        call_command("audit", *args, stdout=out, stderr=err)
+    except CommandError as exc:
+        return exc.returncode, out.getvalue(), err.getvalue() + str(exc)
+    return 0, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def events(world):
+    """Five events written by real actions (meter registrations at A1 by the group A admin)."""
+    for i in range(5):
+        do_register_meter(site=world.a1.site, serial=f"AUD{i:04d}", model=world.a1.single, actor=world.admin)
+    assert AuditHead.objects.get().seq == 5
+    return world
+
+
+class AuditVerifyTestCase:
+    def test_it_reports_ok_with_the_count_and_head(self, events):
+        code, out, _ = run("verify")
+        h = AuditHead.objects.get()
+        assert code == 0
+        assert out.strip() == f"OK: 5 events, chain head #5 {h.hash[:16]}"
+
+    def test_it_reports_ok_on_an_empty_log(self, db):
+        code, out, _ = run("verify")
+        assert (code, out.strip()) == (0, f"OK: 0 events, chain head #0 {'0' * 16}")
+
+    def test_it_names_an_event_altered_with_sql(self, events):
+        tamper.alter(3)
+        ev = AuditEvent.objects.get(seq=3)
+        code, out, err = run("verify")
+        assert code == 1 and not out
+        assert f"event #3 (id {ev.pk})" in err and "[altered]" in err
+
+    def test_it_names_a_deleted_middle_event(self, events):
+        tamper.delete(2)
+        code, _, err = run("verify")
+        assert code == 1
+        assert "event #2" in err and "[deleted]" in err and "#2 is missing" in err
+
+    def test_it_names_the_deleted_newest_event(self, events):
+        tamper.delete(5)
+        code, _, err = run("verify")
+        assert code == 1
+        assert "event #5" in err and "[deleted]" in err and "chain head says #5" in err
+
+    def test_it_names_a_forged_event_appended_beyond_the_head(self, events):
+        seq, h = tamper.head()
+        forged_id = tamper.forge(seq + 1, prev_hash=h)
+        code, _, err = run("verify")
+        assert code == 1
+        assert f"event #6 (id {forged_id})" in err and "[inserted]" in err
+
+    def test_it_names_a_forged_event_put_in_place_of_a_deleted_one(self, events):
+        prev = AuditEvent.objects.get(seq=2)
+        tamper.delete(3)
+        forged_id = tamper.forge(3, prev_hash=prev.hash)  # chains to #2, but #4 chains to the original #3
+        code, _, err = run("verify")
+        assert code == 1
+        assert f"event #3 (id {forged_id})" in err and "[inserted]" in err
+
+    def test_it_names_an_event_rewritten_with_a_recomputed_hash(self, events):
+        from prepay.audit.chain import event_hash
+
+        row = AuditEvent.objects.filter(seq=2).values().get()
+        row["object_repr"] = "rewritten"
+        with tamper.triggers_off() as cursor:
+            cursor.execute(
+                "UPDATE audit_auditevent SET object_repr = %s, hash = %s WHERE seq = 2",
+                ["rewritten", event_hash(row)],
+            )
+        code, _, err = run("verify")
+        assert code == 1
+        assert "event #3" in err and "does not chain to event #2" in err
+
+    def test_it_reports_a_head_that_points_elsewhere(self, events):
+        with tamper.triggers_off():
+            AuditHead.objects.filter(id=1).update(hash="f" * 64)
+        code, _, err = run("verify")
+        assert code == 1 and "event #5" in err and "[head]" in err
+
+    def test_it_reports_a_deleted_head_row(self, events):
+        with tamper.triggers_off():
+            AuditHead.objects.all().delete()
+        code, _, err = run("verify")
+        assert code == 1 and "chain head" in err and "[head]" in err
+
+    def test_it_refuses_update_and_delete_while_the_triggers_are_in_place(self, events):
+        with connection.cursor() as cursor:
+            with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+                cursor.execute("UPDATE audit_auditevent SET object_repr = 'x' WHERE seq = 1")
+            with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+                cursor.execute("DELETE FROM audit_auditevent WHERE seq = 1")
+        assert AuditEvent.objects.count() == 5
+        assert run("verify")[0] == 0
+
+
+class AuditListTestCase:
+    def test_it_lists_the_newest_events_first(self, events):
+        code, out, _ = run("list", "-n", "3")
+        lines = out.splitlines()
+        assert code == 0 and len(lines) == 3
+        assert lines[0].startswith("#5 ") and lines[2].startswith("#3 ")
+        assert "meter.register" in lines[0] and "admin_a" in lines[0] and "a1" in lines[0]
+
+    def test_it_filters_by_site_and_verb(self, events):
+        with transaction.atomic():
+            record_event(
+                actor=events.admin,
+                verb="site.note",
+                object_type="x",
+                object_id="1",
+                object_repr="note",
+                site_id=events.a2.site.pk,
+                group_id=events.a2.group.pk,
+                after={"text": "电表"},
+            )
+        out = run("list", "--site", "a2")[1]
+        assert out.count("\n") == 1 and "site.note" in out
+        out = run("list", "--verb", "meter.*")[1]
+        assert out.count("\n") == 5
+        out = run("list", "--verb", "site.note", "--changes")[1]
+        assert '"text": "电表"' in out
+        assert run("list", "--site", "nowhere")[1].strip() == "No events."
+
+    def test_it_refuses_a_limit_below_one(self, db):
+        assert run("list", "-n", "0")[0] == 1

@@ -1,0 +1,84 @@
+"""The chain's sequence stays contiguous: rolled-back writers leave no gap, heads move with each event."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection, connections, transaction
+
+from prepay.audit.actions import record_event
+from prepay.audit.chain import GENESIS, verify_log, verify_rows
+from prepay.audit.models import AuditEvent, AuditHead
+
+
+def _write(actor, n: int, verb: str = "test.event") -> None:
+    for i in range(n):
+        with transaction.atomic():
+            record_event(
+                actor=actor, verb=verb, object_type="test", object_id=str(i), object_repr=f"thing {i}"
+            )
+
+
+class AuditChainTestCase:
+    def test_it_keeps_seq_contiguous_across_interleaved_and_rolled_back_writes(self, world):
+        _write(world.admin, 3)
+        with pytest.raises(RuntimeError), transaction.atomic():
+            record_event(
+                actor=world.admin, verb="test.doomed", object_type="test", object_id="x", object_repr="x"
+            )
+            raise RuntimeError("the action failed after writing its event")
+        _write(world.clerk, 2)
+        with transaction.atomic():  # one action writing two events
+            record_event(actor=world.clerk, verb="test.a", object_type="t", object_id="1", object_repr="a")
+            record_event(actor=world.clerk, verb="test.b", object_type="t", object_id="1", object_repr="b")
+        seqs = list(AuditEvent.objects.order_by("seq").values_list("seq", flat=True))
+        assert seqs == list(range(1, 8))
+        assert not AuditEvent.objects.filter(verb="test.doomed").exists()
+        result = verify_log()
+        assert (result.ok, result.count, result.head_seq) == (True, 7, 7)
+
+    def test_it_chains_each_event_to_the_one_before(self, world):
+        _write(world.admin, 3)
+        rows = list(AuditEvent.objects.order_by("seq").values())
+        assert rows[0]["prev_hash"] == GENESIS
+        assert [r["prev_hash"] for r in rows[1:]] == [r["hash"] for r in rows[:-1]]
+        assert AuditHead.objects.get().hash == rows[-1]["hash"]
+
+    def test_it_accepts_a_row_committed_after_the_head_was_read(self, world):
+        _write(world.admin, 3)
+        rows = list(AuditEvent.objects.order_by("seq").values())
+        h = AuditHead.objects.get()
+        # the head was read when only two events existed; a re-read sees the third
+        checked, problem = verify_rows(rows, 2, rows[1]["hash"], refresh_head=lambda: (h.seq, h.hash))
+        assert (checked, problem) == (3, None)
+        checked, problem = verify_rows(rows, 2, rows[1]["hash"])
+        assert problem is not None and (problem.seq, problem.kind) == (3, "inserted")
+
+
+@pytest.mark.services
+class ConcurrentAuditWritersTestCase:
+    def test_it_keeps_seq_contiguous_under_concurrent_writers(self, pg_transactional, world):
+        if connection.vendor != "postgresql":
+            pytest.skip("needs PostgreSQL (SQLite serialises writers): run with DATABASE_URL=postgres://…")
+        barrier = threading.Barrier(4)
+        errors: list[BaseException] = []
+
+        def run(i: int) -> None:
+            try:
+                barrier.wait()
+                _write(world.admin, 10, verb=f"thread.{i}")
+            except BaseException as exc:  # noqa: BLE001 - asserted below
+                errors.append(exc)
+            finally:
+                connections.close_all()
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert not errors
+        seqs = list(AuditEvent.objects.order_by("seq").values_list("seq", flat=True))
+        assert seqs == list(range(1, 41))
+        assert verify_log().ok

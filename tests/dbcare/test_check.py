@@ -1,0 +1,99 @@
+"""``services.check``: integrity, foreign keys, triggers, ledger and audit invariants (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection, transaction
+
+from prepay.dbcare import services
+from prepay.meters.actions import do_register_meter
+from prepay.vending import ledger
+from prepay.vending.models import EntryKind, LedgerEntry
+from tests import factories as f
+from tests.audit import tamper
+
+
+@pytest.fixture
+def books(world):
+    """Two accounts with a few consistent ledger entries, and audit events from real actions."""
+    accounts = [f.account(world.a1), f.account(world.a1, unit=world.a1.units[1])]
+    with transaction.atomic():
+        for acc in accounts:
+            ledger.post(acc, EntryKind.PAYMENT, Decimal("100.00"), actor=world.cashier)
+            ledger.post(acc, EntryKind.VEND, Decimal("-30.50"), actor=world.cashier)
+            ledger.post(acc, EntryKind.FEE, Decimal("-0.25"), actor=world.cashier)
+    for i in range(3):
+        do_register_meter(site=world.a1.site, serial=f"CHK{i}", model=world.a1.single, actor=world.admin)
+    return accounts
+
+
+def areas(findings: list[services.Finding]) -> list[str]:
+    return [x.area for x in findings]
+
+
+class CheckTestCase:
+    def test_it_finds_nothing_on_consistent_data(self, books):
+        assert services.check() == []
+
+    def test_it_finds_a_balance_after_that_does_not_add_up(self, books):
+        acc = books[0]
+        bad = LedgerEntry.objects.create(
+            account=acc,
+            seq=4,
+            kind=EntryKind.PAYMENT,
+            amount=Decimal("10.00"),
+            balance_after=Decimal("999.00"),
+        )
+        findings = services.check()
+        assert areas(findings) == ["ledger", "ledger"]
+        step, total = findings
+        assert f"account id {acc.pk} entry #4 (id {bad.pk})" == step.where
+        assert "balance after is 999.00" in step.what and "69.25 plus the amount 10.00 is 79.25" in step.what
+        assert total.where == f"account id {acc.pk}" and "999.00" in total.what and "79.25" in total.what
+
+    def test_it_finds_a_gap_in_an_accounts_sequence(self, books):
+        acc = books[1]
+        LedgerEntry.objects.create(
+            account=acc, seq=6, kind=EntryKind.PAYMENT, amount=Decimal("1.00"), balance_after=Decimal("70.25")
+        )
+        findings = services.check()
+        assert areas(findings) == ["ledger"]
+        assert "entry #6" in findings[0].where and "#4..#5 are missing" in findings[0].what
+
+    def test_it_finds_an_audit_event_altered_with_sql_and_the_dropped_trigger(self, books):
+        tamper.alter(2, "refund 5000.00")
+        findings = services.check()
+        assert set(areas(findings)) == {"trigger", "audit"}
+        audit = next(x for x in findings if x.area == "audit")
+        assert audit.where.startswith("event #2 (id ") and audit.what.startswith("altered")
+
+    def test_it_finds_rows_pointing_at_a_missing_parent(self, books):
+        # foreign keys are DEFERRABLE INITIALLY DEFERRED on both databases: an orphan can exist until commit
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO vending_ledgerentry (account_id, seq, kind, amount, balance_after, memo, created_at) "
+                "VALUES (987654, 1, 'payment', 100, 100, '', %s)",
+                ["2026-01-01 00:00:00+00:00"],
+            )
+            try:
+                findings = services.check()
+            finally:
+                cursor.execute("DELETE FROM vending_ledgerentry WHERE account_id = 987654")
+        fk = [x for x in findings if x.area == "foreign_key"]
+        assert fk and "vending_ledgerentry" in fk[0].where and "customers_account" in fk[0].what
+
+    def test_it_caps_a_flood_of_findings(self, books, monkeypatch):
+        monkeypatch.setattr(services, "MAX_FINDINGS_PER_AREA", 2)
+        acc = books[0]
+        for seq in range(4, 9):
+            LedgerEntry.objects.create(
+                account=acc,
+                seq=seq,
+                kind=EntryKind.PAYMENT,
+                amount=Decimal("1.00"),
+                balance_after=Decimal("0.00"),
+            )
+        findings = services.check()
+        assert len(findings) == 3 and "more findings" in findings[-1].what
