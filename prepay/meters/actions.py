@@ -32,6 +32,20 @@ def _audit(actor: Any, verb: str, meter: Meter, before: Any, **extra: Any) -> No
     )
 
 
+#: fields ``do_register_meter`` accepts besides site, serial, model and ratios
+REGISTER_FIELDS = (
+    "drn",
+    "supply_group_code",
+    "tariff_index",
+    "key_revision",
+    "key_type",
+    "encryption_algorithm",
+    "base_date",
+    "protocol",
+    "comm_params",
+)
+
+
 def _check_ratios(ct_ratio: Any, pt_ratio: Any) -> None:
     for name, value in (("CT", ct_ratio), ("PT", pt_ratio)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -61,17 +75,7 @@ def do_register_meter(
     serial = serial.strip()
     if Meter.objects.filter(group_id=site.group_id, serial=serial).exists():
         raise ActionError("duplicate", _("Meter %(s)s is already registered.") % {"s": serial})
-    allowed = {
-        "drn",
-        "supply_group_code",
-        "tariff_index",
-        "key_revision",
-        "key_type",
-        "encryption_algorithm",
-        "base_date",
-        "protocol",
-        "comm_params",
-    }
+    allowed = set(REGISTER_FIELDS)
     unknown = set(fields) - allowed
     if unknown:
         raise ActionError("invalid", _("Unknown meter fields: %(f)s") % {"f": ", ".join(sorted(unknown))})

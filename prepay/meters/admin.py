@@ -23,19 +23,6 @@ from prepay.meters.choices import MeterStatus
 from prepay.meters.models import Installation, Meter, MeterModel
 from prepay.tenancy.scoping import can
 
-#: fields ``do_register_meter`` accepts besides site, serial, model and ratios
-REGISTER_FIELDS = [
-    "drn",
-    "supply_group_code",
-    "tariff_index",
-    "key_revision",
-    "key_type",
-    "encryption_algorithm",
-    "base_date",
-    "protocol",
-    "comm_params",
-]
-
 
 @admin.register(MeterModel)
 class MeterModelAdmin(ScopedHistoryAdmin):
@@ -149,7 +136,7 @@ class MeterAdmin(ScopedHistoryAdmin):
             ct_ratio=obj.ct_ratio,
             pt_ratio=obj.pt_ratio,
             actor=request.user,
-            **{f: getattr(obj, f) for f in REGISTER_FIELDS},
+            **{f: getattr(obj, f) for f in actions.REGISTER_FIELDS},
         )
         obj.pk, obj._state.adding = meter.pk, False
 
