@@ -78,3 +78,13 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     for item in items:
         if "pg_transactional" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.skip(reason=PG_ONLY))
+
+
+@pytest.fixture(autouse=True)
+def _english_by_default(settings: Any) -> Any:
+    """Tests read English messages unless they ask for Chinese (Accept-Language or override)."""
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield

@@ -240,13 +240,20 @@ def _build(
         ctx.prec = _PRECISION
         merged = [f for f in _merge(fills) if f.energy > 0]
         exact = [f.energy * f.price for f in merged]
-        amounts = _running_round(exact, MONEY_PLACES, mode)
+        amounts = list(_running_round(exact, MONEY_PLACES, mode))
         energy_exact = sum(exact, Decimal(0))
-        energy_amount = quantize(energy_exact, MONEY_PLACES, mode)
         fixed_amount = sum((f.amount for f in fixed), Decimal("0.00"))
+        # Round energy + fixed charges once. Half-even rounding is not shift-invariant
+        # (round(0.015) = 0.02 but round(0.015 + 0.01) = 0.02), so the energy charge is what is
+        # left after the fixed charges, and the last line absorbs that fen: lines still add up,
+        # and with VAT added total ≥ net, i.e. VAT is never negative.
+        base = quantize(energy_exact + fixed_amount, MONEY_PLACES, mode)
+        energy_amount = base - fixed_amount
+        if amounts:
+            amounts[-1] += energy_amount - sum(amounts, Decimal("0.00"))
         one_plus = 1 + tariff.vat_rate
         if tariff.vat_included:
-            total = energy_amount + fixed_amount
+            total = base
             net = quantize(total / one_plus, MONEY_PLACES, mode)
         else:
             net = energy_amount + fixed_amount
