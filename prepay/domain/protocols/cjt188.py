@@ -15,13 +15,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum, IntEnum
 
 from .bcd import checksum, digits_le, is_bcd
 from .errors import EncodeError, MeterErrorReply, ProtocolError
+from .stream import StreamReader
 
 START = 0x68
 END = 0x16
@@ -153,66 +153,11 @@ def decode_frame(raw: bytes) -> Frame:
     return frame
 
 
-def _later_frame(buf: bytearray) -> int | None:
-    """Index of the first complete valid frame after position 0, if any."""
-    j = buf.find(START, 1)
-    while j >= 0:
-        try:
-            _parse_at(buf, j)
-        except ProtocolError:
-            j = buf.find(START, j + 1)
-            continue
-        return j
-    return None
-
-
-class FrameReader:
+class FrameReader(StreamReader[Frame]):
     """Stream decoder with resynchronisation; same contract as the DL/T 645 ``FrameReader``."""
 
     def __init__(self) -> None:
-        self._buf = bytearray()
-        self.discarded = 0
-        self.rejected = 0
-
-    def feed(self, data: bytes) -> list[Frame]:
-        self._buf += data
-        return list(self._drain())
-
-    def pending(self) -> bytes:
-        return bytes(self._buf)
-
-    def reset(self) -> None:
-        self._buf.clear()
-
-    def _drain(self) -> Iterator[Frame]:
-        buf = self._buf
-        while buf:
-            start = buf.find(START)
-            if start < 0:
-                self.discarded += len(buf)
-                buf.clear()
-                return
-            if start:
-                self.discarded += start
-                del buf[:start]
-            try:
-                frame, end = _parse_at(buf, 0)
-            except ProtocolError as e:
-                if e.code == "truncated":
-                    # A half frame followed by a complete one: give up on the half frame.
-                    later = _later_frame(buf)
-                    if later is None:
-                        return
-                    self.rejected += 1
-                    self.discarded += later
-                    del buf[:later]
-                    continue
-                self.rejected += 1
-                self.discarded += 1
-                del buf[:1]
-                continue
-            del buf[:end]
-            yield frame
+        super().__init__(_parse_at, START)
 
 
 def _check_ser(ser: int) -> None:

@@ -11,11 +11,11 @@ unscrambled (−0x33).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from prepay.domain.protocols.bcd import add33, checksum, is_bcd, sub33
 from prepay.domain.protocols.errors import EncodeError, ProtocolError
+from prepay.domain.protocols.stream import StreamReader
 
 START = 0x68
 END = 0x16
@@ -126,20 +126,7 @@ def decode_frame(raw: bytes) -> Frame:
     return frame
 
 
-def _later_frame(buf: bytearray) -> int | None:
-    """Index of the first complete valid frame after position 0, if any."""
-    j = buf.find(START, 1)
-    while j >= 0:
-        try:
-            _parse_at(buf, j)
-        except ProtocolError:
-            j = buf.find(START, j + 1)
-            continue
-        return j
-    return None
-
-
-class FrameReader:
+class FrameReader(StreamReader[Frame]):
     """Incremental decoder for a byte stream (serial line, TCP, MQTT pass-through).
 
     :meth:`feed` returns the frames completed by the new bytes. Anything that is not a valid frame
@@ -153,47 +140,4 @@ class FrameReader:
     """
 
     def __init__(self) -> None:
-        self._buf = bytearray()
-        self.discarded = 0
-        self.rejected = 0
-
-    def feed(self, data: bytes) -> list[Frame]:
-        self._buf += data
-        return list(self._drain())
-
-    def pending(self) -> bytes:
-        """Bytes held back waiting for the rest of a frame."""
-        return bytes(self._buf)
-
-    def reset(self) -> None:
-        self._buf.clear()
-
-    def _drain(self) -> Iterator[Frame]:
-        buf = self._buf
-        while buf:
-            start = buf.find(START)
-            if start < 0:
-                self.discarded += len(buf)
-                buf.clear()
-                return
-            if start:
-                self.discarded += start
-                del buf[:start]
-            try:
-                frame, end = _parse_at(buf, 0)
-            except ProtocolError as e:
-                if e.code == "truncated":
-                    # A half frame followed by a complete one: give up on the half frame.
-                    later = _later_frame(buf)
-                    if later is None:
-                        return
-                    self.rejected += 1
-                    self.discarded += later
-                    del buf[:later]
-                    continue
-                self.rejected += e.code != "bad_start"
-                self.discarded += 1
-                del buf[:1]
-                continue
-            del buf[:end]
-            yield frame
+        super().__init__(_parse_at, START)
