@@ -136,7 +136,6 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 SESSION_COOKIE_HTTPONLY = True
-CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the cookie-less meta tag; keep default behaviour
 X_FRAME_OPTIONS = "DENY"
 
 SIMPLE_HISTORY_REVERT_DISABLED = True  # history is for reading; changes go through actions

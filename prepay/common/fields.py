@@ -36,9 +36,6 @@ class ScaledDecimalField(_Base):
             kwargs["places"] = self.places
         return name, path, args, kwargs
 
-    def get_internal_type(self) -> str:
-        return "BigIntegerField"
-
     def from_db_value(self, value: int | None, expression: Any, connection: Any) -> Decimal | None:
         return None if value is None else from_minor(value, self.places)
 

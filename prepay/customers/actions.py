@@ -21,6 +21,7 @@ from prepay.customers.models import Account, Customer, CustomerType, Unit
 from prepay.domain.money import energy as q_energy
 from prepay.domain.money import money
 from prepay.tariffs.models import Tariff
+from prepay.tenancy.models import Site
 from prepay.tenancy.scoping import require
 from prepay.vending import ledger
 from prepay.vending.models import EntryKind, Vend, VendStatus
@@ -102,6 +103,8 @@ def do_open_account(
     """
     site = customer.site
     require(actor, "account.lifecycle", group_id=site.group_id, site_id=site.pk)
+    # Lock the site: account numbers are handed out per site, one opening at a time.
+    site = locked(Site, site.pk)
     unit = locked(Unit, unit.pk)
     if unit.building.site_id != site.pk:
         raise ActionError("wrong_site", _("The unit is not at the customer's site."))

@@ -30,6 +30,7 @@ from prepay.tenancy.choices import Role
 from prepay.tenancy.models import Membership, PropertyGroup, Site
 
 GROUP_CODE = "harbour"
+SERIAL_PREFIX = {"single": "4700", "three": "4710", "water": "8800"}  # meter serials by kind
 SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
 )
@@ -224,7 +225,7 @@ def _build(passwords: dict[str, str], rnd: random.Random) -> None:
         m = models[kind]
         return do_register_meter(
             site=site,
-            serial=f"{ {'single': '4700', 'three': '4710', 'water': '8800'}[kind] }{n:07d}",
+            serial=f"{SERIAL_PREFIX[kind]}{n:07d}",
             model=m,
             ct_ratio=ct,
             actor=root,

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from prepay.audit.actions import record_event
-from prepay.common.actions import locked
+from prepay.common.actions import full_clean, locked
 from prepay.common.errors import ActionError
 from prepay.domain.tokens.sts import api as sts
 from prepay.domain.tokens.sts.errors import StsError
@@ -54,6 +54,14 @@ def meter_ref(meter: Meter, **override: Any) -> MeterKeyRef:
     }
     values.update(override)
     return MeterKeyRef(**values)
+
+
+def _require_token_seller(actor: Any, meter: Meter) -> None:
+    """Cashiers (``vend.sell``) and clerks (``account.lifecycle``, e.g. credit carried over at 换表)."""
+    for capability in ("vend.sell", "account.lifecycle"):
+        if can(actor, capability, group_id=meter.group_id, site_id=meter.site_id):
+            return
+    require(actor, "vend.sell", group_id=meter.group_id, site_id=meter.site_id)
 
 
 def _check_sts_meter(meter: Meter) -> None:
@@ -163,11 +171,7 @@ def do_issue_credit_token(
     (``vend.sell``) and clerks (``account.lifecycle``, e.g. credit carried over at 换表) may issue.
     """
     meter = locked(Meter, meter.pk)
-    if not (
-        can(actor, "vend.sell", group_id=meter.group_id, site_id=meter.site_id)
-        or can(actor, "account.lifecycle", group_id=meter.group_id, site_id=meter.site_id)
-    ):
-        require(actor, "vend.sell", group_id=meter.group_id, site_id=meter.site_id)
+    _require_token_seller(actor, meter)
     _check_sts_meter(meter)
     if not reason.strip():
         raise ActionError("reason_required", _("Say why the token is issued."))
@@ -250,22 +254,25 @@ def do_change_meter_key(*, meter: Meter, actor: Any, reason: str, ken: int = 255
     unknown = set(new) - set(KEY_FIELDS)
     if unknown:
         raise ActionError("invalid", _("Unknown key parameters: %(f)s") % {"f": ", ".join(sorted(unknown))})
+    if not (0 <= ken <= 255):
+        raise ActionError("invalid", _("The key expiry number must be 0..255."))
     old = {f: getattr(meter, f) for f in KEY_FIELDS}
-    target = old | {k: v for k, v in new.items() if v is not None}
+    # Validate (and type) the new parameters with the meter's own field rules before any use;
+    # the transaction rolls the in-memory change back with everything else on a refusal.
+    for f, v in new.items():
+        if v is not None:
+            setattr(meter, f, v)
+    full_clean(meter)
+    target = {f: getattr(meter, f) for f in KEY_FIELDS}
     if target == old:
         raise ActionError("no_change", _("The new key parameters are the same as the current ones."))
     if target["base_date"] < old["base_date"]:
         raise ActionError(
             "base_date_backwards", _("The base date can only move forward (1993 → 2014 → 2035).")
         )
-    if not (0 <= ken <= 255):
-        raise ActionError("invalid", _("The key expiry number must be 0..255."))
     store = get_keystore()
-    try:
-        old_dk = store.decoder_key(meter_ref(meter))
-        new_dk = store.decoder_key(meter_ref(meter, **target))
-    except KeyStoreError:
-        raise
+    old_dk = store.decoder_key(meter_ref(meter, **old))
+    new_dk = store.decoder_key(meter_ref(meter))
     rollover = target["base_date"] != old["base_date"]
     sgc_changed = target["supply_group_code"] != old["supply_group_code"]
     try:
@@ -302,9 +309,6 @@ def do_change_meter_key(*, meter: Meter, actor: Any, reason: str, ken: int = 255
             key_change=change,
             subclass=t.fields.subclass,
         )  # type: ignore[union-attr]
-    for f, v in target.items():
-        setattr(meter, f, v)
-    meter.full_clean()
     meter.save(update_fields=list(KEY_FIELDS))
     state = _state(meter)
     state.ken = ken
@@ -391,11 +395,7 @@ def do_import_vending_keys(*, group: Any, rows: list[dict[str, Any]], actor: Any
 def do_reprint_token(*, token: IssuedToken, actor: Any) -> IssuedToken:
     """Re-print a recorded token (same digits, same TID) — audited, nothing regenerated."""
     meter = token.meter
-    if not (
-        can(actor, "vend.sell", group_id=meter.group_id, site_id=meter.site_id)
-        or can(actor, "account.lifecycle", group_id=meter.group_id, site_id=meter.site_id)
-    ):
-        require(actor, "vend.sell", group_id=meter.group_id, site_id=meter.site_id)
+    _require_token_seller(actor, meter)
     with transaction.atomic():
         _audit(actor, "token.reprint", meter, {"token_id": token.pk, "tid": token.tid})
     return token

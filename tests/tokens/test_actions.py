@@ -297,6 +297,17 @@ class KeyChangeTestCase:
         )
         refused("invalid", t.do_change_meter_key, meter=sts_meter, colour=2, actor=world.clerk, reason="x")
         refused(
+            "invalid",
+            t.do_change_meter_key,
+            meter=sts_meter,
+            tariff_index="7X",
+            actor=world.clerk,
+            reason="x",
+        )
+        refused(
+            "invalid", t.do_change_meter_key, meter=sts_meter, key_revision=12, actor=world.clerk, reason="x"
+        )
+        refused(
             "no_vending_key",
             t.do_change_meter_key,
             meter=sts_meter,
