@@ -62,6 +62,8 @@ INSTALLED_APPS = [
     "prepay.tariffs",
     "prepay.tokens",
     "prepay.vending",
+    "prepay.telemetry",
+    "prepay.billing",
     "prepay.imports",
     "prepay.dbcare",
     "prepay.web",
