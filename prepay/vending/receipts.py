@@ -86,8 +86,13 @@ def _person(user: Any) -> str:
 
 
 def _tokens_of(receipt: Receipt) -> list[str]:
-    """The 20-digit tokens a receipt carries: credit tokens of the vend, or the tokens issued when a
-    reversal was approved (clear-credit / corrective tokens recorded against the reversed vend)."""
+    """The 20-digit tokens a receipt carries: the credit tokens of a vend in TID order, or for a
+    reversal the clear-credit token issued when it was approved.
+
+    ``do_approve_reversal`` issues that management token against the meter with the reason
+    ``reversal of <receipt>`` rather than linking it to the vend, so it is found by that reason (and
+    by a link to the vend, should one be added later).
+    """
     if receipt.vend_id is not None:
         vend = receipt.vend
         assert vend is not None
@@ -95,12 +100,14 @@ def _tokens_of(receipt: Receipt) -> list[str]:
     reversal = receipt.reversal
     if reversal is None or reversal.vend_id is None:
         return []
-    return [
-        t.token
-        for t in IssuedToken.objects.filter(vend_id=reversal.vend_id)
-        .exclude(kind=TokenKind.CREDIT)
-        .order_by("created_at", "pk")
-    ]
+    original = reversal.vend
+    assert original is not None
+    found = IssuedToken.objects.filter(vend_id=original.pk).exclude(kind=TokenKind.CREDIT)
+    if original.meter_id is not None and original.receipt_no:
+        found = found | IssuedToken.objects.filter(
+            meter_id=original.meter_id, kind=TokenKind.MANAGEMENT, reason=f"reversal of {original.receipt_no}"
+        )
+    return [t.token for t in found.order_by("created_at", "pk")]
 
 
 def _amount_of(receipt: Receipt) -> Decimal:
@@ -203,15 +210,19 @@ def _breakdown(data: dict[str, Any], unit: str) -> dict[str, Any]:
 
 
 def balance_after_vend(vend: Vend, receipt: Receipt) -> Decimal | None:
-    """The account balance right after ``vend`` (remote fee control): the newest ledger entry of the
-    account written no later than the receipt. The account row lock serialises an account's vends,
-    so no later vend's entry can be older than this receipt."""
-    return (
-        LedgerEntry.objects.filter(account_id=vend.account_id, created_at__lte=receipt.issued_at)
-        .order_by("-seq")
-        .values_list("balance_after", flat=True)
-        .first()
-    )
+    """The account balance right after ``vend`` (remote fee control).
+
+    ``do_vend`` posts its entries with the keys ``<key>:pay`` and ``<key>:vend``: the newest of those
+    is exact. Without them (rows written by other means) it is the newest entry of the account written
+    no later than the receipt; the account row lock serialises an account's vends.
+    """
+    entries = LedgerEntry.objects.filter(account_id=vend.account_id).order_by("-seq")
+    if vend.idempotency_key:
+        keys = [f"{vend.idempotency_key}:pay", f"{vend.idempotency_key}:vend"]
+        own = entries.filter(idempotency_key__in=keys).values_list("balance_after", flat=True).first()
+        if own is not None:
+            return own
+    return entries.filter(created_at__lte=receipt.issued_at).values_list("balance_after", flat=True).first()
 
 
 def _vend_facts(vend: Vend, receipt: Receipt) -> dict[str, Any]:
@@ -313,7 +324,8 @@ def receipt_context(receipt: Receipt, *, request: Any = None) -> dict[str, Any]:
     ``energy``, ``unit`` (kWh / m³), ``multiplier`` (int), ``register_units`` (only when the multiplier
     is not 1), ``breakdown`` (dict of ``lines``, ``fixed``, ``vat_rate``, ``vat_amount``, ``total``),
     ``tokens`` (list, in groups of four), ``delivery``, ``delivery_note``, ``balance``,
-    ``card_sequence`` (int or None), ``reprint`` (0 on the first print, n on the n-th re-print),
+    ``card_sequence`` (int or None), ``reprint`` (``Receipt.prints``: 0 for the original, n for the
+    n-th re-print counted by ``do_reprint_receipt``), ``reprint_label`` ("REPRINT n" or empty),
     ``reversed`` (dict describing the reversed vend, or None), ``reason``, ``status_display``,
     ``verify_url``, ``qr_svg`` (safe inline SVG), ``rows`` (list of (label, value)).
     """
@@ -350,7 +362,7 @@ def receipt_context(receipt: Receipt, *, request: Any = None) -> dict[str, Any]:
         "customer_name_masked": mask_name(account.customer.name),
         "account_number": account.number,
         "unit_label": str(account.unit) if account.unit_id else "",
-        "reprint": max(receipt.prints - 1, 0),
+        "reprint": receipt.prints,  # do_reprint_receipt counts re-prints: 0 is the original
         "reversed": None,
         "reason": "",
     }
@@ -378,7 +390,9 @@ def receipt_context(receipt: Receipt, *, request: Any = None) -> dict[str, Any]:
             tokens=tokens,
             breakdown=_breakdown({}, "kWh"),
             delivery="",
-            delivery_note=_("Enter the token(s) on the meter keypad, in this order.") if tokens else "",
+            delivery_note=_("Enter the clear-credit token on the meter: it removes the reversed credit.")
+            if tokens
+            else "",
             balance="",
             card_sequence=None,
             status_display="",

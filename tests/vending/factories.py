@@ -73,7 +73,7 @@ def vend(
     delivery: str = Delivery.TOKEN,
     tokens: list[str] | None = None,
     multiplier: int = 1,
-    prints: int = 1,
+    prints: int = 0,
     amount: str = "70.00",
     arrears: str = "7.20",
     **kw: Any,

@@ -67,7 +67,8 @@ class ReceiptContextTestCase:
         ]
 
     def test_it_marks_a_reprint(self, world):
-        r = vf.vend(world.a1, actor=world.cashier, prints=3)
+        assert receipts.receipt_context(vf.vend(world.a1, actor=world.cashier))["reprint_label"] == ""
+        r = vf.vend(world.a1, actor=world.cashier, prints=2)
         assert receipts.receipt_context(r)["reprint_label"] == "REPRINT 2"
 
     def test_it_explains_card_remote_and_balance_delivery(self, world):
@@ -327,3 +328,63 @@ class TextLayoutTestCase:
     def test_it_masks_names(self):
         assert receipts.mask_name("张三丰") == "张**"
         assert receipts.mask_name("Li Wei") == "L* W**"
+
+
+class RealVendReceiptTestCase:
+    """Receipts of vends, re-prints and reversals made by the real actions."""
+
+    def _sell(self, shop, **kw):
+        from prepay.vending.actions import do_vend
+
+        return do_vend(
+            account=shop.account, actor=shop.world.cashier, point=shop.point, idempotency_key="rcpt-1", **kw
+        )
+
+    def test_it_renders_the_receipt_of_a_real_vend(self, shop, client, tmp_path):
+        vend = self._sell(shop, amount="50.00", method="card", reference="POS-7781")
+        ctx = receipts.receipt_context(vend.receipt)
+        rows = dict(ctx["rows"])
+        tokens = [receipts.token_groups(t.token) for t in vend.tokens.order_by("tid")]
+        assert len(tokens) == 1 and ctx["tokens"] == tokens and len(tokens[0]) == 24
+        assert rows["Receipt no."] == vend.receipt_no == vend.receipt.code
+        assert rows["Amount paid"] == "¥50.00" and rows["Energy purchased"] == "85.042 kWh"
+        assert rows["Payment method"] == "Bank card" and rows["Payment reference"] == "POS-7781"
+        assert rows["Meter no."] == shop.meter.serial and rows["Account number"] == shop.account.number
+        assert ctx["breakdown"]["lines"] and ctx["breakdown"]["total"] == "¥50.00"
+        if shutil.which("pdftotext"):
+            text = _pdf_text(receipts.render_receipt_pdf(vend.receipt), tmp_path)
+            assert vend.receipt_no in text and tokens[0] in text
+        page = client.get(receipts.verify_path(vend.receipt))
+        assert "Genuine receipt" in page.content.decode()
+
+    def test_it_marks_the_copies_counted_by_do_reprint_receipt(self, shop):
+        from prepay.vending.actions import do_reprint_receipt
+
+        vend = self._sell(shop, amount="20.00")
+        assert receipts.receipt_context(vend.receipt)["reprint_label"] == ""
+        receipt = do_reprint_receipt(receipt=vend.receipt, actor=shop.world.cashier)
+        ctx = receipts.receipt_context(receipt)
+        assert ctx["reprint_label"] == "REPRINT 1"
+        assert "REPRINT 1" in "\n".join(escpos.receipt_lines(ctx, 32))
+
+    def test_it_prints_the_clear_credit_token_of_an_approved_reversal(self, shop, client):
+        from prepay.vending.reversals import do_approve_reversal, do_request_reversal
+
+        vend = self._sell(shop, amount="30.00")
+        sale_sig = receipts.receipt_signature(vend.receipt)
+        rev = do_request_reversal(
+            vend=vend, actor=shop.world.cashier, reason="Wrong meter", token_entered=True
+        )
+        rev = do_approve_reversal(reversal=rev, actor=shop.world.admin)
+        receipt = Receipt.objects.get(reversal=rev)
+        ctx = receipts.receipt_context(receipt)
+        rows = dict(ctx["rows"])
+        clear = IssuedToken.objects.get(meter=shop.meter, kind="management")
+        assert (
+            ctx["tokens"] == [receipts.token_groups(clear.token)] and "clear-credit" in ctx["delivery_note"]
+        )
+        assert rows["Reverses receipt"] == vend.receipt_no and rows["Token entered on the meter"] == "yes"
+        assert rows["Amount reversed"] == "¥30.00"
+        # the sale's own receipt still verifies, and now says it was reversed
+        body = client.get(f"/r/{vend.receipt_no}/", {"s": sale_sig}).content.decode()
+        assert "Genuine receipt" in body and "Reversed" in body
