@@ -12,7 +12,6 @@ so each printed line is at most the paper's column count.
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Any
 
 from escpos.printer import Dummy
@@ -26,15 +25,27 @@ GS_SIZE_TALL, GS_SIZE_NORMAL = b"\x1d\x21\x01", b"\x1d\x21\x00"  # double height
 ESC_ALIGN_LEFT, ESC_ALIGN_CENTER = b"\x1b\x61\x00", b"\x1b\x61\x01"
 
 
+#: characters GBK printers lack or print double width, replaced before layout (¥ is only in GB18030's
+#: four-byte range, which many printers' fonts do not cover; ³ is missing from GBK)
+_PRINTABLE = str.maketrans({"¥": "￥", "×": "x", "³": "3", "²": "2", "·": "-", "…": "..."})
+
+
+def printable(text: str) -> str:
+    """``text`` with the characters a GBK thermal printer cannot print replaced by ones it can."""
+    return text.translate(_PRINTABLE)
+
+
 def display_width(text: str) -> int:
-    """Columns ``text`` takes on the printer: wide and full-width characters take two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+    """Columns ``text`` takes on the printer in Chinese mode: ASCII takes one, every double-byte
+    (GB18030) character two — including the "ambiguous" ones such as ×, which a Western font would
+    draw narrow."""
+    return sum(1 if ord(ch) < 128 else 2 for ch in text)
 
 
 def wrap(text: str, width: int) -> list[str]:
-    """Split ``text`` into lines of at most ``width`` columns, at spaces where possible."""
+    """Split ``text`` (made :func:`printable`) into lines of at most ``width`` columns, at spaces where possible."""
     lines: list[str] = []
-    for paragraph in text.splitlines() or [""]:
+    for paragraph in printable(text).splitlines() or [""]:
         line = ""
         for word in paragraph.split(" "):
             candidate = f"{line} {word}" if line else word
@@ -60,6 +71,7 @@ def center(text: str, width: int) -> list[str]:
 
 def pair(label: str, value: str, width: int) -> list[str]:
     """``label`` on the left and ``value`` on the right of one line, or on two lines when too long."""
+    label, value = printable(label), printable(value)
     gap = width - display_width(label) - display_width(value)
     if gap >= 1:
         return [label + " " * gap + value]

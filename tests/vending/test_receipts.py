@@ -301,6 +301,7 @@ class EscposTestCase:
             data = receipts.render_receipt_escpos(r, width_mm=58)
         assert data.startswith(b"\x1b@") and b"\x1c&" in data[:8]
         assert "张三丰".encode("gb18030") in data and "账户编号".encode("gb18030") in data
+        assert "￥70.00".encode("gbk") in data and "¥".encode("gb18030") not in data  # GBK printers
         assert data.endswith(b"\x1dV\x00")  # full cut at the end
         assert receipts.verify_path(r).encode() in data  # native QR payload
         assert max(escpos.display_width(line) for line in _text_lines(data)) <= 32
@@ -322,7 +323,8 @@ class TextLayoutTestCase:
     def test_it_counts_chinese_characters_as_two_columns(self):
         assert escpos.display_width("电量 kWh") == 8
         assert escpos.wrap("一二三四五六", 5) == ["一二", "三四", "五六"]
-        assert escpos.pair("金额", "¥1.00", 12) == ["金额   ¥1.00"]
+        assert escpos.display_width("×") == 2  # every double-byte character is full width in Chinese mode
+        assert escpos.pair("金额", "¥1.00", 12) == ["金额  ￥1.00"]  # GBK has only the full-width yen
         assert escpos.pair("A long label", "a long value", 12) == ["A long label", "a long value"]
 
     def test_it_masks_names(self):
