@@ -109,12 +109,14 @@ def receipt_lines(ctx: dict[str, Any], width: int) -> list[str]:
     return lines
 
 
-def render_escpos(ctx: dict[str, Any], *, width_mm: int = 58) -> bytes:
+def render_escpos(ctx: dict[str, Any], *, width_mm: int = 58, native_qr: bool = True) -> bytes:
     """ESC/POS bytes for a receipt context (see ``receipts.receipt_context``).
 
     Sequence: initialise (``ESC @``), Chinese mode, the text lines, the token(s) in bold double height,
     the delivery note, a QR code of the verification URL (the printer's native QR command), the
-    thanks line, feed and a full cut (``GS V``). Raises ValueError for a width other than 58 or 80.
+    thanks line, feed and a full cut (``GS V``). ``native_qr=False`` sends the QR code as a raster
+    image (``GS v 0``) for printers without the QR command. Raises ValueError for a width other than
+    58 or 80.
     """
     if width_mm not in COLUMNS:
         raise ValueError(f"paper width must be 58 or 80 mm, not {width_mm}")
@@ -137,7 +139,7 @@ def render_escpos(ctx: dict[str, Any], *, width_mm: int = 58) -> bytes:
         emit(["-" * width, *wrap(ctx["delivery_note"], width)])
     emit(["-" * width])
     p._raw(ESC_ALIGN_CENTER)
-    p.qr(ctx["verify_url"], native=True, size=4 if width_mm == 58 else 6)
+    p.qr(ctx["verify_url"], native=native_qr, size=4 if width_mm == 58 else 6)
     emit(center(ctx["labels"]["verify"], width))
     emit(center(ctx["labels"]["thanks"], width))
     p._raw(ESC_ALIGN_LEFT)

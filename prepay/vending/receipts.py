@@ -468,8 +468,10 @@ def render_receipt_pdf(receipt: Receipt, *, paper: str = DEFAULT_PAPER, request:
     return bytes(pdf or b"")
 
 
-def render_receipt_escpos(receipt: Receipt, *, width_mm: int = 58, request: Any = None) -> bytes:
+def render_receipt_escpos(
+    receipt: Receipt, *, width_mm: int = 58, native_qr: bool = True, request: Any = None
+) -> bytes:
     """ESC/POS bytes for a 58 mm (32 columns) or 80 mm (48 columns) printer; see escpos.py."""
     from prepay.vending.escpos import render_escpos
 
-    return render_escpos(receipt_context(receipt, request=request), width_mm=width_mm)
+    return render_escpos(receipt_context(receipt, request=request), width_mm=width_mm, native_qr=native_qr)

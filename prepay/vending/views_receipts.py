@@ -61,10 +61,12 @@ def pdf(request: HttpRequest, code: str) -> HttpResponse:
 @require_GET
 @login_required
 def escpos(request: HttpRequest, code: str) -> HttpResponse:
-    """Raw ESC/POS bytes for a thermal printer; ``?width=58`` (default) or ``?width=80``."""
+    """Raw ESC/POS bytes for a thermal printer; ``?width=58`` (default) or ``?width=80``;
+    ``?qr=raster`` prints the QR code as an image for printers without the native QR command."""
     receipt = _visible_receipt(request, code)
     width = 80 if request.GET.get("width", "").removesuffix("mm") == "80" else 58
-    data = receipts.render_receipt_escpos(receipt, width_mm=width, request=request)
+    native = request.GET.get("qr") != "raster"
+    data = receipts.render_receipt_escpos(receipt, width_mm=width, native_qr=native, request=request)
     response = HttpResponse(data, content_type="application/octet-stream")
     response["Content-Disposition"] = f'attachment; filename="receipt-{receipt.code}-{width}mm.bin"'
     return response

@@ -306,6 +306,15 @@ class EscposTestCase:
         assert receipts.verify_path(r).encode() in data  # native QR payload
         assert max(escpos.display_width(line) for line in _text_lines(data)) <= 32
 
+    def test_it_sends_a_raster_qr_code_to_printers_without_the_qr_command(self, client, world):
+        r = vf.vend(world.a1, actor=world.cashier)
+        client.force_login(world.cashier)
+        raster = client.get(reverse("receipts:escpos", args=[r.code]), {"qr": "raster"}).content
+        native = client.get(reverse("receipts:escpos", args=[r.code])).content
+        assert b"\x1dv0" in raster and b"\x1d(k" not in raster
+        assert b"\x1d(k" in native and b"\x1dv0" not in native
+        assert raster.endswith(b"\x1dV\x00") and GROUPED.encode() in raster
+
     def test_it_refuses_an_unknown_width(self, world):
         r = vf.vend(world.a1, actor=world.cashier)
         with pytest.raises(ValueError):
