@@ -285,6 +285,53 @@ def ensure_link(meter: Meter, *, poll_interval: int = 900, at: datetime | None =
     return link
 
 
+@transaction.atomic
+def do_bind_meter(
+    meter: Meter,
+    *,
+    protocol: str,
+    comm_params: dict[str, Any],
+    actor: Any,
+    poll_interval: int | None = None,
+) -> MeterLink:
+    """Set how the platform reaches ``meter`` (protocol + comm_params) and make it due for polling.
+
+    Used by ``prepay simulate`` (actor None: the system binding its own virtual meters) and by staff
+    holding ``meter.stock``. Refuses an unknown protocol (``invalid_protocol``), non-object params
+    (``invalid``) and a poll interval under 5 s (``invalid``).
+    """
+    from prepay.meters.choices import Protocol
+
+    meter = locked(Meter, meter.pk)
+    if actor is not None:
+        require(actor, "meter.stock", group_id=meter.group_id, site_id=meter.site_id)
+    if protocol not in Protocol.values:
+        raise ActionError("invalid_protocol", _("Unknown protocol %(p)s.") % {"p": protocol})
+    if not isinstance(comm_params, dict):
+        raise ActionError("invalid", _("Communication parameters must be an object."))
+    if poll_interval is not None and poll_interval < 5:
+        raise ActionError("invalid", _("The poll interval must be at least 5 seconds."))
+    before = snapshot(meter, ["protocol", "comm_params"])
+    meter.protocol, meter.comm_params = protocol, comm_params
+    meter.save(update_fields=["protocol", "comm_params"])
+    now = timezone.now()
+    link = ensure_link(meter, poll_interval=poll_interval or 900, at=now)
+    if poll_interval is not None and link.poll_interval != poll_interval:
+        link.poll_interval = poll_interval
+        link.next_poll_at = now
+        link.save(update_fields=["poll_interval", "next_poll_at"])
+    record_event(
+        actor=actor,
+        verb="meter.bind",
+        obj=meter,
+        group_id=meter.group_id,
+        site_id=meter.site_id,
+        before=before,
+        after={"protocol": protocol, "comm_params": comm_params, "poll_interval": link.poll_interval},
+    )
+    return link
+
+
 def poll_once(meters: Iterable[Meter] | None = None, **options: Any) -> PollSummary:
     """Run one poll cycle synchronously and return its summary (see :func:`poller.poll_once`).
 

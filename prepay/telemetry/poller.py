@@ -363,14 +363,15 @@ class Poller:
                     events.append(MeterEvent(meter_id=link.meter_id, at=now, kind="online", detail={}))
                 new_relay = _relay_state(o.reading.relay_open)
                 if new_relay != RelayState.UNKNOWN and new_relay != link.relay_state:
-                    events.append(
-                        MeterEvent(
-                            meter_id=link.meter_id,
-                            at=now,
-                            kind="relay",
-                            detail={"from": link.relay_state, "to": new_relay},
+                    if link.relay_state != RelayState.UNKNOWN:  # first sight is no change
+                        events.append(
+                            MeterEvent(
+                                meter_id=link.meter_id,
+                                at=now,
+                                kind="relay",
+                                detail={"from": link.relay_state, "to": new_relay},
+                            )
                         )
-                    )
                     link.relay_state = new_relay
                 events.extend(_status_events(link, o.reading.status, now))
                 link.status_word = o.reading.status
