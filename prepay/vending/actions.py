@@ -531,16 +531,15 @@ def _deliver(vend: Vend, meter: Meter | None, actor: Any, today: date) -> None:
         image = card_image_for(meter, sequence=last + 1, units=units, issued=today)
         CardImage.objects.create(meter=meter, sequence=last + 1, units=units, image=image.hex(), vend=vend)
     elif vend.delivery == Delivery.REMOTE:
-        from prepay.telemetry.models import CommandKind, MeterCommand
+        from prepay.telemetry.actions import do_queue_command
 
-        MeterCommand.objects.create(
-            meter=meter,
-            kind=CommandKind.CREDIT,
-            params={"amount": str(units), "vend": vend.pk, "receipt": vend.receipt_no},
+        do_queue_command(
+            meter,
+            "credit",
+            actor=actor,
             reason=f"vend {vend.receipt_no}",
-            next_attempt_at=timezone.now(),
+            params={"amount": str(units), "vend": vend.pk, "receipt": vend.receipt_no},
             idempotency_key=f"vend:{vend.pk}",
-            requested_by=actor if getattr(actor, "pk", None) else None,
         )
 
 

@@ -192,16 +192,16 @@ def _deliver_energy(adj: Adjustment, account: Account, actor: Any) -> dict[str, 
             meter=meter, sequence=last + 1, units=units, image=image.hex(), adjustment=adj
         )
         return {"card_sequence": last + 1, "units": str(units)}
-    from prepay.telemetry.models import CommandKind, MeterCommand
+    from prepay.telemetry.actions import do_queue_command
 
-    MeterCommand.objects.create(
-        meter=meter,
-        kind=CommandKind.CREDIT,
+    # the approval (audited with the approver) is what authorises it: queued as the system
+    do_queue_command(
+        meter,
+        "credit",
+        actor=None,
+        reason=f"adjustment {adj.pk}: {adj.reason}",
         params={"amount": str(units), "adjustment": adj.pk},
-        reason=f"adjustment {adj.pk}",
-        next_attempt_at=timezone.now(),
         idempotency_key=f"adjustment:{adj.pk}",
-        requested_by=actor if getattr(actor, "pk", None) else None,
     )
     return {"remote_command": True, "units": str(units)}
 

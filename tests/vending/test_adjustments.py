@@ -66,7 +66,9 @@ class EnergyAdjustmentTestCase:
         acc2 = f.account(shop.world.a1, meter_=f.meter(shop.world.a1, g4, protocol="mqtt"))
         adj2 = do_request_adjustment(account=acc2, actor=shop.world.clerk, reason="x", energy="2")
         do_approve_adjustment(adjustment=adj2, actor=shop.world.finance)
-        assert MeterCommand.objects.get(idempotency_key=f"adjustment:{adj2.pk}").params["amount"] == "2.0"
+        assert Decimal(
+            MeterCommand.objects.get(idempotency_key=f"adjustment:{adj2.pk}").params["amount"]
+        ) == Decimal("2")
 
     def test_refusals(self, shop):
         refused(
