@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Header, Router, Schema
+from ninja import Header, Router, Schema, Status
 
 from prepay.api.common import caller, idempotency_key, normalised, visible
 from prepay.api.routers.accounts import Error, account_for
@@ -91,14 +91,14 @@ def request_reversal(
     vend_id: int,
     body: ReversalIn,
     idempotency: str | None = IDEM,  # type: ignore[assignment]
-) -> tuple[int, dict[str, Any]]:
+) -> Status[dict[str, Any]]:
     who = caller(request, "reversal")
     key = idempotency_key(request, who)
     vend = visible(Vend, who, pk=vend_id)
     r = do_request_reversal(
         vend=vend, actor=who.user, reason=body.reason, token_entered=body.token_entered, idempotency_key=key
     )
-    return 201, reversal_out(r)
+    return Status(201, reversal_out(r))
 
 
 @router.post(
@@ -110,7 +110,7 @@ def request_refund(
     request: HttpRequest,
     body: RefundIn,
     idempotency: str | None = IDEM,  # type: ignore[assignment]
-) -> tuple[int, dict[str, Any]]:
+) -> Status[dict[str, Any]]:
     who = caller(request, "reversal")
     key = idempotency_key(request, who)
     account = account_for(request, "reversal", body.account_id, body.account_number)
@@ -122,7 +122,7 @@ def request_refund(
         method=body.method,
         idempotency_key=key,
     )
-    return 201, reversal_out(r)
+    return Status(201, reversal_out(r))
 
 
 @router.get(

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Header, Router, Schema
+from ninja import Header, Router, Schema, Status
 
 from prepay.api.auth import Caller
 from prepay.api.common import caller, dec, idempotency_key, normalised, visible
@@ -217,7 +217,7 @@ def create_vend(
     response: HttpResponse,
     body: VendIn,
     idempotency: str | None = Header(None, alias="Idempotency-Key"),  # type: ignore[assignment]  # noqa: B008
-) -> tuple[int, dict[str, Any]]:
+) -> Status[dict[str, Any]]:
     """Sell ``amount`` (money) or ``energy`` to the account; deliver as the meter takes it."""
     who = caller(request, "vend")
     key = idempotency_key(request, who)
@@ -243,7 +243,8 @@ def create_vend(
         )
     if replay is not None:
         response["Idempotent-Replayed"] = "true"
-    return 201, vend_out(vend)
+    # re-read: the answer must be byte-identical to a replay's (decimals as stored)
+    return Status(201, vend_out(Vend.objects.select_related("account", "meter", "point").get(pk=vend.pk)))
 
 
 @router.get("/vends/{vend_id}", response={200: VendOut, 404: Error}, summary="A vend")
@@ -322,11 +323,11 @@ def topup_float(
     point_id: int,
     body: TopupIn,
     idempotency: str | None = Header(None, alias="Idempotency-Key"),  # type: ignore[assignment]  # noqa: B008
-) -> tuple[int, dict[str, Any]]:
+) -> Status[dict[str, Any]]:
     who = caller(request, "float")
     key = idempotency_key(request, who)
     assert key is not None
     point = visible(VendingPoint, who, pk=point_id)
     do_topup_float(point=point, amount=normalised(body.amount, 2), actor=who.user, idempotency_key=key)
     point.refresh_from_db()
-    return 201, float_out(point)
+    return Status(201, float_out(point))
