@@ -66,7 +66,9 @@ class VendDeliveryTestCase:
         r = api.post("/vends", {"account_id": account.pk, "amount": "10.00"}, idem="c-1")
         assert r.status == 201, r.data
         assert r.data["delivery"] == "card" and r.data["tokens"] == []
-        assert r.data["card"]["sequence"] == 1 and Decimal(r.data["card"]["units"]) == Decimal(r.data["register_units"])
+        assert r.data["card"]["sequence"] == 1 and Decimal(r.data["card"]["units"]) == Decimal(
+            r.data["register_units"]
+        )
         vend = consistent(r.data, account)
         assert vend.card.image == r.data["card"]["image"]
 
@@ -84,7 +86,10 @@ class VendDeliveryTestCase:
         assert r.status == 201, r.data
         cmd = MeterCommand.objects.get(pk=r.data["remote_command"]["id"])
         assert r.data["delivery"] == "remote" and cmd.kind == CommandKind.CREDIT
-        assert Decimal(cmd.params["amount"]) == Decimal(r.data["register_units"]) and r.data["energy"] == "20.000"
+        assert (
+            Decimal(cmd.params["amount"]) == Decimal(r.data["register_units"])
+            and r.data["energy"] == "20.000"
+        )
         consistent(r.data, account)
 
     def test_it_credits_a_remote_fee_control_balance(self, shop, api):
