@@ -15,7 +15,7 @@ from prepay.tariffs.models import Tariff
 from prepay.telemetry.models import CommandKind, MeterCommand
 from prepay.tokens.models import IssuedToken
 from prepay.vending import ledger
-from prepay.vending.models import Delivery, LedgerEntry, Receipt, Vend
+from prepay.vending.models import LedgerEntry, Receipt, Vend
 from tests import factories as f
 from tests.api.conftest import CTSA01_DK, Api, make_client
 from tests.helpers import changes_nothing
