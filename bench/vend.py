@@ -20,6 +20,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import sqlite3
 import statistics
 import subprocess
@@ -227,10 +228,14 @@ def main() -> None:
     p.add_argument("--clients", type=int, default=8, help="concurrent HTTP clients (and pgbench clients)")
     p.add_argument("--per-client", type=int, default=50, help="vends per HTTP client")
     p.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
-    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--port", type=int, default=0, help="default: a free port")
     p.add_argument("--accounts", type=int, default=40)
     args = p.parse_args()
 
+    if not args.port:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            args.port = s.getsockname()[1]
     tmp = Path(tempfile.mkdtemp(prefix="prepay-bench-"))
     url = os.environ.get("DATABASE_URL", "")
     os.environ.update(
