@@ -10,5 +10,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("import/", include("prepay.imports.urls")),
+    path("r/", include("prepay.vending.urls_receipts")),  # receipts: verify (public), print, pdf, escpos
     path("", include("prepay.web.urls")),
 ]

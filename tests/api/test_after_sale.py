@@ -29,6 +29,7 @@ class ReceiptTestCase:
         vend = sold(api, shop)
         r = api.get(f"/receipts/{vend['receipt_no']}")
         assert r.status == 200 and r.data["vend_id"] == vend["id"] and r.data["prints"] == 0
+        assert r.data["links"]["pdf"] == f"/r/{vend['receipt_no']}/pdf/"
         again = api.post(f"/receipts/{vend['receipt_no']}/reprint")
         assert again.status == 200 and again.data["prints"] == 1
         assert AuditEvent.objects.filter(verb="receipt.reprint").count() == 1

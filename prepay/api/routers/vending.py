@@ -127,9 +127,9 @@ def receipt_links(receipt: Receipt) -> dict[str, str]:
     from django.urls import NoReverseMatch, reverse
 
     links: dict[str, str] = {}
-    for name, view in (("html", "receipt"), ("pdf", "receipt-pdf"), ("escpos", "receipt-escpos")):
+    for name, view in (("verify", "verify"), ("print", "print"), ("pdf", "pdf"), ("escpos", "escpos")):
         try:
-            links[name] = reverse(f"vending:{view}", args=[receipt.code])
+            links[name] = reverse(f"receipts:{view}", args=[receipt.code])
         except NoReverseMatch:
             continue
     return links
