@@ -7,5 +7,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("import/", include("prepay.imports.urls")),
+    path("counter/", include("prepay.counter.urls")),
     path("", include("prepay.web.urls")),
 ]
