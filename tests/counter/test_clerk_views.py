@@ -43,7 +43,12 @@ class CustomerScreensTestCase:
         assert c.get("/counter/customers/new/").status_code == 200
         r = c.post(
             "/counter/customers/new/",
-            {"site": world.a1.site.pk, "number": "C-900", "name": "Li Si", "customer_type": world.a1.ctype.pk},
+            {
+                "site": world.a1.site.pk,
+                "number": "C-900",
+                "name": "Li Si",
+                "customer_type": world.a1.ctype.pk,
+            },
         )
         customer = Customer.objects.get(number="C-900")
         assert r.status_code == 302 and r["Location"] == f"/counter/customers/{customer.pk}/open-account/"
