@@ -8,6 +8,7 @@ Each form only parses and scopes; the action it feeds validates the business rul
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -24,15 +25,22 @@ from prepay.customers.models import CustomerType
 from prepay.tenancy.models import Site
 from prepay.tenancy.scoping import sites_for
 from prepay.tokens.actions import MANAGEMENT
+from prepay.vending.models import PaymentMethod, PointKind, VendingPoint
 
 __all__ = [
     "AssignMeterForm",
     "CloseAccountForm",
+    "CloseShiftForm",
     "CustomerForm",
+    "DecisionForm",
     "KeyChangeForm",
     "ManagementTokenForm",
     "OpenAccountForm",
+    "OpenShiftForm",
+    "RefundRequestForm",
     "ReplaceMeterForm",
+    "ReversalRequestForm",
+    "SellForm",
     "TransferForm",
     "new_key",
 ]
@@ -107,3 +115,86 @@ class KeyChangeForm(forms.Form):
     )
     ken = forms.IntegerField(label=_("key expiry number"), min_value=0, max_value=255, initial=255)
     reason = forms.CharField(label=_("reason"), max_length=200)
+
+
+# --------------------------------------------------------------------------------------------------
+# The vending counter
+# --------------------------------------------------------------------------------------------------
+
+MONEY: dict[str, Any] = {"max_digits": 12, "decimal_places": 2}
+
+
+class SellForm(forms.Form):
+    """One purchase: the account, money or energy, how it is paid, the key fixed when rendered."""
+
+    account = forms.IntegerField(widget=forms.HiddenInput)
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=80)
+    mode = forms.ChoiceField(
+        label=_("Sell by"),
+        choices=[("money", _("Money")), ("energy", _("Energy"))],
+        initial="money",
+        widget=forms.RadioSelect,
+    )
+    value = forms.DecimalField(label=_("Amount"), max_digits=14, decimal_places=3, min_value=Decimal("0.001"))
+    method = forms.ChoiceField(label=_("payment method"), choices=PaymentMethod.choices, initial="cash")
+    reference = forms.CharField(label=_("payment reference"), max_length=80, required=False)
+
+    def purchase(self) -> dict[str, Any]:
+        """``amount=`` or ``energy=`` for quote_vend / do_vend."""
+        d = self.cleaned_data
+        return {"amount": d["value"]} if d["mode"] == "money" else {"energy": d["value"]}
+
+
+class OpenShiftForm(forms.Form):
+    point = forms.ModelChoiceField(queryset=VendingPoint.objects.none(), label=_("vending point"))
+    opening_float = forms.DecimalField(
+        label=_("opening cash float"), min_value=Decimal("0"), initial=0, **MONEY
+    )  # type: ignore[arg-type]
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        points = VendingPoint.objects.for_user(user, "vend.sell").filter(kind=PointKind.COUNTER, active=True)
+        self.fields["point"].queryset = points  # type: ignore[attr-defined]
+        if points.count() == 1:
+            self.fields["point"].initial = points.first()
+
+
+class CloseShiftForm(forms.Form):
+    """The money counted in the drawer per payment method (cash-up, 扎帐)."""
+
+    note = forms.CharField(label=_("note"), max_length=200, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for value, label in PaymentMethod.choices:
+            self.fields[f"declared_{value}"] = forms.DecimalField(
+                label=label,
+                min_value=Decimal("0"),
+                initial=0,
+                **MONEY,
+            )
+
+    def declared(self) -> dict[str, Decimal]:
+        return {m: self.cleaned_data[f"declared_{m}"] for m in PaymentMethod.values}
+
+
+class ReversalRequestForm(forms.Form):
+    reason = forms.CharField(label=_("reason"), max_length=200)
+    token_entered = forms.TypedChoiceField(
+        label=_("Was the token entered into the meter?"),
+        choices=[("no", _("No")), ("yes", _("Yes"))],
+        coerce=lambda v: v == "yes",
+        widget=forms.RadioSelect,
+    )
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=80)
+
+
+class RefundRequestForm(forms.Form):
+    amount = forms.DecimalField(label=_("amount"), min_value=Decimal("0.01"), **MONEY)
+    method = forms.ChoiceField(label=_("paid back by"), choices=PaymentMethod.choices, initial="cash")
+    reason = forms.CharField(label=_("reason"), max_length=200)
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=80)
+
+
+class DecisionForm(forms.Form):
+    note = forms.CharField(label=_("note"), max_length=200, required=False)

@@ -55,3 +55,6 @@ def sts_meter(world: Any, store: Any) -> Any:
     return f.meter(
         world.a1, drn="00000000000", supply_group_code="123456", tariff_index="01", key_revision=1, key_type=2
     )
+
+
+from tests.vending.conftest import shop  # noqa: E402, F401  (the vending tests' ready counter)

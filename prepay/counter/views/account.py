@@ -81,6 +81,7 @@ def account(request: HttpRequest, pk: int) -> HttpResponse:
             "lifecycle": acc.status != AccountStatus.CLOSED and may(user, "account.lifecycle", acc),
             "tokens": current is not None and may(user, "token.management", current.meter),
             "sell": acc.status == AccountStatus.OPEN and may(user, "vend.sell", acc),
+            "refund": acc.status != AccountStatus.CLOSED and may(user, "reversal.request", acc),
         },
     }
     return render(request, "counter/account.html", context)
