@@ -8,5 +8,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("import/", include("prepay.imports.urls")),
     path("counter/", include("prepay.counter.urls")),
+    path("r/", include("prepay.vending.urls_receipts")),  # receipts: verify (public), print, pdf, escpos
     path("", include("prepay.web.urls")),
 ]

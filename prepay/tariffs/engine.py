@@ -48,10 +48,27 @@ def version_in_force(row: Tariff, on_date: date) -> Tariff:
         raise ActionError("no_tariff_in_force", str(exc)) from None
 
 
+def assigned_tariff(account: Any) -> Tariff | None:
+    """The account's own tariff, else its customer type's default at its site, else the customer
+    type's group-wide default for the account's utility (``resolve_assignment`` order)."""
+    from prepay.tariffs.models import SiteTariff
+
+    site_default = (
+        SiteTariff.objects.filter(
+            site_id=account.site_id,
+            customer_type_id=account.customer.customer_type_id,
+            utility=account.utility,
+        )
+        .select_related("tariff")
+        .first()
+    )
+    return account.tariff or (site_default.tariff if site_default else None) or account.effective_tariff()
+
+
 def tariff_for(account: Any, on_date: date) -> tuple[Tariff, EngineTariff]:
-    """The tariff row and engine tariff that price ``account``'s energy on ``on_date``: the account's
-    override, else its customer type's default for the utility, in the version in force that day."""
-    assigned = account.effective_tariff()
+    """The tariff row and engine tariff that price ``account``'s energy on ``on_date``: see
+    ``assigned_tariff``, in the version of that tariff code in force that day."""
+    assigned = assigned_tariff(account)
     if assigned is None:
         raise ActionError(
             "no_tariff",

@@ -255,7 +255,12 @@ def _reverse_vend(reversal: Reversal, account: Account, actor: Any) -> dict[str,
         from prepay.tokens.actions import do_issue_management_token
 
         token = do_issue_management_token(
-            meter=meter, kind="clear_credit", value=0, actor=actor, reason=f"reversal of {vend.receipt_no}"
+            meter=meter,
+            kind="clear_credit",
+            value=0,
+            actor=actor,
+            reason=f"reversal of {vend.receipt_no}",
+            capability="reversal.approve",
         )
         extra["clear_credit_token"] = token.token
     total = Decimal(vend.breakdown.get("total", "0")) if vend.delivery != Delivery.BALANCE else Decimal(0)

@@ -64,8 +64,8 @@ def shift_summary(shift: Shift) -> dict[str, Any]:
     expected = {m: Decimal("0.00") for m in PaymentMethod.values}
     counts = {m: 0 for m in PaymentMethod.values}
     for row in rows:
-        # MoneyField stores minor units; Sum() returns them raw
-        expected[row["method"]] = money(Decimal(row["total"] or 0) / 100)
+        # Sum() keeps the MoneyField output type, so the total comes back as Decimal yuan
+        expected[row["method"]] = money(row["total"] or 0)
         counts[row["method"]] = row["n"]
     expected[PaymentMethod.CASH] += shift.opening_float
     return {
