@@ -193,6 +193,8 @@ class ReceiptScreenTestCase:
         html = c.get(f"/counter/vends/{vend.pk}/").content.decode()
         token = vend.tokens.get()
         assert str(token) in html and 'id="reissue-token"' in html
+        receipt = Receipt.objects.get(vend=vend)
+        assert f"/r/{receipt.code}/print/?print=1" in html and f"/r/{receipt.code}/escpos/?width=58" in html
         r = c.post(f"/counter/vends/{vend.pk}/reissue/")
         assert r.status_code == 302 and vend.tokens.count() == 1
         assert "The same token was issued again" in c.get(r["Location"]).content.decode()
@@ -200,7 +202,9 @@ class ReceiptScreenTestCase:
     def test_it_counts_a_reprint(self, shop: Any) -> None:
         vend = self.vend(shop)
         r = client_for(shop.world.cashier).post(f"/counter/vends/{vend.pk}/reprint/")
-        assert r.status_code == 302 and Receipt.objects.get(vend=vend).prints == 1
+        receipt = Receipt.objects.get(vend=vend)
+        assert r.status_code == 302 and receipt.prints == 1
+        assert r["Location"] == f"/r/{receipt.code}/print/?print=1"
 
     def test_it_requests_a_reversal(self, shop: Any) -> None:
         vend = self.vend(shop)
