@@ -359,6 +359,14 @@ class Reversal(models.Model):
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     decision_note = models.CharField(_("decision note"), max_length=200, blank=True)
     point = models.ForeignKey(VendingPoint, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    clear_token = models.ForeignKey(
+        "tokens.IssuedToken",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("clear-credit token"),
+    )
     idempotency_key = models.CharField(max_length=80, unique=True, null=True, blank=True)
 
     objects = ScopedManager()

@@ -31,7 +31,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
-from prepay.tokens.models import IssuedToken, TokenKind
+from prepay.tokens.models import TokenKind
 from prepay.vending.models import Delivery, LedgerEntry, Receipt, Reversal, ReversalKind, Vend
 
 #: paper formats of the print view and the PDF: A4 / A5 sheets and 58 / 80 mm thermal rolls
@@ -87,27 +87,16 @@ def _person(user: Any) -> str:
 
 def _tokens_of(receipt: Receipt) -> list[str]:
     """The 20-digit tokens a receipt carries: the credit tokens of a vend in TID order, or for a
-    reversal the clear-credit token issued when it was approved.
-
-    ``do_approve_reversal`` issues that management token against the meter with the reason
-    ``reversal of <receipt>`` rather than linking it to the vend, so it is found by that reason (and
-    by a link to the vend, should one be added later).
-    """
+    reversal the clear-credit token issued when it was approved."""
     if receipt.vend_id is not None:
         vend = receipt.vend
         assert vend is not None
         return [t.token for t in vend.tokens.filter(kind=TokenKind.CREDIT).order_by("tid", "pk")]
     reversal = receipt.reversal
-    if reversal is None or reversal.vend_id is None:
+    if reversal is None or reversal.clear_token_id is None:
         return []
-    original = reversal.vend
-    assert original is not None
-    found = IssuedToken.objects.filter(vend_id=original.pk).exclude(kind=TokenKind.CREDIT)
-    if original.meter_id is not None and original.receipt_no:
-        found = found | IssuedToken.objects.filter(
-            meter_id=original.meter_id, kind=TokenKind.MANAGEMENT, reason=f"reversal of {original.receipt_no}"
-        )
-    return [t.token for t in found.order_by("created_at", "pk")]
+    assert reversal.clear_token is not None
+    return [reversal.clear_token.token]
 
 
 def _amount_of(receipt: Receipt) -> Decimal:
