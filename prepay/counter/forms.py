@@ -39,6 +39,7 @@ __all__ = [
     "OpenShiftForm",
     "RefundRequestForm",
     "ReplaceMeterForm",
+    "RelayCommandForm",
     "ReversalRequestForm",
     "SellForm",
     "TransferForm",
@@ -198,3 +199,13 @@ class RefundRequestForm(forms.Form):
 
 class DecisionForm(forms.Form):
     note = forms.CharField(label=_("note"), max_length=200, required=False)
+
+
+class RelayCommandForm(forms.Form):
+    """Remote trip (cut supply) or close (restore) with the reason, for a networked meter."""
+
+    kind = forms.ChoiceField(
+        label=_("command"), choices=[("trip", _("Trip (cut supply)")), ("close", _("Close (restore supply)"))]
+    )
+    reason = forms.CharField(label=_("reason"), max_length=200)
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=80)

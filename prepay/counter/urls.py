@@ -33,6 +33,7 @@ urlpatterns = [
     path("accounts/<int:pk>/replace-meter/", clerk.replace_meter, name="replace_meter"),
     path("accounts/<int:pk>/transfer/", clerk.transfer, name="transfer"),
     path("accounts/<int:pk>/close/", clerk.close, name="close"),
+    path("accounts/<int:pk>/relay/", clerk.relay_command, name="relay_command"),
     path("customers/", clerk.customers, name="customers"),
     path("customers/new/", clerk.customer_new, name="customer_new"),
     path("customers/<int:pk>/open-account/", clerk.open_account, name="open_account"),

@@ -274,3 +274,40 @@ class MeterTokensTestCase:
         for url in ("tokens", "management-token", "key-change"):
             assert client_for(world.cashier).get(f"/counter/meters/{sts_meter.pk}/{url}/").status_code == 403
             assert client_for(world.clerk_a2).get(f"/counter/meters/{sts_meter.pk}/{url}/").status_code == 404
+
+
+class RelayCommandTestCase:
+    def test_it_queues_a_trip_with_the_reason(self, world: Any) -> None:
+        from prepay.telemetry.models import MeterCommand
+
+        acc = f.account(world.a1, meter_=world.a1.meters[0])
+        url = f"/counter/accounts/{acc.pk}/relay/"
+        c = client_for(world.clerk)
+        key = c.get(url).context["form"].initial["idempotency_key"]
+        data = {"kind": "trip", "reason": "dispute, site visit", "idempotency_key": key}
+        assert c.post(url, data).status_code == 302
+        assert c.post(url, data).status_code == 302  # a double submit queues once
+        cmd = MeterCommand.objects.get()
+        assert (cmd.kind, cmd.reason, cmd.requested_by) == ("trip", "dispute, site visit", world.clerk)
+
+    def test_it_shows_a_missing_reason_and_queues_nothing(self, world: Any) -> None:
+        acc = f.account(world.a1, meter_=world.a1.meters[0])
+        r = client_for(world.clerk).post(
+            f"/counter/accounts/{acc.pk}/relay/", {"kind": "close", "reason": " ", "idempotency_key": "k"}
+        )
+        assert r.status_code == 400
+        from prepay.telemetry.models import MeterCommand
+
+        assert not MeterCommand.objects.exists()
+
+    def test_it_refuses_the_wrong_role_and_hides_other_sites(self, world: Any) -> None:
+        acc = f.account(world.a1, meter_=world.a1.meters[0])
+        url = f"/counter/accounts/{acc.pk}/relay/"
+        assert client_for(world.cashier).get(url).status_code == 403
+        assert client_for(world.clerk_a2).get(url).status_code == 404
+        assert (
+            client_for(world.clerk)
+            .get(f"/counter/accounts/{f.account(world.a1, unit=world.a1.units[1]).pk}/relay/")
+            .status_code
+            == 404
+        )

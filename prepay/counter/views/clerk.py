@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -24,6 +24,7 @@ from prepay.counter.forms import (
     KeyChangeForm,
     ManagementTokenForm,
     OpenAccountForm,
+    RelayCommandForm,
     ReplaceMeterForm,
     TransferForm,
     new_key,
@@ -34,6 +35,7 @@ from prepay.customers import actions as customer_actions
 from prepay.customers.models import Account, Customer
 from prepay.meters import actions as meter_actions
 from prepay.meters.models import Meter
+from prepay.telemetry.actions import do_queue_command
 from prepay.tokens import actions as token_actions
 from prepay.tokens.models import IssuedToken
 
@@ -279,4 +281,32 @@ def key_change(request: HttpRequest, pk: int) -> HttpResponse:
         cancel_url=tokens_url(meter),
         subject=meter,
         testid="key-change",
+    )
+
+
+@login_required
+def relay_command(request: HttpRequest, pk: int) -> HttpResponse:
+    """Remote trip / close of the account's meter with a reason (``do_queue_command``; the poller runs it)."""
+    account = _account_for(request, pk)
+    inst = account.installations.filter(ended_at__isnull=True).select_related("meter").first()
+    if inst is None:
+        raise Http404
+    return form_page(
+        request,
+        form_class=RelayCommandForm,
+        form_kwargs={},
+        initial={"idempotency_key": new_key("relay")},
+        title=_("Remote trip or close"),
+        run=lambda d: do_queue_command(
+            inst.meter,
+            d["kind"],
+            actor=request.user,
+            reason=d["reason"],
+            idempotency_key=d["idempotency_key"],
+        ),
+        success=_("Command queued; the meter's relay follows when it answers."),
+        done=lambda _r: account_url(account),
+        cancel_url=account_url(account),
+        subject=account,
+        testid="relay-command",
     )
