@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "prepay.dbcare",
     "prepay.web",
     "prepay.api",
+    "prepay.counter",
 ]
 
 MIDDLEWARE = [

@@ -10,6 +10,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     path("import/", include("prepay.imports.urls")),
+    path("counter/", include("prepay.counter.urls")),
     path("r/", include("prepay.vending.urls_receipts")),  # receipts: verify (public), print, pdf, escpos
     path("", include("prepay.web.urls")),
 ]
