@@ -56,8 +56,10 @@ def sale(
 ) -> Vend:
     amt, arr = Decimal(amount), Decimal(arrears)
     n = next(_n)
+    installation = account.installations.filter(ended_at=None).first()
     v = Vend.objects.create(
         account=account,
+        meter=installation.meter if installation else None,
         point=pt,
         method=method,
         amount=amt,

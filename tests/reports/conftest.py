@@ -12,6 +12,7 @@ from django.utils import timezone
 from prepay.tenancy.choices import Role
 from tests import factories as f
 from tests.reports import builders as b
+from tests.reports.catalogue import install_pending
 
 
 @dataclass
@@ -25,6 +26,7 @@ class Sales:
     accb: Any
     old: Any  # a vend in the previous ten-day period
     finance_b: Any
+    debtor: Any  # an account at A1 in arrears for 40 days
 
 
 def today_at(hour: int, minute: int = 0) -> datetime:
@@ -48,4 +50,14 @@ def sales(world: Any) -> Sales:
     b.sale(accb, pb, "999.99", at=at)
     old = b.sale(acc1, p1, "7.00", by=w.cashier, at=now - timedelta(days=11))
     finance_b = f.user("finance_b", memberships=[(w.b1.group, None, Role.FINANCE)])
-    return Sales(w, p1, p2, pb, acc1, acc2, accb, old, finance_b)
+    debtor = f.account(w.a1, unit=w.a1.units[1], meter_=w.a1.meters[1], mode="remote")
+    b.entry(debtor, "payment", "10.00", at=now - timedelta(days=50))
+    b.entry(debtor, "charge", "-25.00", at=now - timedelta(days=40))
+    b.entry(debtor, "charge", "-5.00", at=now - timedelta(days=2))
+    return Sales(w, p1, p2, pb, acc1, acc2, accb, old, finance_b, debtor)
+
+
+@pytest.fixture(autouse=True)
+def _pending_translations() -> None:
+    """Chinese pages use the reports' pending translations until the lead merges them."""
+    install_pending()
