@@ -192,9 +192,9 @@ def build_recovery(user: Any, fs: df.FilterSet) -> ReportData:
     )
     notes = [
         _(
-            "Recovery rate = money collected ÷ money due. Collected: payments less refunds paid out. "
-            "Due: credit loaded onto meters by vends, consumption charges and fees, from the customer "
-            "ledger; a reversal counts with the entry it reverses. 0 due shows as —."
+            "Recovery rate = money collected ÷ money due. Collected: payments less money paid back. "
+            "Due: credit loaded onto meters by vends, consumption charges and fees, less reversals and "
+            "credit returned, from the customer ledger. 0 due shows as —."
         )
     ]
     return ReportData(

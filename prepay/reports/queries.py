@@ -11,12 +11,14 @@ Definitions (also in docs/reports.md):
   and ``credit_amount``. Reversed vends stay in the sales detail with their status; dashboards count
   only vends that are not reversed.
 - **Recovery rate** for a set of accounts and a period is ``collected ÷ due`` over the customer
-  ledger (``LedgerEntry``): ``collected`` = Σ payments − Σ refunds paid out; ``due`` = the money
-  charged for energy and fees, i.e. −Σ of the entries of kind vend (credit loaded onto a
-  local-control meter), charge (remote fee control consumption) and fee. A reversal entry counts with
-  the kind of the entry it reverses (``reverses``), so a reversed vend and its reversed payment cancel.
-  Prepaid local-control accounts therefore recover 100 % by construction, postpaid / remote accounts
-  show how much of what they were charged has been paid.
+  ledger (``LedgerEntry``): ``collected`` = Σ payments + Σ refunds (refunds are negative: money paid
+  back); ``due`` = the money charged for energy and fees = −Σ of the entries of kind vend (credit
+  loaded onto a meter), charge (remote fee control consumption), fee, reversal (a vend taken back:
+  positive, so it lowers what is due) and credit_return (credit left on a meter valued back on
+  closing). An entry that names the one it ``reverses`` counts with that entry's kind. Adjustments and
+  transfer settlements are neither. A prepaid sale is paid and loaded at once, so a point that only
+  sells prepaid credit recovers 100 %; remote-control and postpaid accounts show how much of what they
+  were charged has been paid.
 - **Arrears**: an account whose ledger balance (``balance_after`` of its newest entry) is below 0;
   it has been in arrears since the first entry after its last non-negative balance.
 """
@@ -153,7 +155,7 @@ class Recovery:
 
 
 _COLLECTED_KINDS = (EntryKind.PAYMENT, EntryKind.REFUND)
-_DUE_KINDS = (EntryKind.VEND, EntryKind.CHARGE, EntryKind.FEE)
+_DUE_KINDS = (EntryKind.VEND, EntryKind.CHARGE, EntryKind.FEE, EntryKind.REVERSAL, EntryKind.CREDIT_RETURN)
 
 
 def recovery_by_site(user: Any, period: Period, sites: QuerySet[Site] | None = None) -> dict[int, Recovery]:

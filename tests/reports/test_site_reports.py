@@ -88,10 +88,18 @@ class RecoveryTestCase:
         assert a2["rate"] == Decimal("1.0000")
 
     def test_it_counts_a_reversal_with_what_it_reverses(self, client, sales):
+        # as do_approve_reversal posts it: the vend's credit back (reversal), the money paid out (refund)
+        b.entry(sales.acc2, "payment", "40.00")
+        b.entry(sales.acc2, "vend", "-40.00")
+        b.entry(sales.acc2, "reversal", "40.00")
+        b.entry(sales.acc2, "refund", "-40.00")
+        client.force_login(sales.world.finance)
+        a2 = by_site(client.get(RECOVERY))["Site a2"][0]
+        assert (a2["collected"], a2["due"]) == (Decimal("20.25"), Decimal("20.25"))
+
+    def test_it_counts_an_entry_that_names_what_it_reverses_as_that_kind(self, client, sales):
         pay = b.entry(sales.acc2, "payment", "40.00")
-        load = b.entry(sales.acc2, "vend", "-40.00")
-        b.entry(sales.acc2, "reversal", "40.00", reverses=load)
-        b.entry(sales.acc2, "reversal", "-40.00", reverses=pay)
+        b.entry(sales.acc2, "reversal", "-40.00", reverses=pay)  # a payment taken back
         client.force_login(sales.world.finance)
         a2 = by_site(client.get(RECOVERY))["Site a2"][0]
         assert (a2["collected"], a2["due"]) == (Decimal("20.25"), Decimal("20.25"))
