@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "prepay.imports",
     "prepay.dbcare",
     "prepay.web",
+    "prepay.counter",
     "prepay.reports",
 ]
 
