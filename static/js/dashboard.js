@@ -32,8 +32,8 @@
     if (!today.points.length) return empty(c);
     c.setOption({
       tooltip: { trigger: "axis" },
-      legend: { top: 0 },
-      grid: { left: 50, right: 10, top: 30, bottom: 30 },
+      legend: { bottom: 0, type: "scroll" },
+      grid: { left: 50, right: 10, top: 20, bottom: 50 },
       xAxis: { type: "category", data: today.points },
       yAxis: { type: "value" },
       series: today.series.map(function (s) {
@@ -48,8 +48,8 @@
     if (!rec.sites.length) return empty(c);
     c.setOption({
       tooltip: { trigger: "axis" },
-      legend: { top: 0 },
-      grid: { left: 50, right: 50, top: 30, bottom: 30 },
+      legend: { bottom: 0, type: "scroll" },
+      grid: { left: 50, right: 50, top: 20, bottom: 50 },
       xAxis: { type: "category", data: rec.sites },
       yAxis: [{ type: "value" }, { type: "value", min: 0, axisLabel: { formatter: "{value} %" } }],
       series: [
@@ -69,10 +69,10 @@
     if (!en.sites.length) return empty(c);
     c.setOption({
       tooltip: { trigger: "axis" },
-      legend: { top: 0 },
-      grid: { left: 60, right: 10, top: 30, bottom: 30 },
+      legend: { bottom: 0, type: "scroll" },
+      grid: { left: 60, right: 10, top: 20, bottom: 50 },
       xAxis: { type: "category", data: en.sites },
-      yAxis: { type: "value", name: cfg.labelEnergy },
+      yAxis: { type: "value" },
       series: en.series.map(function (s) {
         return { name: s.name, type: "bar", stack: "energy", data: s.data.map(num) };
       })
