@@ -150,7 +150,7 @@ def evaluate_supply(
             overdue, past = overdue_facts(account, timezone.localdate(now), settings_.overdue_cut_days)
         facts = rule.Facts(balance=balance, postpaid=postpaid, overdue=overdue, overdue_past_grace=past)
     elif settings_.cut_on_fee_arrears:
-        facts = rule.Facts(balance=balance, fee_arrears=balance < 0)
+        facts = rule.Facts(balance=balance, fee_arrears=balance < 0, fees_only=True)
     else:
         return None
     prot = protected_now(account, now)
@@ -163,7 +163,7 @@ def evaluate_supply(
         or 0
     )
     for level in decision.notify:
-        key = "overdue" if facts.postpaid else _TEMPLATE[level]
+        key = "overdue" if facts.postpaid or facts.fee_arrears else _TEMPLATE[level]
         threshold = {rule.Level.LEVEL1: limits.level1, rule.Level.LEVEL2: limits.level2}.get(
             level, limits.cutoff
         )

@@ -130,6 +130,7 @@ class Facts:
     overdue_past_grace: bool = False
     fee_arrears: bool = False
     protected: bool = False
+    fees_only: bool = False  # a local-control account: only fee arrears can cut it
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,8 @@ def _target(facts: Facts, t: Thresholds) -> Level:
         return Level.LEVEL1 if facts.overdue else Level.NORMAL
     if facts.fee_arrears:
         return Level.ZERO
+    if facts.fees_only:
+        return Level.NORMAL
     return level_of(facts.balance, t)
 
 
@@ -164,7 +167,7 @@ def evaluate(state: SupplyState, facts: Facts, t: Thresholds) -> Decision:
         # Descending: announce every level passed (a big charge may skip level 1).
         for lv in (Level.LEVEL1, Level.LEVEL2, Level.ZERO):
             if _ORDER[level] < _ORDER[lv] <= _ORDER[target]:
-                if lv is Level.LEVEL2 and facts.postpaid:
+                if (lv is Level.LEVEL2 and facts.postpaid) or (lv is not Level.ZERO and facts.fee_arrears):
                     continue
                 notify.append(lv)
         level = target
@@ -178,7 +181,7 @@ def evaluate(state: SupplyState, facts: Facts, t: Thresholds) -> Decision:
     if target is Level.ZERO:
         if facts.postpaid:
             want = CUT_OVERDUE
-        elif facts.fee_arrears and level_of(facts.balance, t) is not Level.ZERO:
+        elif facts.fee_arrears:
             want = CUT_FEES
         else:
             want = CUT_ZERO
