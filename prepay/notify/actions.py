@@ -50,7 +50,9 @@ def queue_notification(
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("queue_notification must run inside the caller's transaction")
-    existing = list(Notification.objects.filter(idempotency_key__startswith=f"{idempotency_key}#"))
+    existing = list(
+        Notification.objects.filter(idempotency_key__startswith=f"{idempotency_key}#").order_by("pk")
+    )
     if existing:
         return existing
     site = account.site

@@ -12,7 +12,7 @@ from prepay.billing.reports import apportionment_statement
 from prepay.vending import ledger
 from prepay.vending.models import LedgerEntry
 from tests import factories as f
-from tests.billing.conftest import at, meter_of, read
+from tests.billing.conftest import at, read
 from tests.helpers import refused
 
 
