@@ -16,7 +16,8 @@ def _counts() -> dict[str, int]:
     return {
         m._meta.label: m._default_manager.count()
         for m in apps.get_models()
-        if m._meta.app_label in {"tenancy", "audit", "customers", "meters", "tariffs", "vending"}
+        if m._meta.app_label
+        in {"tenancy", "audit", "customers", "meters", "tariffs", "vending", "tokens", "telemetry"}
     }
 
 

@@ -145,7 +145,12 @@ def do_open_account(
 
 
 def _pending_approvals(account: Account) -> bool:
-    return Vend.objects.filter(account=account, status=VendStatus.PENDING_APPROVAL).exists()
+    from prepay.vending.models import Reversal, ReversalStatus
+
+    return (
+        Vend.objects.filter(account=account, status=VendStatus.PENDING_APPROVAL).exists()
+        or Reversal.objects.filter(account=account, status=ReversalStatus.REQUESTED).exists()
+    )
 
 
 @transaction.atomic

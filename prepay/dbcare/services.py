@@ -331,7 +331,10 @@ def check(using: str = "default") -> list[Finding]:
     3. the audit log's append-only triggers exist and are enabled;
     4. the ledger: per account, ``seq`` runs 1..n without gaps, each ``balance_after`` equals the
        previous one plus ``amount``, and the newest ``balance_after`` equals the sum of amounts;
-    5. the audit chain verifies (:func:`prepay.audit.chain.verify_log`).
+    5. the double-entry journal: every journal's lines sum to zero, and per account the customer
+       book mirrors the ledger (−Σ customer lines == Σ entries); each agent float ledger chains like
+       the customer ledger;
+    6. the audit chain verifies (:func:`prepay.audit.chain.verify_log`).
 
     At most :data:`MAX_FINDINGS_PER_AREA` findings are listed per area (then one "and N more").
     """
@@ -343,6 +346,7 @@ def check(using: str = "default") -> list[Finding]:
         findings += _pg_storage(using)
     findings += _triggers(using)
     findings += _capped("ledger", _ledger(using))
+    findings += _capped("journal", _journal(using))
     findings += _audit(using)
     return findings
 
@@ -562,6 +566,54 @@ def _ledger(using: str) -> Iterator[Finding]:
             yield from end(account, balance, total)
     finally:
         cursor.close()
+
+
+def _journal(using: str) -> Iterator[Finding]:
+    """Unbalanced journals, customer books that disagree with the ledger, broken agent floats."""
+    from prepay.vending.models import AgentFloatEntry, JournalLine, LedgerEntry
+
+    conn = connections[using]
+    q = conn.ops.quote_name
+    jl, le, af = JournalLine._meta.db_table, LedgerEntry._meta.db_table, AgentFloatEntry._meta.db_table
+    with conn.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {q('journal')}, SUM({q('amount')}) FROM {q(jl)} "  # noqa: S608
+            f"GROUP BY {q('journal')} HAVING SUM({q('amount')}) <> 0"
+        )
+        for journal, total in cursor.fetchall():
+            yield Finding(
+                "journal", _("journal %(j)s") % {"j": journal}, _("lines sum to %(s)s, not 0") % {"s": total}
+            )
+        cursor.execute(
+            f"SELECT a.acc, a.total, COALESCE(b.total, 0) FROM "  # noqa: S608
+            f"(SELECT {q('account_id')} AS acc, SUM({q('amount')}) AS total FROM {q(le)} "
+            f"GROUP BY {q('account_id')}) a LEFT JOIN "
+            f"(SELECT {q('account_id')} AS acc, -SUM({q('amount')}) AS total FROM {q(jl)} "
+            f"WHERE {q('book')} = 'customer' GROUP BY {q('account_id')}) b ON a.acc = b.acc "
+            f"WHERE a.total <> COALESCE(b.total, 0)"
+        )
+        for account, ledger_total, book_total in cursor.fetchall():
+            yield Finding(
+                "journal",
+                _("account id %(a)s") % {"a": account},
+                _("the customer book (%(b)s minor units) disagrees with the ledger (%(l)s)")
+                % {"b": book_total, "l": ledger_total},
+            )
+        cursor.execute(
+            f"SELECT {q('point_id')}, {q('seq')}, {q('amount')}, {q('balance_after')} FROM {q(af)} "  # noqa: S608
+            f"ORDER BY {q('point_id')}, {q('seq')}"
+        )
+        point, expected, balance = None, 1, 0
+        for pt, seq, amount, balance_after in cursor.fetchall():
+            if pt != point:
+                point, expected, balance = pt, 1, 0
+            if seq != expected or balance_after != balance + amount:
+                yield Finding(
+                    "journal",
+                    _("agent float of point id %(p)s entry #%(s)s") % {"p": pt, "s": seq},
+                    _("the float ledger does not chain"),
+                )
+            expected, balance = seq + 1, balance_after
 
 
 def _audit(using: str) -> list[Finding]:

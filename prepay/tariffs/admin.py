@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from prepay.common.admin import ScopedHistoryAdmin
-from prepay.tariffs.models import Tariff
+from prepay.tariffs.models import SiteTariff, Tariff
 
 
 @admin.register(Tariff)
@@ -25,3 +25,10 @@ class TariffAdmin(ScopedHistoryAdmin):
     search_fields = ["code", "name"]
     list_select_related = ["group", "site"]
     date_hierarchy = "effective_from"
+
+
+@admin.register(SiteTariff)
+class SiteTariffAdmin(ScopedHistoryAdmin):
+    list_display = ["site", "customer_type", "utility", "tariff"]
+    list_filter = ["utility", ("site", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["site", "customer_type", "tariff"]

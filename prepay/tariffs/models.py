@@ -60,3 +60,34 @@ class Tariff(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.effective_from})"
+
+
+class SiteTariff(models.Model):
+    """The default tariff of a customer type at one site (overrides the customer type's group-wide
+    default; an account's own tariff overrides both)."""
+
+    site = models.ForeignKey(
+        Site, on_delete=models.PROTECT, related_name="tariff_defaults", verbose_name=_("site")
+    )
+    customer_type = models.ForeignKey(
+        "customers.CustomerType", on_delete=models.PROTECT, related_name="+", verbose_name=_("customer type")
+    )
+    utility = models.CharField(
+        _("utility"), max_length=16, choices=Utility.choices, default=Utility.ELECTRICITY
+    )
+    tariff = models.ForeignKey(Tariff, on_delete=models.PROTECT, related_name="+", verbose_name=_("tariff"))
+    history = HistoricalRecords()
+
+    objects = ScopedManager()
+    scope_group = "site__group"
+    scope_site: str | None = "site"
+
+    class Meta:
+        verbose_name = _("site default tariff")
+        verbose_name_plural = _("site default tariffs")
+        constraints = [
+            models.UniqueConstraint(fields=["site", "customer_type", "utility"], name="site_tariff_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.site} {self.customer_type} {self.utility}: {self.tariff}"

@@ -231,6 +231,7 @@ def _build(passwords: dict[str, str], rnd: random.Random) -> None:
             actor=root,
             supply_group_code="600123",
             tariff_index="01",
+            drn=f"{n:010d}{luhn_check_digit(f'{n:010d}')}",  # an 11-digit DRN with its Luhn digit
             protocol=m.protocols[0],
             comm_params={"address": f"{n:012d}"},
         )
@@ -242,6 +243,41 @@ def _build(passwords: dict[str, str], rnd: random.Random) -> None:
             for fl in range(1, floors + 1)
             for i in range(1, per_floor + 1)
         ]
+
+    # a demo vending key (never use it for real meters) and vending points
+    from prepay.domain.tokens.sts.ids import luhn_check_digit
+    from prepay.tokens.actions import do_import_vending_keys
+    from prepay.vending.actions import do_topup_float
+    from prepay.vending.models import PointKind, VendingPoint
+
+    do_import_vending_keys(
+        group=group,
+        actor=root,
+        rows=[
+            {
+                "label": "DEMO vending key - not for real meters",
+                "dkga": "02",
+                "supply_group_code": "600123",
+                "key_revision": 1,
+                "key_type": 2,
+                "key": f"{rnd.getrandbits(64):016X}",
+            }
+        ],
+    )
+    for site, prefix in ((rg, "RG"), (tp, "TP")):
+        VendingPoint.objects.create(
+            site=site, code="counter-1", name="1号窗口 Counter 1", receipt_prefix=prefix
+        )
+    agent = VendingPoint.objects.create(
+        site=rg,
+        code="agent-shop",
+        name="便利店代售点 Corner shop agent",
+        kind=PointKind.AGENT,
+        uses_float=True,
+        credit_limit=Decimal("500.00"),
+        receipt_prefix="RGA",
+    )
+    do_topup_float(point=agent, amount="2000.00", actor=root, idempotency_key="demo-float-1")
 
     homes = units(rg, "1", "1号楼 Block 1", 6, 2, "89.50") + units(rg, "2", "2号楼 Block 2", 6, 2, "120.00")
     shops = units(rg, "S", "商铺 Shops", 1, 8, "45.00")

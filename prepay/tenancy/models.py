@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -60,6 +61,12 @@ class Site(models.Model):
     code = models.SlugField(_("code"), max_length=32)
     name = models.CharField(_("name"), max_length=200)
     address = models.CharField(_("address"), max_length=300, blank=True)
+    arrears_recovery_percent = models.PositiveSmallIntegerField(
+        _("arrears recovery (%)"),
+        default=100,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text=_("Share of each purchase that settles arrears and fees first, until they are cleared."),
+    )
     history = HistoricalRecords()
 
     objects = ScopedManager()

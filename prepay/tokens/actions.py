@@ -206,11 +206,24 @@ def do_issue_credit_token(
 
 @transaction.atomic
 def do_issue_management_token(
-    *, meter: Meter, kind: str, value: int, actor: Any, reason: str, at: datetime | None = None
+    *,
+    meter: Meter,
+    kind: str,
+    value: int,
+    actor: Any,
+    reason: str,
+    at: datetime | None = None,
+    capability: str = "token.management",
 ) -> IssuedToken:
-    """A class 2 management token (``kind`` from :data:`MANAGEMENT`: clear_credit, clear_tamper …)."""
+    """A class 2 management token (``kind`` from :data:`MANAGEMENT`: clear_credit, clear_tamper …).
+
+    ``capability`` is what the actor must hold: ``token.management`` when a clerk asks for the token
+    itself, ``reversal.approve`` when it is the consequence of an approved reversal.
+    """
+    if capability not in ("token.management", "reversal.approve"):
+        raise ValueError(f"capability {capability!r} does not authorise management tokens")
     meter = locked(Meter, meter.pk)
-    require(actor, "token.management", group_id=meter.group_id, site_id=meter.site_id)
+    require(actor, capability, group_id=meter.group_id, site_id=meter.site_id)
     _check_sts_meter(meter)
     if kind not in MANAGEMENT:
         raise ActionError("invalid", _("Unknown management token %(k)s.") % {"k": kind})

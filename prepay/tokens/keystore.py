@@ -54,6 +54,8 @@ class MeterKeyRef:
 class KeyStore(Protocol):
     def decoder_key(self, ref: MeterKeyRef) -> DecoderKey: ...
 
+    def card_key(self, group_id: int, serial: str) -> bytes: ...
+
     def import_key(
         self,
         *,
@@ -233,10 +235,40 @@ class SoftwareKeyStore:
                 exc.code, _("Cannot derive the decoder key: %(why)s") % {"why": exc}
             ) from None
 
-    def reencrypt_all(self, new: StoreKey) -> int:
-        """Re-encrypt every vending key under ``new`` (caller holds a transaction). Returns the count."""
-        from prepay.tokens.models import VendingKey
+    def card_key(self, group_id: int, serial: str) -> bytes:
+        """The IC-card key of meter ``serial``: HMAC-SHA256(group card master, serial). The master is
+        created (random, encrypted at rest) on first use; the caller holds a transaction."""
+        import hashlib
+        import hmac
+        import os
 
+        from prepay.tokens.models import CardMasterKey
+
+        row = CardMasterKey.objects.filter(group_id=group_id).first()
+        if row is None:
+            master = os.urandom(32)
+            row = CardMasterKey(group_id=group_id, store_key_id=self.store_key.key_id)
+            row.nonce, row.ciphertext = self.store_key.encrypt(master, row.aad())
+            row.save()
+        elif row.store_key_id != self.store_key.key_id:
+            raise KeyStoreError(
+                "wrong_store_key", _("The card master key was encrypted with another store key.")
+            )
+        else:
+            master = self.store_key.decrypt(bytes(row.nonce), bytes(row.ciphertext), row.aad())
+        return hmac.new(master, f"card|{serial}".encode(), hashlib.sha256).digest()
+
+    def reencrypt_all(self, new: StoreKey) -> int:
+        """Re-encrypt every vending key and card master key under ``new`` (caller holds a transaction).
+        Returns the count."""
+        from prepay.tokens.models import CardMasterKey, VendingKey
+
+        for card in CardMasterKey.objects.select_for_update().order_by("pk"):
+            plain = self.store_key.decrypt(bytes(card.nonce), bytes(card.ciphertext), card.aad())
+            card.nonce, card.ciphertext = new.encrypt(plain, card.aad())
+            del plain
+            card.store_key_id = new.key_id
+            card.save(update_fields=["nonce", "ciphertext", "store_key_id"])
         count = 0
         for row in VendingKey.objects.select_for_update().order_by("pk"):
             raw = self._vending_key(row)

@@ -141,3 +141,27 @@ class KeyChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.meter_id}: {self.old} -> {self.new}"
+
+
+class CardMasterKey(models.Model):
+    """The group's IC-card master key (random, 32 bytes), stored only encrypted with the store key.
+
+    Each card meter's key is HMAC-SHA256(master, serial) (see ``SoftwareKeyStore.card_key``): the
+    card written for one meter never loads into another.
+    """
+
+    group = models.OneToOneField("tenancy.PropertyGroup", on_delete=models.PROTECT, related_name="+")
+    nonce = models.BinaryField(max_length=12, editable=False)
+    ciphertext = models.BinaryField(editable=False)
+    store_key_id = models.CharField(max_length=16, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("card master key")
+        verbose_name_plural = _("card master keys")
+
+    def __str__(self) -> str:
+        return f"card master key of group {self.group_id}"
+
+    def aad(self) -> bytes:
+        return f"prepay-card-master|{self.group_id}".encode()

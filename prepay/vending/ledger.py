@@ -1,7 +1,14 @@
-"""Posting to the customer ledger: the only code that moves an account's balance."""
+"""Posting to the customer ledger: the only code that moves an account's balance.
+
+Every posting is also a balanced double-entry journal (``JournalLine``): the customer book takes the
+opposite of the entry's amount (a liability: credit when the account is credited) and the counter book
+(cash, revenue, tax, agent float …) takes the rest, so each journal sums to zero and, per account,
+−Σ customer lines == balance. ``prepay db check`` proves both.
+"""
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -11,7 +18,30 @@ from django.utils.translation import gettext as _
 from prepay.common.errors import ActionError
 from prepay.customers.models import Account
 from prepay.domain.money import money
-from prepay.vending.models import LedgerEntry
+from prepay.vending.models import EntryKind, JournalLine, LedgerEntry
+
+# books of the journal
+CASH = "cash"
+CUSTOMER = "customer"
+REVENUE_ENERGY = "revenue:energy"
+REVENUE_FEES = "revenue:fees"
+TAX = "tax:vat"
+AGENT_FLOAT = "agent_float"
+ADJUSTMENTS = "adjustments"
+TRANSFERS = "transfers"
+
+#: where the other side of an entry goes when the caller does not say
+DEFAULT_BOOK = {
+    EntryKind.PAYMENT: CASH,
+    EntryKind.VEND: REVENUE_ENERGY,
+    EntryKind.CHARGE: REVENUE_ENERGY,
+    EntryKind.FEE: REVENUE_FEES,
+    EntryKind.ADJUSTMENT: ADJUSTMENTS,
+    EntryKind.CREDIT_RETURN: REVENUE_ENERGY,
+    EntryKind.REFUND: CASH,
+    EntryKind.REVERSAL: REVENUE_ENERGY,
+    EntryKind.TRANSFER: TRANSFERS,
+}
 
 
 def balance_of(account: Account | int) -> Decimal:
@@ -36,9 +66,17 @@ def post(
     memo: str = "",
     idempotency_key: str | None = None,
     reverses: LedgerEntry | None = None,
+    book: str | None = None,
+    tax: Decimal = Decimal("0.00"),
+    point: Any = None,
+    method: str = "",
 ) -> LedgerEntry:
-    """Append one entry. The caller holds the account row lock (``select_for_update``) in its transaction.
+    """Append one entry and its journal. The caller holds the account row lock (``select_for_update``)
+    in its transaction.
 
+    ``book`` is the counter book (default by kind, see ``DEFAULT_BOOK``); ``tax`` the part of the
+    amount that is VAT (a positive number; it goes to the tax book with the entry's sign, the rest to
+    ``book``). ``point``/``method`` tag cash lines for cash-up and reports.
     A repeated ``idempotency_key`` returns the entry first written with it and moves no money; the
     same key with a different account, kind or amount is refused.
     """
@@ -61,7 +99,7 @@ def post(
         .first()
     )
     seq, balance = (last[0] + 1, last[1]) if last else (1, Decimal("0.00"))
-    return LedgerEntry.objects.create(
+    entry = LedgerEntry.objects.create(
         account=account,
         seq=seq,
         kind=kind,
@@ -73,3 +111,26 @@ def post(
         reverses=reverses,
         created_by=actor if getattr(actor, "pk", None) else None,
     )
+    tax = money(tax)
+    if tax < 0 or tax > abs(amount):
+        raise ValueError(f"tax {tax} must lie between 0 and the amount {amount}")
+    signed_tax = tax if amount >= 0 else -tax
+    lines = [(CUSTOMER, -amount), (book or DEFAULT_BOOK[EntryKind(kind)], amount - signed_tax)]
+    if tax:
+        lines.append((TAX, signed_tax))
+    journal = uuid.uuid4()
+    JournalLine.objects.bulk_create(
+        JournalLine(
+            journal=journal,
+            book=b,
+            amount=a,
+            site_id=account.site_id,
+            account=account if b == CUSTOMER else None,
+            point=point if b in (CASH, AGENT_FLOAT) else None,
+            method=method if b == CASH else "",
+            entry=entry,
+        )
+        for b, a in lines
+        if a or b == CUSTOMER
+    )
+    return entry

@@ -1,0 +1,101 @@
+"""Bridge between tariff rows and the pure engine: which version applies to an account, and where the
+account stands in its tier cycle.
+
+The pricing itself is ``prepay.domain.tariffs`` (pure); this module only reads the database.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from prepay.common.errors import ActionError
+from prepay.domain.tariffs import Tariff as EngineTariff
+from prepay.domain.tariffs import TariffError, cycle_bounds, select_version
+from prepay.tariffs.models import Tariff
+
+
+def engine_tariff(row: Tariff) -> EngineTariff:
+    """The pure engine's tariff for a stored row (columns win over the definition)."""
+    try:
+        return EngineTariff.from_record(
+            kind=row.kind,
+            unit_price=row.unit_price,
+            definition=row.definition,
+            utility=row.utility,
+            vat_rate=row.vat_rate,
+            vat_included=row.vat_included,
+        )
+    except TariffError as exc:
+        raise ActionError(
+            "tariff_invalid", _("Tariff %(t)s is misconfigured: %(e)s") % {"t": row.code, "e": exc}
+        ) from None
+
+
+def version_in_force(row: Tariff, on_date: date) -> Tariff:
+    """The version of ``row``'s tariff code in force on ``on_date`` (same group; the same site or
+    group-wide)."""
+    versions = Tariff.objects.filter(group_id=row.group_id, code=row.code).filter(
+        Q(site_id=row.site_id) | Q(site__isnull=True)
+    )
+    try:
+        return select_version(list(versions), on_date)
+    except TariffError as exc:
+        raise ActionError("no_tariff_in_force", str(exc)) from None
+
+
+def assigned_tariff(account: Any) -> Tariff | None:
+    """The account's own tariff, else its customer type's default at its site, else the customer
+    type's group-wide default for the account's utility (``resolve_assignment`` order)."""
+    from prepay.tariffs.models import SiteTariff
+
+    site_default = (
+        SiteTariff.objects.filter(
+            site_id=account.site_id,
+            customer_type_id=account.customer.customer_type_id,
+            utility=account.utility,
+        )
+        .select_related("tariff")
+        .first()
+    )
+    return account.tariff or (site_default.tariff if site_default else None) or account.effective_tariff()
+
+
+def tariff_for(account: Any, on_date: date) -> tuple[Tariff, EngineTariff]:
+    """The tariff row and engine tariff that price ``account``'s energy on ``on_date``: see
+    ``assigned_tariff``, in the version of that tariff code in force that day."""
+    assigned = assigned_tariff(account)
+    if assigned is None:
+        raise ActionError(
+            "no_tariff",
+            _("No tariff is assigned to account %(a)s or its customer type.") % {"a": account.number},
+        )
+    row = version_in_force(assigned, on_date)
+    return row, engine_tariff(row)
+
+
+def cycle_position(account: Any, tariff: EngineTariff, on_date: date) -> tuple[Decimal, Decimal]:
+    """(energy counted towards the tiers, flat-price quota used) in the cycle containing ``on_date``,
+    from the account's completed vends in that cycle (prepaid practice: purchases advance the tiers)."""
+    from prepay.vending.models import Vend, VendStatus
+
+    start, end = cycle_bounds(tariff.cycle, on_date)
+    used = Decimal(0)
+    quota = Decimal(0)
+    vends = Vend.objects.filter(
+        account=account,
+        status__in=[VendStatus.COMPLETED, VendStatus.PENDING_APPROVAL],
+        created_at__date__gte=start,
+        created_at__date__lt=end,
+    ).values_list("breakdown", flat=True)
+    for breakdown in vends:
+        for line in (breakdown or {}).get("lines", []):
+            if line.get("key") == "quota":
+                quota += Decimal(line["energy"])
+            else:
+                used += Decimal(line["energy"])
+    return used, quota

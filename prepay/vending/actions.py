@@ -1,0 +1,652 @@
+"""Vending (售电): find the account, price the purchase, take the money, deliver the credit.
+
+One sale, in one transaction, locking account → meter → vending point (always in that order):
+
+1. the payment is posted to the customer ledger (cash / bank / agent float on the other side);
+   arrears and unpaid fees (a negative balance) are settled first by the site's recovery rule;
+2. the credit bought is posted as a vend (revenue and VAT on the other side), priced by the account's
+   tariff version in force with its tier position in the cycle;
+3. the credit is delivered as the meter takes it: STS token(s), an IC-card image, a queued remote
+   credit command, or — for remote fee control — it simply stays on the account balance;
+4. a gap-free receipt number is taken from the vending point and an audit event is written.
+
+Repeating a request with the same ``Idempotency-Key`` returns the first vend and moves no money; the
+same key with a different request is refused. Reversals and refunds are in ``reversals.py``, shifts in
+``shifts.py``; both are re-exported here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_CEILING, Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from prepay.audit.actions import record_event
+from prepay.common.actions import locked
+from prepay.common.errors import ActionError
+from prepay.customers.choices import AccountMode, AccountStatus, Utility
+from prepay.customers.models import Account
+from prepay.domain.money import money
+from prepay.domain.tariffs import PurchaseError, TariffError, quote_energy, quote_money, register_units
+from prepay.meters.choices import MeterStatus, TokenSystem
+from prepay.meters.models import Meter
+from prepay.tariffs.engine import cycle_position, tariff_for
+from prepay.tenancy.scoping import require
+from prepay.vending import ledger
+from prepay.vending.models import (
+    AgentFloatEntry,
+    CardImage,
+    Delivery,
+    EntryKind,
+    PaymentMethod,
+    PointKind,
+    Receipt,
+    Shift,
+    ShiftStatus,
+    Vend,
+    VendingPoint,
+)
+from prepay.vending.signals import account_credited
+
+#: the most register units one STS credit token carries (IEC 62055-41 amount field)
+MAX_UNITS_PER_TOKEN = Decimal("1820162.4")
+UNIT_STEP = Decimal("0.1")
+#: payment methods that must carry the bank's or channel's reference
+NEEDS_REFERENCE = {PaymentMethod.TRANSFER, PaymentMethod.ONLINE}
+
+
+# --------------------------------------------------------------------------------------------------
+# finding the account
+
+
+def find_accounts(user: Any, query: str, *, limit: int = 20) -> list[Account]:
+    """Accounts the user may see matching ``query``: exact meter serial or account number first, then
+    customer name / phone / unit number containing it. Closed accounts come last."""
+    query = (query or "").strip()
+    if not query:
+        return []
+    base = Account.objects.for_user(user).select_related("customer", "unit__building", "site")
+    exact = list(
+        base.filter(
+            Q(number=query) | Q(installations__meter__serial=query, installations__ended_at__isnull=True)
+        ).distinct()[:limit]
+    )
+    if exact:
+        return exact
+    found = base.filter(
+        Q(number__icontains=query)
+        | Q(customer__name__icontains=query)
+        | Q(customer__phone__icontains=query)
+        | Q(unit__number__iexact=query)
+        | Q(installations__meter__serial__icontains=query, installations__ended_at__isnull=True)
+    ).distinct()
+    return sorted(found[: limit * 2], key=lambda a: (a.status == AccountStatus.CLOSED, a.number))[:limit]
+
+
+def active_meter(account: Account) -> Meter | None:
+    inst = account.installations.filter(ended_at__isnull=True).select_related("meter__model").first()
+    return inst.meter if inst is not None else None
+
+
+# --------------------------------------------------------------------------------------------------
+# pricing
+
+
+@dataclass(frozen=True)
+class VendQuote:
+    """What a purchase would do; ``do_vend`` carries out exactly this."""
+
+    amount: Decimal  # money taken
+    arrears_recovered: Decimal
+    credit_amount: Decimal  # money that buys energy (or stays on a remote-control balance)
+    energy: Decimal | None
+    register_units: Decimal | None
+    multiplier: int
+    delivery: str
+    unit: str
+    balance_before: Decimal
+    breakdown: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        def s(v: Decimal | None) -> str | None:
+            return None if v is None else str(v)
+
+        return {
+            "amount": str(self.amount),
+            "arrears_recovered": str(self.arrears_recovered),
+            "credit_amount": str(self.credit_amount),
+            "energy": s(self.energy),
+            "register_units": s(self.register_units),
+            "multiplier": self.multiplier,
+            "delivery": self.delivery,
+            "unit": self.unit,
+            "balance_before": str(self.balance_before),
+            "breakdown": self.breakdown,
+        }
+
+
+def delivery_for(account: Account, meter: Meter | None) -> str:
+    """How credit reaches this account: remote fee control keeps it on the balance; a local-control
+    meter takes an STS token (keypad), else an IC card, else a remote credit command."""
+    if account.mode == AccountMode.REMOTE:
+        return Delivery.BALANCE
+    if meter is None:
+        raise ActionError("no_meter", _("Account %(a)s has no meter installed.") % {"a": account.number})
+    model = meter.model
+    if model.token_system == TokenSystem.STS and model.has_keypad:
+        return Delivery.TOKEN
+    if model.has_ic_card:
+        return Delivery.CARD
+    if meter.protocol:
+        return Delivery.REMOTE
+    raise ActionError(
+        "no_delivery",
+        _("Meter %(m)s takes neither tokens, cards nor remote credit.") % {"m": meter.serial},
+    )
+
+
+def _positive(value: Any, name: str) -> Decimal:
+    try:
+        d = Decimal(str(value))
+    except Exception:
+        raise ActionError("invalid_amount", _("%(f)s is not a number.") % {"f": name}) from None
+    if not d.is_finite() or d <= 0:
+        raise ActionError("invalid_amount", _("The %(f)s must be a positive number.") % {"f": name})
+    return d
+
+
+def _recovery(arrears: Decimal, share_base: Decimal, percent: int, *, of_total: bool) -> Decimal:
+    """Money of a payment that settles arrears: ``percent`` of the payment (``of_total``: the payment
+    is ``share_base``) or, buying energy, the arrears share added on top of ``share_base``."""
+    if arrears <= 0:
+        return Decimal("0.00")
+    if percent >= 100:
+        return arrears if not of_total else min(arrears, share_base)
+    # buying energy, the energy costs share_base and the payment is share_base / (1 - p)
+    part = share_base * percent / 100 if of_total else share_base * percent / (100 - percent)
+    return min(arrears, money(part.quantize(Decimal("0.01"), rounding=ROUND_CEILING)))
+
+
+def _price(
+    account: Account,
+    meter: Meter | None,
+    *,
+    amount: Any = None,
+    energy: Any = None,
+    on_date: date,
+) -> tuple[VendQuote, Any]:
+    if (amount is None) == (energy is None):
+        raise ActionError("amount_or_energy", _("Give either an amount of money or an amount of energy."))
+    if account.status != AccountStatus.OPEN:
+        raise ActionError("account_closed", _("Account %(a)s is closed.") % {"a": account.number})
+    if meter is not None and meter.status in (MeterStatus.FAULTY, MeterStatus.RETIRED):
+        raise ActionError(
+            "meter_unusable",
+            _("Meter %(m)s is %(s)s; replace it before selling.")
+            % {"m": meter.serial, "s": MeterStatus(meter.status).label},
+        )
+    delivery = delivery_for(account, meter)
+    balance = ledger.balance_of(account)
+    arrears = -balance if balance < 0 else Decimal("0.00")
+    percent = account.site.arrears_recovery_percent
+    multiplier = meter.multiplier if meter is not None else 1
+    unit = "m3" if account.utility == Utility.WATER else "kWh"
+    row, tariff = tariff_for(account, on_date)
+
+    if delivery == Delivery.BALANCE:
+        if energy is not None:
+            raise ActionError(
+                "energy_not_for_balance",
+                _("Remote fee control accounts are topped up with money; their energy is billed as used."),
+            )
+        paid = money(_positive(amount, _("amount")))
+        if tariff.min_purchase is not None and paid < tariff.min_purchase:
+            raise ActionError(
+                "below_minimum", _("The minimum purchase is %(m)s.") % {"m": tariff.min_purchase}
+            )
+        if tariff.max_purchase is not None and paid > tariff.max_purchase:
+            raise ActionError(
+                "above_maximum", _("The maximum purchase is %(m)s.") % {"m": tariff.max_purchase}
+            )
+        recovered = _recovery(arrears, paid, percent, of_total=True)
+        q = VendQuote(paid, recovered, paid - recovered, None, None, multiplier, delivery, unit, balance)
+        return q, row
+
+    used, quota_used = cycle_position(account, tariff, on_date)
+    try:
+        if amount is not None:
+            paid = money(_positive(amount, _("amount")))
+            recovered = _recovery(arrears, paid, percent, of_total=True)
+            credit = paid - recovered
+            if credit <= 0:
+                raise ActionError(
+                    "all_to_arrears",
+                    _("The whole payment settles arrears of %(a)s; nothing is left to buy energy.")
+                    % {"a": arrears},
+                )
+            quote = quote_money(tariff, credit, used_in_cycle=used, quota_used=quota_used)
+        else:
+            wanted = _positive(energy, _("energy"))
+            quote = quote_energy(tariff, wanted, used_in_cycle=used, quota_used=quota_used)
+            recovered = _recovery(arrears, quote.total, percent, of_total=False)
+            paid = quote.total + recovered
+            credit = quote.total
+    except PurchaseError as exc:
+        raise ActionError(exc.code, _purchase_message(exc)) from None
+    except TariffError as exc:
+        raise ActionError("invalid_amount", str(exc)) from None
+    if quote.energy <= 0:
+        raise ActionError("too_small_for_any_energy", _("The amount is too small to buy any energy."))
+    units = register_units(quote.energy, meter.ct_ratio, meter.pt_ratio) if meter is not None else None
+    # money that buys energy is the quote's total; a sub-step remainder stays on the account balance
+    q = VendQuote(
+        paid, recovered, credit, quote.energy, units, multiplier, delivery, unit, balance, quote.to_dict()
+    )
+    return q, row
+
+
+def _purchase_message(exc: PurchaseError) -> str:
+    params = {k: str(v) for k, v in exc.params.items()}
+    messages = {
+        "below_minimum": _("The amount is below the tariff's minimum purchase."),
+        "above_maximum": _("The amount is above the tariff's maximum purchase."),
+        "not_positive": _("The amount must be a positive number."),
+        "not_a_number": _("The amount is not a number."),
+        "too_many_places": _("The amount has too many decimal places."),
+        "fixed_charges_not_covered": _("The amount does not cover the tariff's fixed charges."),
+        "too_small_for_any_energy": _("The amount is too small to buy any energy."),
+    }
+    text = messages.get(exc.code, str(exc))
+    limit = params.get("minimum") or params.get("maximum")
+    return f"{text} ({limit})" if limit else text
+
+
+def quote_vend(*, account: Account, actor: Any, amount: Any = None, energy: Any = None) -> VendQuote:
+    """Price a purchase without selling it (the counter's live breakdown, the API's quote)."""
+    require(actor, "view", group_id=account.site.group_id, site_id=account.site_id)
+    q, _row = _price(
+        account, active_meter(account), amount=amount, energy=energy, on_date=timezone.localdate()
+    )
+    return q
+
+
+# --------------------------------------------------------------------------------------------------
+# selling
+
+
+def _request_hash(account: Account, point: VendingPoint, amount: Any, energy: Any, method: str) -> str:
+    text = f"{account.pk}|{point.pk}|{amount}|{energy}|{method}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _replay(idempotency_key: str, request_hash: str) -> Vend | None:
+    existing = Vend.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None and existing.request_hash != request_hash:
+        raise ActionError(
+            "idempotency_conflict", _("This idempotency key was already used for a different request.")
+        )
+    return existing
+
+
+def current_shift(user: Any) -> Shift | None:
+    """The user's open shift, if any."""
+    if not getattr(user, "pk", None):
+        return None
+    return Shift.objects.filter(cashier=user, status=ShiftStatus.OPEN).select_related("point").first()
+
+
+def _next_receipt(point: VendingPoint, actor: Any, **target: Any) -> Receipt:
+    """Take the next gap-free number of ``point`` (the caller holds the point's row lock)."""
+    point.receipt_counter += 1
+    point.save(update_fields=["receipt_counter"])
+    prefix = point.receipt_prefix or point.code.upper()
+    return Receipt.objects.create(
+        point=point,
+        number=point.receipt_counter,
+        code=f"{prefix}-{point.receipt_counter:06d}",
+        issued_by=actor if getattr(actor, "pk", None) else None,
+        **target,
+    )
+
+
+def _float_balance(point: VendingPoint) -> tuple[int, Decimal]:
+    last = point.float_entries.order_by("-seq").values_list("seq", "balance_after").first()
+    return (last[0], last[1]) if last else (0, Decimal("0.00"))
+
+
+def _post_float(
+    point: VendingPoint,
+    amount: Decimal,
+    *,
+    actor: Any,
+    memo: str,
+    vend: Vend | None = None,
+    idempotency_key: str | None = None,
+) -> AgentFloatEntry:
+    seq, balance = _float_balance(point)
+    return AgentFloatEntry.objects.create(
+        point=point,
+        seq=seq + 1,
+        amount=amount,
+        balance_after=balance + amount,
+        memo=memo[:200],
+        vend=vend,
+        idempotency_key=idempotency_key,
+        created_by=actor if getattr(actor, "pk", None) else None,
+    )
+
+
+def _check_point(point: VendingPoint, account: Account, actor: Any, shift: Shift | None) -> Shift | None:
+    if not point.active:
+        raise ActionError("point_inactive", _("Vending point %(p)s is not active.") % {"p": point.name})
+    if point.site.group_id != account.site.group_id:
+        raise ActionError("wrong_site", _("This vending point belongs to another group."))
+    if point.kind == PointKind.COUNTER and point.site_id != account.site_id:
+        raise ActionError(
+            "wrong_site", _("Counter %(p)s sells only to accounts of its own site.") % {"p": point.name}
+        )
+    if point.kind == PointKind.COUNTER:
+        shift = shift or current_shift(actor)
+        if (
+            shift is None
+            or shift.status != ShiftStatus.OPEN
+            or shift.cashier_id != getattr(actor, "pk", None)
+        ):
+            raise ActionError("no_open_shift", _("Open a shift before selling."))
+        if shift.point_id != point.pk:
+            raise ActionError("wrong_point", _("Your open shift is at another vending point."))
+        return shift
+    return None
+
+
+@transaction.atomic
+def do_vend(
+    *,
+    account: Account,
+    actor: Any,
+    point: VendingPoint,
+    idempotency_key: str,
+    amount: Any = None,
+    energy: Any = None,
+    method: str = PaymentMethod.CASH,
+    reference: str = "",
+    shift: Shift | None = None,
+    channel: str = "",
+) -> Vend:
+    """Sell credit to ``account`` at ``point`` (see the module docstring). Returns the vend; a repeat
+    of ``idempotency_key`` returns the first vend unchanged."""
+    key = (idempotency_key or "").strip()
+    if not key or len(key) > 80:
+        raise ActionError(
+            "idempotency_key_required", _("Every sale needs an idempotency key (1–80 characters).")
+        )
+    if method not in PaymentMethod.values:
+        raise ActionError("invalid_method", _("Unknown payment method %(m)s.") % {"m": method})
+    reference = (reference or "").strip()[:80]
+    if method in NEEDS_REFERENCE and not reference:
+        raise ActionError("reference_required", _("A transfer or online payment needs its reference."))
+    request_hash = _request_hash(account, point, amount, energy, method)
+    if (first := _replay(key, request_hash)) is not None:
+        return first
+
+    account = locked(Account, account.pk)
+    site = account.site
+    require(actor, "vend.sell", group_id=site.group_id, site_id=site.pk)
+    if (first := _replay(key, request_hash)) is not None:  # a concurrent retry got here first
+        return first
+    meter = active_meter(account)
+    if meter is not None:
+        meter = locked(Meter, meter.pk)
+    today = timezone.localdate()
+    q, tariff_row = _price(account, meter, amount=amount, energy=energy, on_date=today)
+    point = locked(VendingPoint, point.pk)
+    shift = _check_point(point, account, actor, shift)
+    if point.uses_float:
+        _seq, float_balance = _float_balance(point)
+        if float_balance - q.amount < -point.credit_limit:
+            raise ActionError(
+                "agent_over_limit",
+                _("Agent %(p)s has %(f)s left on its float and a credit limit of %(l)s; %(a)s is over it.")
+                % {"p": point.name, "f": float_balance, "l": point.credit_limit, "a": q.amount},
+            )
+
+    vend = Vend(
+        account=account,
+        meter=meter if q.delivery != Delivery.BALANCE else None,
+        point=point,
+        shift=shift,
+        method=method,
+        reference=reference,
+        amount=q.amount,
+        arrears_recovered=q.arrears_recovered,
+        credit_amount=q.credit_amount,
+        energy=q.energy,
+        register_units=q.register_units if q.delivery != Delivery.BALANCE else None,
+        multiplier=q.multiplier,
+        tariff=tariff_row,
+        breakdown=q.breakdown,
+        delivery=q.delivery,
+        idempotency_key=key,
+        request_hash=request_hash,
+        channel=channel[:40],
+        created_by=actor if getattr(actor, "pk", None) else None,
+    )
+    try:
+        with transaction.atomic():
+            vend.save()
+    except IntegrityError:
+        raise ActionError(
+            "idempotency_conflict", _("This idempotency key was already used for a different request.")
+        ) from None
+
+    payment = ledger.post(
+        account,
+        EntryKind.PAYMENT,
+        q.amount,
+        actor=actor,
+        book=ledger.AGENT_FLOAT if point.uses_float else ledger.CASH,
+        point=point,
+        method=method,
+        idempotency_key=f"{key}:pay",
+        memo=_("Payment at %(p)s") % {"p": point.name},
+    )
+    if point.uses_float:
+        _post_float(point, -q.amount, actor=actor, memo=_("Vend to %(a)s") % {"a": account.number}, vend=vend)
+    if q.delivery != Delivery.BALANCE:
+        ledger.post(
+            account,
+            EntryKind.VEND,
+            -Decimal(q.breakdown["total"]),
+            actor=actor,
+            energy=q.energy,
+            tax=Decimal(q.breakdown["vat_amount"]),
+            idempotency_key=f"{key}:vend",
+            memo=_("Energy %(e)s %(u)s") % {"e": q.energy, "u": q.unit},
+        )
+    receipt = _next_receipt(point, actor, vend=vend)
+    vend.receipt_no = receipt.code
+    vend.save(update_fields=["receipt_no"])
+    _deliver(vend, meter, actor, today)
+    account_credited.send(sender=Vend, account=account, entry=payment)
+    record_event(
+        actor=actor,
+        verb="vend.sell",
+        obj=vend,
+        group_id=site.group_id,
+        site_id=site.pk,
+        after={
+            "receipt": receipt.code,
+            "account": account.number,
+            "meter": meter.serial if meter else None,
+            "point": point.code,
+            "method": method,
+            "amount": str(q.amount),
+            "arrears_recovered": str(q.arrears_recovered),
+            "energy": str(q.energy) if q.energy is not None else None,
+            "register_units": str(q.register_units) if q.register_units is not None else None,
+            "delivery": q.delivery,
+        },
+    )
+    return vend
+
+
+def _split_units(units: Decimal) -> list[Decimal]:
+    """Token amounts for ``units``: as many full tokens as needed, the rest in the last one."""
+    parts: list[Decimal] = []
+    while units > MAX_UNITS_PER_TOKEN:
+        parts.append(MAX_UNITS_PER_TOKEN)
+        units -= MAX_UNITS_PER_TOKEN
+    parts.append(units)
+    return parts
+
+
+def _deliver(vend: Vend, meter: Meter | None, actor: Any, today: date) -> None:
+    if vend.delivery == Delivery.BALANCE or meter is None:
+        return
+    units = vend.register_units or Decimal(0)
+    if vend.delivery == Delivery.TOKEN:
+        from prepay.tokens.actions import do_issue_credit_token
+
+        subclass = 1 if vend.account.utility == Utility.WATER else 0
+        for part in _split_units(units):
+            do_issue_credit_token(
+                meter=meter,
+                amount=part,
+                actor=actor,
+                reason=f"vend {vend.receipt_no}",
+                subclass=subclass,
+                vend=vend,
+            )
+    elif vend.delivery == Delivery.CARD:
+        from prepay.vending.cards import card_image_for
+
+        last = meter.card_images.order_by("-sequence").values_list("sequence", flat=True).first() or 0
+        image = card_image_for(meter, sequence=last + 1, units=units, issued=today)
+        CardImage.objects.create(meter=meter, sequence=last + 1, units=units, image=image.hex(), vend=vend)
+    elif vend.delivery == Delivery.REMOTE:
+        from prepay.telemetry.models import CommandKind, MeterCommand
+
+        MeterCommand.objects.create(
+            meter=meter,
+            kind=CommandKind.CREDIT,
+            params={"amount": str(units), "vend": vend.pk, "receipt": vend.receipt_no},
+            reason=f"vend {vend.receipt_no}",
+            next_attempt_at=timezone.now(),
+            idempotency_key=f"vend:{vend.pk}",
+            requested_by=actor if getattr(actor, "pk", None) else None,
+        )
+
+
+# --------------------------------------------------------------------------------------------------
+# re-print, re-issue, agent float
+
+
+def _require_seller_or_clerk(actor: Any, site: Any) -> None:
+    from prepay.tenancy.scoping import can
+
+    for capability in ("vend.sell", "account.lifecycle"):
+        if can(actor, capability, group_id=site.group_id, site_id=site.pk):
+            return
+    require(actor, "vend.sell", group_id=site.group_id, site_id=site.pk)
+
+
+@transaction.atomic
+def do_reprint_receipt(*, receipt: Receipt, actor: Any) -> Receipt:
+    """Count one more print of ``receipt`` (the copy says REPRINT); audited, nothing regenerated."""
+    receipt = locked(Receipt, receipt.pk)
+    site = receipt.point.site
+    _require_seller_or_clerk(actor, site)
+    receipt.prints += 1
+    receipt.save(update_fields=["prints"])
+    record_event(
+        actor=actor,
+        verb="receipt.reprint",
+        obj=receipt,
+        group_id=site.group_id,
+        site_id=site.pk,
+        after={"receipt": receipt.code, "prints": receipt.prints},
+    )
+    return receipt
+
+
+@transaction.atomic
+def do_reissue_token(*, vend: Vend, actor: Any) -> list[Any]:
+    """A lost token: give the customer the same token(s) again — same digits, same TID, never new ones
+    (a new TID would load the credit twice)."""
+    from prepay.tokens.actions import do_reprint_token
+
+    vend = locked(Vend, vend.pk)
+    site = vend.account.site
+    _require_seller_or_clerk(actor, site)
+    tokens = list(vend.tokens.order_by("pk"))
+    if not tokens:
+        raise ActionError("no_token", _("This vend was not delivered as a token."))
+    return [do_reprint_token(token=t, actor=actor) for t in tokens]
+
+
+@transaction.atomic
+def do_topup_float(*, point: VendingPoint, amount: Any, actor: Any, idempotency_key: str) -> AgentFloatEntry:
+    """An agent pays in advance: its float grows by ``amount`` (cash received on the other side)."""
+    key = (idempotency_key or "").strip()
+    if not key:
+        raise ActionError("idempotency_key_required", _("A float top-up needs an idempotency key."))
+    existing = AgentFloatEntry.objects.filter(idempotency_key=key).first()
+    if existing is not None:
+        if existing.point_id != point.pk or existing.amount != money(_positive(amount, _("amount"))):
+            raise ActionError(
+                "idempotency_conflict", _("This idempotency key was already used for a different request.")
+            )
+        return existing
+    point = locked(VendingPoint, point.pk)
+    site = point.site
+    require(actor, "reversal.approve", group_id=site.group_id, site_id=site.pk)
+    if not point.uses_float:
+        raise ActionError("no_float", _("Vending point %(p)s does not draw on a float.") % {"p": point.name})
+    value = money(_positive(amount, _("amount")))
+    entry = _post_float(point, value, actor=actor, memo=_("Float top-up"), idempotency_key=key)
+    from prepay.vending.journal import record_float_topup
+
+    record_float_topup(point, value)
+    record_event(
+        actor=actor,
+        verb="float.topup",
+        obj=point,
+        group_id=site.group_id,
+        site_id=site.pk,
+        after={"amount": str(value), "balance": str(entry.balance_after)},
+    )
+    return entry
+
+
+from prepay.vending.reversals import (  # noqa: E402  (re-exported: one import path for callers)
+    do_approve_reversal,
+    do_reject_reversal,
+    do_request_refund,
+    do_request_reversal,
+)
+from prepay.vending.shifts import do_close_shift, do_open_shift, shift_summary  # noqa: E402
+
+__all__ = [
+    "VendQuote",
+    "current_shift",
+    "do_approve_reversal",
+    "do_close_shift",
+    "do_open_shift",
+    "do_reissue_token",
+    "do_reject_reversal",
+    "do_reprint_receipt",
+    "do_request_refund",
+    "do_request_reversal",
+    "do_topup_float",
+    "do_vend",
+    "find_accounts",
+    "quote_vend",
+    "shift_summary",
+]

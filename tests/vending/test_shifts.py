@@ -1,0 +1,66 @@
+"""Shifts and cash-up: expected vs declared per payment method, the difference recorded."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from prepay.audit.models import AuditEvent
+from prepay.vending.actions import do_close_shift, do_open_shift, shift_summary
+from prepay.vending.models import ShiftStatus
+from tests import factories as f
+from tests.helpers import refused
+from tests.vending.test_vend import sell
+
+
+class ShiftTestCase:
+    def test_it_closes_with_the_difference_per_method(self, shop):
+        shift = shop.shift
+        sell(shop, amount="50.00")
+        sell(shop, amount="20.00")
+        sell(shop, amount="30.00", method="card")
+        sell(shop, amount="12.00", method="online", reference="WX-1")
+        summary = shift_summary(shift)
+        assert summary["expected"]["cash"] == Decimal("70.00") and summary["counts"]["cash"] == 2
+        closed = do_close_shift(
+            shift=shift,
+            actor=shop.world.cashier,
+            declared={"cash": "69.50", "card": "30.00", "online": "12.00"},
+        )
+        assert closed.status == ShiftStatus.CLOSED
+        assert closed.difference == {"cash": "-0.50", "card": "0.00", "transfer": "0.00", "online": "0.00"}
+        assert AuditEvent.objects.filter(verb="shift.close").get().after["difference"]["cash"] == "-0.50"
+        refused("no_open_shift", sell, shop=shop)
+
+    def test_the_opening_float_is_expected_in_the_drawer(self, shop):
+        do_close_shift(shift=shop.shift, actor=shop.world.cashier, declared={"cash": "0"})
+        shift = do_open_shift(point=shop.point, actor=shop.world.cashier, opening_float="200.00")
+        sell(shop, amount="10.00", shift=shift)
+        assert shift_summary(shift)["expected"]["cash"] == Decimal("210.00")
+
+    def test_refusals(self, shop):
+        refused("shift_already_open", do_open_shift, point=shop.point, actor=shop.world.cashier)
+        refused("forbidden", do_open_shift, point=shop.point, actor=shop.world.clerk)
+        refused(
+            "not_a_counter",
+            do_open_shift,
+            point=shop.agent,
+            actor=f.user(memberships=[(shop.world.a1.group, shop.world.a1.site, "cashier")]),
+        )
+        other = f.user(memberships=[(shop.world.a1.group, shop.world.a1.site, "cashier")])
+        refused("not_your_shift", do_close_shift, shift=shop.shift, actor=other, declared={})
+        refused(
+            "invalid_method",
+            do_close_shift,
+            shift=shop.shift,
+            actor=shop.world.cashier,
+            declared={"bitcoin": "1"},
+        )
+        refused(
+            "invalid_amount",
+            do_close_shift,
+            shift=shop.shift,
+            actor=shop.world.cashier,
+            declared={"cash": "-1"},
+        )
+        do_close_shift(shift=shop.shift, actor=shop.world.cashier, declared={})
+        refused("shift_closed", do_close_shift, shift=shop.shift, actor=shop.world.cashier, declared={})
