@@ -253,6 +253,7 @@ def charge_fees(site: Site, month: date, *, actor: Any = None) -> list[FeeCharge
                 actor=actor,
                 memo=f"{schedule.name} {period:%Y-%m}",
                 idempotency_key=f"fee:{schedule.pk}:{period.isoformat()}",
+                book=ledger.REVENUE_FEES,
             )
             out.append(
                 FeeCharge.objects.create(
@@ -535,6 +536,7 @@ def run_apportionment(
                 energy=share.amount,
                 memo=f"{group.name} {start:%Y-%m-%d}–{end:%Y-%m-%d}",
                 idempotency_key=f"apport:{group.pk}:{start.isoformat()}:{share.key}",
+                book=ledger.REVENUE_ENERGY,
             )
         ApportionmentShare.objects.create(
             run=run,

@@ -24,10 +24,11 @@ from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from prepay.billing.models import Charge, Household, TierBasis
+from prepay.common.errors import ActionError
 from prepay.customers.choices import AccountMode, AccountStatus
 from prepay.customers.models import Account
 from prepay.domain import metering
@@ -36,6 +37,7 @@ from prepay.domain.money import energy as q_energy
 from prepay.domain.tariffs import Tariff as DomainTariff
 from prepay.domain.tariffs import price_intervals
 from prepay.meters.models import Installation, Meter
+from prepay.tariffs import engine
 from prepay.tariffs.models import Tariff
 from prepay.telemetry.models import MeterReading
 from prepay.vending import ledger
@@ -63,37 +65,24 @@ def register_spec(meter: Meter) -> metering.RegisterSpec:
 
 
 def tariff_versions(account: Account) -> list[Tariff]:
-    """All versions (oldest first) of the account's tariff code (override, else customer-type default)."""
-    row = account.effective_tariff()
+    """All versions of the account's assigned tariff code (same group; its site or group-wide)."""
+    row = engine.assigned_tariff(account)
     if row is None:
         return []
-    qs = Tariff.objects.filter(group_id=row.group_id, code=row.code, utility=row.utility)
-    return (
-        list(qs.filter(site__isnull=True) | qs.filter(site_id=account.site_id))
-        if row.site_id is None
-        else list(qs.filter(site_id=row.site_id))
+    return list(
+        Tariff.objects.filter(group_id=row.group_id, code=row.code).filter(
+            Q(site_id=row.site_id) | Q(site__isnull=True)
+        )
     )
 
 
 def tariff_for(account: Account, on: date) -> tuple[Tariff, DomainTariff]:
-    """The account's tariff version in force on ``on`` and its domain form (tiers scaled per person).
-
-    Temporary private resolver until prepay.tariffs.engine.tariff_for lands on main.
-    """
-    versions = sorted(
-        (v for v in tariff_versions(account) if v.effective_from <= on), key=lambda v: v.effective_from
-    )
-    if not versions:
-        raise TariffMissing(f"no tariff in force for {account} on {on}")
-    row = versions[-1]
-    domain = DomainTariff.from_record(
-        kind=row.kind,
-        unit_price=row.unit_price,
-        definition=row.definition or {},
-        utility=row.utility,
-        vat_rate=row.vat_rate,
-        vat_included=row.vat_included,
-    )
+    """The account's tariff version in force on ``on`` (prepay.tariffs.engine.tariff_for) with its
+    tiers scaled per person when the tariff says so (TierBasis) and the account has a Household."""
+    try:
+        row, domain = engine.tariff_for(account, on)
+    except ActionError as exc:
+        raise TariffMissing(str(exc)) from None
     basis = TierBasis.objects.filter(tariff=row).first()
     if basis is not None and basis.per_person:
         household = Household.objects.filter(account=account).first()
@@ -196,6 +185,8 @@ def _charge_installation(account: Account, inst: Installation, until: datetime, 
                 energy=pc.energy,
                 memo=f"{meter.serial} {lo.astimezone(tz):%Y-%m-%d %H:%M}–{hi.astimezone(tz):%Y-%m-%d %H:%M}",
                 idempotency_key=charge_key(meter.pk, lo, hi),
+                book=ledger.REVENUE_ENERGY,
+                tax=quote.vat_amount,
             )
         out.append(
             Charge.objects.create(
