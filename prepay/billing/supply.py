@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from prepay.audit.actions import record_event
 from prepay.billing.models import BillingSettings, ProtectedSupply, SupplyState, WarningPolicy
+from prepay.common.errors import ActionError
 from prepay.customers.choices import AccountMode, AccountStatus, BillingMode
 from prepay.customers.models import Account
 from prepay.domain import warnings as rule
@@ -78,31 +79,23 @@ def relay_meters(account: Account) -> list[Meter]:
 def queue_relay(account: Account, kind: str, *, reason: str, key: str, actor: Any) -> list[MeterCommand]:
     """Queue a trip / close command on each of the account's relay meters (idempotent by ``key``).
 
-    Uses the telemetry app's ``do_queue_command`` when it is installed; until then the command row
-    is written here in the same shape (the poller executes either).
+    The command is the system's (``actor=None`` for :func:`do_queue_command`): it carries out the
+    warning rule, whoever's action triggered it (a cashier's vend must close the relay even though
+    cashiers may not send relay commands themselves). The person is in the billing audit event.
+    A meter that cannot take commands (faulty, retired) is skipped; its supply state stays recorded.
     """
+    from prepay.telemetry.actions import do_queue_command
+
     out = []
     for meter in relay_meters(account):
-        ikey = f"{key}:{meter.pk}"[:80]
-        existing = MeterCommand.objects.filter(idempotency_key=ikey).first()
-        if existing is not None:
-            out.append(existing)
-            continue
         try:
-            from prepay.telemetry.actions import do_queue_command  # type: ignore[import-not-found]
-        except ImportError:
             out.append(
-                MeterCommand.objects.create(
-                    meter=meter,
-                    kind=kind,
-                    reason=reason[:200],
-                    next_attempt_at=timezone.now(),
-                    idempotency_key=ikey,
-                    requested_by=actor if getattr(actor, "pk", None) else None,
+                do_queue_command(
+                    meter, kind, actor=None, reason=reason[:200], idempotency_key=f"{key}:{meter.pk}"[:80]
                 )
             )
-        else:  # pragma: no cover - exercised once the telemetry app lands
-            out.append(do_queue_command(meter, kind, actor=actor, reason=reason[:200], idempotency_key=ikey))
+        except ActionError:
+            continue
     return out
 
 
