@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "prepay.vending",
     "prepay.telemetry",
     "prepay.billing",
+    "prepay.notify",
     "prepay.imports",
     "prepay.dbcare",
     "prepay.web",

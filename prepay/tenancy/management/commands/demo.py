@@ -19,6 +19,9 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", default="8000")
         parser.add_argument("--no-serve", action="store_true", help=_("Load the data and stop"))
+        parser.add_argument(
+            "--no-simulate", action="store_true", help=_("Do not start the simulated meters and the poller")
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
@@ -33,6 +36,20 @@ class Command(BaseCommand):
         self.stdout.write("")
         if opts["no_serve"]:
             return
+        stop_fleet = None
+        if not opts["no_simulate"]:
+            from prepay.simulator.demo import start_demo_fleet
+
+            stop_fleet = start_demo_fleet()
+            self.stdout.write(
+                _("Simulated meters are running and being polled; readings appear within a minute.")
+            )
         url = f"http://{opts['host']}:{opts['port']}/"
         self.stdout.write(_("Serving on %(url)s — press Ctrl+C to stop.") % {"url": url})
-        call_command("runserver", f"{opts['host']}:{opts['port']}", insecure_serving=True, use_reloader=False)
+        try:
+            call_command(
+                "runserver", f"{opts['host']}:{opts['port']}", insecure_serving=True, use_reloader=False
+            )
+        finally:
+            if stop_fleet is not None:
+                stop_fleet()

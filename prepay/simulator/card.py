@@ -1,0 +1,102 @@
+"""IC-card images for virtual meters, behind one small interface: :func:`load_card`.
+
+A card carries one purchase for one meter, numbered by the meter's purchase sequence: the meter
+loads it when the sequence is newer than the last one it loaded, and refuses it (``used``) after.
+
+Card decoding is pluggable (``VirtualMeter.card_verifier``): a callable ``(image, last_sequence) ->
+(sequence, units)`` raising :class:`CardRefused`. :func:`platform_verifier` builds one from the
+vending app's ``prepay.vending.cards.verify_card_image`` when that module exists, so the simulator
+accepts the very images the counter writes. Without it the simulator's own format is used
+(:func:`sim_card_image`): ``PPSIM1`` + JSON {serial, seq, units} + HMAC-SHA256 — ours, not
+interoperable with any real meter's card.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from prepay.simulator.meter import CardOutcome, CardVerifier, VirtualMeter
+
+MAGIC = b"PPSIM1"
+
+
+class CardRefused(Exception):
+    def __init__(self, code: str, message: str = "") -> None:
+        self.code = code
+        super().__init__(message or code)
+
+
+def _sim_key(serial: str, secret: bytes) -> bytes:
+    return hmac.new(secret, serial.encode(), hashlib.sha256).digest()
+
+
+def sim_card_image(serial: str, sequence: int, units: Decimal, *, secret: bytes = b"prepay-sim") -> bytes:
+    """A simulator card image for meter ``serial`` (purchase ``sequence`` of ``units``)."""
+    body = json.dumps({"serial": serial, "seq": sequence, "units": str(units)}, sort_keys=True).encode()
+    return MAGIC + body + hmac.new(_sim_key(serial, secret), body, hashlib.sha256).digest()
+
+
+def sim_verifier(serial: str, *, secret: bytes = b"prepay-sim") -> CardVerifier:
+    """Verifier for :func:`sim_card_image` images of meter ``serial``."""
+
+    def verify(image: bytes, last_sequence: int) -> tuple[int, Decimal]:
+        if not image.startswith(MAGIC) or len(image) < len(MAGIC) + 32 + 2:
+            raise CardRefused("format", "not a card image")
+        body, mac = image[len(MAGIC) : -32], image[-32:]
+        if not hmac.compare_digest(mac, hmac.new(_sim_key(serial, secret), body, hashlib.sha256).digest()):
+            raise CardRefused("mac", "the card is not for this meter or was altered")
+        try:
+            data = json.loads(body)
+            seq, units = int(data["seq"]), Decimal(str(data["units"]))
+        except (ValueError, KeyError, TypeError, InvalidOperation):
+            raise CardRefused("format", "unreadable card") from None
+        if data.get("serial") != serial:
+            raise CardRefused("wrong_meter", "the card belongs to another meter")
+        if seq <= last_sequence:
+            raise CardRefused("used", "this purchase was already loaded")
+        if not units.is_finite() or units <= 0:
+            raise CardRefused("format", "no credit on the card")
+        return seq, units
+
+    return verify
+
+
+def platform_verifier(meter: Any) -> CardVerifier | None:
+    """The vending app's verifier bound to ``meter`` (a ``Meter``), or None when it is not there."""
+    try:
+        from prepay.vending import cards  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        return None
+    verify_card_image = getattr(cards, "verify_card_image", None)
+    if verify_card_image is None:
+        return None
+
+    def verify(image: bytes, last_sequence: int) -> tuple[int, Decimal]:
+        try:
+            credit = verify_card_image(meter, image, last_sequence=last_sequence)
+        except Exception as exc:  # noqa: BLE001 — the vending module's CardError; its code is kept
+            raise CardRefused(str(getattr(exc, "code", "refused")), str(exc)) from None
+        return int(credit.sequence), Decimal(credit.units)
+
+    return verify
+
+
+def load_card(meter_state: VirtualMeter, image: bytes) -> CardOutcome:
+    """Check ``image`` with the meter's verifier and load its credit once. Never raises for bad cards."""
+    from prepay.simulator.meter import CardOutcome
+
+    verifier = meter_state.card_verifier or sim_verifier(meter_state.serial)
+    try:
+        sequence, units = verifier(bytes(image), meter_state.card_sequence)
+    except CardRefused as exc:
+        return CardOutcome(False, exc.code)
+    if sequence <= meter_state.card_sequence:
+        return CardOutcome(False, "used", sequence=sequence)
+    meter_state.card_sequence = sequence
+    meter_state.add_credit(units, "card")
+    return CardOutcome(True, "accepted", units, sequence)
