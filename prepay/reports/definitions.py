@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -237,6 +237,140 @@ def build_arrears(user: Any, fs: df.FilterSet) -> ReportData:
     return ReportData("arrears", _("Arrears"), subtitle, ARREARS_COLUMNS, rows, totals, chart)
 
 
+# ---------------------------------------------------------------- line loss and apportionment (billing)
+
+
+LINE_LOSS_COLUMNS = [
+    Col("site", _("Site")),
+    Col("meter", _("Master meter")),
+    Col("level", _("Level"), "int"),
+    Col("subs", _("Sub-meters")),
+    Col("master_energy", _("Master energy (kWh)"), "energy"),
+    Col("sub_energy", _("Sub-meters energy (kWh)"), "energy"),
+    Col("loss", _("Line loss (kWh)"), "energy"),
+    Col("loss_rate", _("Line loss %"), "rate", orderable=False),
+    Col("flag", _("Check")),
+]
+
+
+def build_line_loss(user: Any, fs: df.FilterSet) -> ReportData:
+    """线损: master − Σ sub-meters per branch of every meter tree at the sites in scope (billing's
+    ``line_loss``; the period is whole days, ``[from, to]``)."""
+    from prepay.billing.reports import line_loss
+
+    data = fs.form.cleaned_data
+    period = Period(data["date_from"], data["date_to"])
+    rows = []
+    for site in fs.qs.order_by("group__code", "code"):
+        for r in line_loss(site.pk, period.start, period.end + timedelta(days=1)):
+            flags = []
+            if r.flagged:
+                flags.append(
+                    _g("above the threshold") if (r.loss or 0) >= 0 else _g("sub-meters above master")
+                )
+            if r.incomplete:
+                flags.append(_g("readings missing"))
+            rows.append(
+                {
+                    "site": site.name,
+                    "meter": r.meter.serial,
+                    "level": r.depth,
+                    "subs": ", ".join(m.serial for m in r.children),
+                    "master_energy": r.master_energy,
+                    "sub_energy": r.sub_energy,
+                    "loss": r.loss,
+                    "loss_rate": None if r.loss_percent is None else r.loss_percent / 100,
+                    "flag": "; ".join(flags),
+                }
+            )
+    chart = Chart(
+        _("Master and sub-meter energy"),
+        [r["meter"] for r in rows],
+        [
+            (_g("Master energy (kWh)"), [r["master_energy"] or Decimal(0) for r in rows]),
+            (_g("Sub-meters energy (kWh)"), [r["sub_energy"] for r in rows]),
+        ],
+        "kWh",
+    )
+    notes = [_("Line loss = master energy − Σ energy of its direct sub-meters; % of the master energy.")]
+    return ReportData(
+        "line-loss",
+        _("Line-loss statement"),
+        _subtitle(period, fs),
+        LINE_LOSS_COLUMNS,
+        rows,
+        None,
+        chart,
+        notes,
+    )
+
+
+APPORTIONMENT_COLUMNS = [
+    Col("site", _("Site")),
+    Col("group", _("Public meter group")),
+    Col("period", _("Period")),
+    Col("unit", _("Unit")),
+    Col("account", _("Account number")),
+    Col("method", _("Method")),
+    Col("fraction", _("Share")),
+    Col("public_energy", _("Public energy (kWh / m³)"), "energy"),
+    Col("energy", _("Energy apportioned (kWh / m³)"), "energy"),
+    Col("price", _("Price")),
+    Col("amount", _("Amount"), "money"),
+    Col("explanation", _("How it was computed")),
+]
+
+
+def build_apportionment(user: Any, fs: df.FilterSet) -> ReportData:
+    """公摊: every unit's share of the public meter groups' runs that start in the month."""
+    from prepay.billing.models import ApportionmentRun, ApportionMethod
+    from prepay.billing.reports import apportionment_statement
+
+    period = month_period(parse_month(fs.form.cleaned_data["month"]))
+    runs = (
+        ApportionmentRun.objects.for_user(user, q.REPORTS)
+        .filter(public_group__site__in=fs.qs, period_start__gte=period.start, period_start__lte=period.end)
+        .select_related("public_group__site")
+        .order_by("public_group__site__code", "public_group__name", "period_start")
+    )
+    methods = dict(ApportionMethod.choices)
+    rows = []
+    for run in runs:
+        for s in apportionment_statement(run):
+            rows.append(
+                {
+                    "site": run.public_group.site.name,
+                    "group": run.public_group.name,
+                    "period": f"{run.period_start:%Y-%m-%d} – {run.period_end:%Y-%m-%d}",
+                    "unit": s.unit,
+                    "account": s.account,
+                    "method": str(methods.get(s.method, s.method)),
+                    "fraction": s.fraction,
+                    "public_energy": s.public_energy,
+                    "energy": s.energy,
+                    "price": s.price,
+                    "amount": s.amount,
+                    "explanation": s.explanation,
+                }
+            )
+    totals: dict[str, Any] = dict(q.sum_rows(rows, ("energy", "amount")))
+    by_unit: dict[str, Decimal] = {}
+    for r in rows:
+        by_unit[r["unit"]] = by_unit.get(r["unit"], Decimal(0)) + r["amount"]
+    chart = Chart(
+        _("Amount apportioned by unit"), list(by_unit), [(_g("Amount"), list(by_unit.values()))], "¥"
+    )
+    return ReportData(
+        "apportionment",
+        _("Public-area apportionment statement"),
+        _subtitle(period, fs),
+        APPORTIONMENT_COLUMNS,
+        rows,
+        totals,
+        chart,
+    )
+
+
 def _vends(user: Any) -> QuerySet[Any]:
     return q.scoped_vends(user).select_related(None)
 
@@ -282,6 +416,24 @@ REPORTS: dict[str, Definition] = {
             SiteFilter,
             no_defaults,
             build_arrears,
+            _sites,
+        ),
+        Definition(
+            "line-loss",
+            _("Line-loss statement"),
+            _("Master meter against its sub-meters for a period, per branch of each meter tree."),
+            SitePeriodFilter,
+            period_month_defaults,
+            build_line_loss,
+            _sites,
+        ),
+        Definition(
+            "apportionment",
+            _("Public-area apportionment statement"),
+            _("What each unit was charged for the public meters in a month, and how."),
+            MonthFilter,
+            month_defaults,
+            build_apportionment,
             _sites,
         ),
     )

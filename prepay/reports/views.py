@@ -6,6 +6,7 @@ export; everybody else sees only the rows of the sites where they hold it (queri
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -45,14 +46,13 @@ def reports_required(view: View) -> View:
 
 @reports_required
 def index(request: HttpRequest) -> HttpResponse:
-    return render(request, "reports/index.html", {"reports": REPORTS.values(), "extra": extra_reports()})
+    return render(request, "reports/index.html", {"reports": REPORTS.values()})
 
 
-def extra_reports() -> list[dict[str, Any]]:
-    """Line-loss and apportionment statements, offered only when billing provides them."""
-    from prepay.reports import billing_statements
-
-    return billing_statements.available()
+def suspicious_analysis_available() -> bool:
+    """Suspicious-consumption analysis (prepay/analytics) does not exist yet: the dashboard shows a
+    placeholder panel until it does."""
+    return importlib.util.find_spec("prepay.analytics") is not None
 
 
 @reports_required
@@ -115,7 +115,7 @@ def _query_without(request: HttpRequest, names: tuple[str, ...]) -> str:
 
 def _period_links(slug: str) -> list[tuple[str, Period]]:
     """Quick choices for date-range reports: this and the previous ten-day period, this month."""
-    if slug not in ("sales", "recovery"):
+    if slug not in ("sales", "recovery", "line-loss"):
         return []
     today = q.local_today()
     current = ten_day_period(today)
@@ -132,12 +132,10 @@ def _period_links(slug: str) -> list[tuple[str, Period]]:
 @reports_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     """The dashboard page; its charts and live feed are filled by static/js/dashboard.js."""
-    from prepay.reports import billing_statements
-
     context = {
         "health": q.meter_health(request.user),
         "today": q.local_today(),
-        "suspicious_available": billing_statements.suspicious_analysis_available(),
+        "suspicious_available": suspicious_analysis_available(),
         "poll_seconds": 5,
     }
     return render(request, "reports/dashboard.html", context)

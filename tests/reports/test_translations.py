@@ -44,7 +44,10 @@ class ChinesePagesTestCase:
         [
             reverse("reports:index"),
             reverse("reports:dashboard"),
-            *[reverse("reports:report", args=[s]) for s in ("sales", "allocation", "recovery", "arrears")],
+            *[
+                reverse("reports:report", args=[s])
+                for s in ("sales", "allocation", "recovery", "arrears", "line-loss", "apportionment")
+            ],
         ],
     )
     def test_it_shows_no_untranslated_report_strings(self, client, sales, url):
