@@ -510,7 +510,7 @@ def _split_units(units: Decimal) -> list[Decimal]:
 def _deliver(vend: Vend, meter: Meter | None, actor: Any, today: date) -> None:
     if vend.delivery == Delivery.BALANCE or meter is None:
         return
-    units = vend.register_units or Decimal(0)
+    units = (vend.register_units or Decimal(0)).quantize(UNIT_STEP)
     if vend.delivery == Delivery.TOKEN:
         from prepay.tokens.actions import do_issue_credit_token
 
@@ -625,7 +625,12 @@ def do_topup_float(*, point: VendingPoint, amount: Any, actor: Any, idempotency_
     return entry
 
 
-from prepay.vending.reversals import (  # noqa: E402  (re-exported: one import path for callers)
+from prepay.vending.adjustments import (  # noqa: E402  (re-exported: one import path for callers)
+    do_approve_adjustment,
+    do_reject_adjustment,
+    do_request_adjustment,
+)
+from prepay.vending.reversals import (  # noqa: E402
     do_approve_reversal,
     do_reject_reversal,
     do_request_refund,
@@ -635,6 +640,9 @@ from prepay.vending.shifts import do_close_shift, do_open_shift, shift_summary  
 
 __all__ = [
     "VendQuote",
+    "do_approve_adjustment",
+    "do_reject_adjustment",
+    "do_request_adjustment",
     "current_shift",
     "do_approve_reversal",
     "do_close_shift",
