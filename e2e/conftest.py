@@ -35,11 +35,18 @@ SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 PASSWORD = "pw-Secret-123"  # noqa: S105 - tests/factories.user
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    """Mark the browser tests and run them last: Playwright's session keeps an event loop on the main
+    thread until the session ends (pytest would otherwise move these parametrized tests around, and
+    the tests after them that call ``asyncio.run`` would fail)."""
     here = Path(__file__).resolve().parent
-    for item in items:
-        if Path(str(item.fspath)).resolve().is_relative_to(here):
-            item.add_marker(pytest.mark.e2e)
+    browser = [i for i in items if Path(str(i.fspath)).resolve().is_relative_to(here)]
+    for item in browser:
+        item.add_marker(pytest.mark.e2e)
+    chosen = {id(i) for i in browser}
+    others = [i for i in items if id(i) not in chosen]
+    items[:] = others + browser
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.e2e
 
 class FinanceExportTestCase:
     def test_it_exports_the_sales_detail_that_sums_to_the_ledger(
-        self, e2e_db, shop, live_server, page, login, shot
+        self, e2e_db, shop, live_server, page, login, shot, tmp_path
     ):
         for i, amount in enumerate(["50.00", "20.50", "7.30"]):
             do_vend(
@@ -38,7 +38,9 @@ class FinanceExportTestCase:
         shot(page, "1-sales-detail")
         with page.expect_download() as download:
             page.click("#export-xlsx")
-        path = download.value.path()
+        assert download.value.suggested_filename.endswith(".xlsx")
+        path = tmp_path / download.value.suggested_filename
+        download.value.save_as(path)
         ws = load_workbook(path).active
         headers = [ws.cell(row=HEADER_ROW, column=c).value for c in range(1, ws.max_column + 1)]
         amount_col = headers.index("Amount paid") + 1
