@@ -66,11 +66,13 @@ INSTALLED_APPS = [
     "prepay.vending",
     "prepay.telemetry",
     "prepay.billing",
+    "prepay.notify",
     "prepay.imports",
     "prepay.dbcare",
     "prepay.web",
     "prepay.api",
     "prepay.counter",
+    "prepay.reports",
 ]
 
 MIDDLEWARE = [

@@ -12,5 +12,6 @@ urlpatterns = [
     path("import/", include("prepay.imports.urls")),
     path("counter/", include("prepay.counter.urls")),
     path("r/", include("prepay.vending.urls_receipts")),  # receipts: verify (public), print, pdf, escpos
+    path("reports/", include("prepay.reports.urls")),
     path("", include("prepay.web.urls")),
 ]

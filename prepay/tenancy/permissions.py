@@ -43,6 +43,13 @@ CAPABILITIES: dict[str, tuple[frozenset[str], object]] = {
         frozenset({A, C}),
         _("Issue management and key-change tokens (clear credit, tamper, key change)"),
     ),
+    "billing.run": (frozenset({A, F}), _("Run settlements, fees, bills and apportionment")),
+    "fees.manage": (frozenset({A, C}), _("Set up fees, warning levels, public meter groups and meter trees")),
+    "supply.protect": (frozenset({A, C}), _("Protect supply (never cut) for a time window")),
+    "supply.restore": (
+        frozenset({A, C}),
+        _("Restore supply after a reminder cut; switch prepaid / postpaid"),
+    ),
 }
 
 

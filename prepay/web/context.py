@@ -39,6 +39,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             "accounts": holds(user, "view"),
             "customers": holds(user, "customer.change") or holds(user, "account.lifecycle"),
             "approvals": holds(user, "reversal.approve"),
+            "reports": holds(user, "reports.view"),
             "backoffice": user.is_staff and (user.is_superuser or any(holds(user, c) for c in BACK_OFFICE)),
         }
     }

@@ -1,0 +1,245 @@
+"""Charging remote-control accounts from meter readings.
+
+Contract:
+
+* Only open accounts in remote fee control are charged (a local-control meter holds its own credit).
+* For each installation of the account, the next charge starts where the last one ended (its
+  ``period_end`` and register high-water mark ``to_register``) or at the installation's opening
+  reading, and ends at the newest reading at or before ``until`` (or at the removal, with the closing
+  reading, for a replaced meter). Charges end only on real readings, so a re-run with the same
+  readings finds nothing new and changes nothing.
+* The period is cut at tier-cycle starts and tariff-version changes (site wall clock); each piece is
+  priced with :func:`prepay.domain.tariffs.price_intervals` — time-of-use by each interval's time,
+  tiers by the energy already counted in the cycle — and posted as one ledger CHARGE with the key
+  ``charge:<meter id>:<start>:<end>`` (UTC ISO), so the same piece can never be charged twice.
+* Consumption comes from :mod:`prepay.domain.metering` (multiplier, rollover, backwards meters flagged
+  and never credited, straddling intervals prorated at cuts).
+* The caller holds the account's row lock inside a transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, tzinfo
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from prepay.billing.models import Charge, Household, TierBasis
+from prepay.common.errors import ActionError
+from prepay.customers.choices import AccountMode, AccountStatus
+from prepay.customers.models import Account
+from prepay.domain import metering
+from prepay.domain.charging import cycle_of, cycle_starts, scale_tiers, split_period
+from prepay.domain.money import energy as q_energy
+from prepay.domain.tariffs import Tariff as DomainTariff
+from prepay.domain.tariffs import price_intervals
+from prepay.meters.models import Installation, Meter
+from prepay.tariffs import engine
+from prepay.tariffs.models import Tariff
+from prepay.telemetry.models import MeterReading
+from prepay.vending import ledger
+from prepay.vending.models import EntryKind
+
+
+class TariffMissing(LookupError):
+    """No tariff version is in force for the account on a date."""
+
+
+def local_tz() -> tzinfo:
+    return timezone.get_default_timezone()
+
+
+def register_spec(meter: Meter) -> metering.RegisterSpec:
+    """The meter's register: digits from ``comm_params`` (``register_digits``, ``register_decimals``;
+    default 6 and 3 — readings are stored to 0.001) and its CT/PT ratios."""
+    params = meter.comm_params or {}
+    return metering.RegisterSpec(
+        int_digits=int(params.get("register_digits", 6)),
+        decimals=int(params.get("register_decimals", 3)),
+        ct_ratio=meter.ct_ratio,
+        pt_ratio=meter.pt_ratio,
+    )
+
+
+def tariff_versions(account: Account) -> list[Tariff]:
+    """All versions of the account's assigned tariff code (same group; its site or group-wide)."""
+    row = engine.assigned_tariff(account)
+    if row is None:
+        return []
+    return list(
+        Tariff.objects.filter(group_id=row.group_id, code=row.code).filter(
+            Q(site_id=row.site_id) | Q(site__isnull=True)
+        )
+    )
+
+
+def tariff_for(account: Account, on: date) -> tuple[Tariff, DomainTariff]:
+    """The account's tariff version in force on ``on`` (prepay.tariffs.engine.tariff_for) with its
+    tiers scaled per person when the tariff says so (TierBasis) and the account has a Household."""
+    try:
+        row, domain = engine.tariff_for(account, on)
+    except ActionError as exc:
+        raise TariffMissing(str(exc)) from None
+    basis = TierBasis.objects.filter(tariff=row).first()
+    if basis is not None and basis.per_person:
+        household = Household.objects.filter(account=account).first()
+        domain = scale_tiers(domain, household.persons if household else 1)
+    return row, domain
+
+
+def _version_starts(account: Account, start: datetime, end: datetime, tz: tzinfo) -> list[datetime]:
+    out = []
+    for v in tariff_versions(account):
+        at = datetime(v.effective_from.year, v.effective_from.month, v.effective_from.day, tzinfo=tz)
+        if start < at < end:
+            out.append(at)
+    return out
+
+
+def cycle_usage(account: Account, cycle_start: date) -> tuple[Decimal, Decimal]:
+    """(energy counted towards tiers, flat-price quota used) in the account's cycle so far."""
+    agg = Charge.objects.filter(account=account, cycle_start=cycle_start).aggregate(
+        t=Sum("tier_energy"), q=Sum("quota_energy")
+    )
+    return agg["t"] or Decimal(0), agg["q"] or Decimal(0)
+
+
+@dataclass
+class _Cursor:
+    at: datetime
+    register: Decimal
+
+
+def _cursor(account: Account, inst: Installation) -> _Cursor:
+    last = (
+        Charge.objects.filter(account=account, meter_id=inst.meter_id, period_start__gte=inst.started_at)
+        .order_by("-period_end")
+        .first()
+    )
+    if last is not None:
+        return _Cursor(last.period_end, last.to_register)
+    return _Cursor(inst.started_at, inst.opening_reading)
+
+
+def _hwm_after(ivs: list[metering.Interval]) -> Decimal:
+    last = ivs[-1]
+    return last.from_value if metering.BACKWARDS in last.flags else last.to_value
+
+
+def _charge_installation(account: Account, inst: Installation, until: datetime, actor: Any) -> list[Charge]:
+    meter = inst.meter
+    tz = local_tz()
+    cur = _cursor(account, inst)
+    stop = until if inst.ended_at is None else min(until, inst.ended_at)
+    if stop <= cur.at:
+        return []
+    serial = meter.serial
+    readings = [
+        metering.Reading(at, reg, serial)
+        for at, reg in MeterReading.objects.filter(meter=meter, read_at__gt=cur.at, read_at__lte=stop)
+        .order_by("read_at")
+        .values_list("read_at", "register")
+    ]
+    if inst.ended_at is not None and inst.closing_reading is not None and cur.at < inst.ended_at <= until:
+        readings = [r for r in readings if r.at != inst.ended_at]
+        readings.append(metering.Reading(inst.ended_at, inst.closing_reading, serial))
+    if not readings:
+        return []
+    spec = register_spec(meter)
+    end = max(r.at for r in readings)
+    span = metering.InstallationSpan(serial, spec, installed_at=cur.at, opening=cur.register)
+    ivs = metering.intervals(span.readings(readings), spec)
+    hwm_end = _hwm_after(ivs)
+    _row0, first_tariff = tariff_for(account, cur.at.astimezone(tz).date())
+    cuts = cycle_starts(first_tariff.cycle, cur.at, end, tz) + _version_starts(account, cur.at, end, tz)
+    pieces = split_period(cur.at, end, cuts)
+    out: list[Charge] = []
+    from_register = cur.register
+    for n, (lo, hi) in enumerate(pieces):
+        pc = metering.consumption(lo, hi, [span], readings)
+        shares = [s for part in pc.parts for s in part.shares]
+        row, tariff = tariff_for(account, lo.astimezone(tz).date())
+        cycle = cycle_of(tariff.cycle, lo, tz)
+        used, quota_used = cycle_usage(account, cycle)
+        quote = price_intervals(
+            tariff,
+            [(s.start.astimezone(tz), s.end.astimezone(tz), s.energy) for s in shares if s.energy > 0]
+            or [(lo.astimezone(tz), hi.astimezone(tz), Decimal(0))],
+            used_in_cycle=used,
+            quota_used=quota_used,
+        )
+        last_piece = n == len(pieces) - 1
+        to_register = (
+            hwm_end if last_piece else q_energy(from_register + pc.energy / spec.multiplier) % spec.modulus
+        )
+        entry = None
+        if quote.total != 0:
+            entry = ledger.post(
+                account,
+                EntryKind.CHARGE,
+                -quote.total,
+                actor=actor,
+                energy=pc.energy,
+                memo=f"{meter.serial} {lo.astimezone(tz):%Y-%m-%d %H:%M}–{hi.astimezone(tz):%Y-%m-%d %H:%M}",
+                idempotency_key=charge_key(meter.pk, lo, hi),
+                book=ledger.REVENUE_ENERGY,
+                tax=quote.vat_amount,
+            )
+        out.append(
+            Charge.objects.create(
+                account=account,
+                meter=meter,
+                tariff=row,
+                period_start=lo,
+                period_end=hi,
+                cycle_start=cycle,
+                from_register=from_register,
+                to_register=to_register,
+                energy=pc.energy,
+                tier_energy=quote.used_in_cycle_after - quote.used_in_cycle,
+                quota_energy=quote.quota_used_after - quote.quota_used,
+                amount=quote.total,
+                vat=quote.vat_amount,
+                lines=[
+                    {
+                        "key": ln.key,
+                        "energy": str(ln.energy),
+                        "price": str(ln.price),
+                        "amount": str(ln.amount),
+                    }
+                    for ln in quote.lines
+                ],
+                flags=sorted(pc.flags),
+                entry=entry,
+            )
+        )
+        from_register = to_register
+    return out
+
+
+def charge_key(meter_id: int, start: datetime, end: datetime) -> str:
+    """The ledger idempotency key of a charge: meter and period in UTC."""
+    return f"charge:{meter_id}:{start.astimezone(UTC).isoformat()}:{end.astimezone(UTC).isoformat()}"
+
+
+def chargeable(account: Account) -> bool:
+    return account.mode == AccountMode.REMOTE and account.status == AccountStatus.OPEN
+
+
+def charge_account(account: Account, *, until: datetime | None = None, actor: Any = None) -> list[Charge]:
+    """Charge everything read up to ``until`` (default now). Caller holds the account lock."""
+    if not chargeable(account):
+        return []
+    until = until or timezone.now()
+    out: list[Charge] = []
+    installs = (
+        Installation.objects.filter(account=account, started_at__lt=until)
+        .select_related("meter")
+        .order_by("started_at", "pk")
+    )
+    for inst in installs:
+        out += _charge_installation(account, inst, until, actor)
+    return out

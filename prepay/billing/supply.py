@@ -1,0 +1,214 @@
+"""Warnings and cut-off for one account: gather the facts, run the pure rule
+(:mod:`prepay.domain.warnings`), then record notifications, queue relay commands and audit cuts.
+
+Everything here runs inside the caller's transaction, under the account's row lock, so the state,
+the notification and the relay command are recorded together or not at all.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Q
+from django.utils import timezone
+
+from prepay.audit.actions import record_event
+from prepay.billing.models import BillingSettings, ProtectedSupply, SupplyState, WarningPolicy
+from prepay.common.errors import ActionError
+from prepay.customers.choices import AccountMode, AccountStatus, BillingMode
+from prepay.customers.models import Account
+from prepay.domain import warnings as rule
+from prepay.meters.models import Installation, Meter
+from prepay.notify.actions import queue_notification
+from prepay.telemetry.models import CommandKind, MeterCommand
+from prepay.vending import ledger
+from prepay.vending.models import LedgerEntry
+
+DEFAULTS = rule.Thresholds(level1=Decimal("20.00"), level2=Decimal("5.00"), overdraft=Decimal("0.00"))
+
+
+def site_settings(site_id: int) -> BillingSettings:
+    """The site's billing settings (defaults when none are stored; not saved)."""
+    return BillingSettings.objects.filter(site_id=site_id).first() or BillingSettings(site_id=site_id)
+
+
+def thresholds(account: Account) -> rule.Thresholds:
+    """Account policy, else customer type at the site, else customer type group-wide, else the site's."""
+    ct = account.customer.customer_type_id
+    candidates = [
+        WarningPolicy.objects.filter(account=account).first(),
+        WarningPolicy.objects.filter(
+            account__isnull=True, customer_type_id=ct, site_id=account.site_id
+        ).first(),
+        WarningPolicy.objects.filter(
+            account__isnull=True, customer_type_id=ct, site__isnull=True, group_id=account.site.group_id
+        ).first(),
+    ]
+    for p in candidates:
+        if p is not None:
+            return rule.Thresholds(level1=p.level1, level2=p.level2, overdraft=p.overdraft)
+    s = BillingSettings.objects.filter(site_id=account.site_id).first()
+    if s is not None:
+        return rule.Thresholds(level1=s.level1, level2=s.level2, overdraft=s.overdraft)
+    return DEFAULTS
+
+
+def protected_now(account: Account, now: datetime) -> ProtectedSupply | None:
+    return (
+        ProtectedSupply.objects.filter(
+            account=account, starts_at__lte=now, ends_at__gt=now, cancelled_at__isnull=True
+        )
+        .order_by("-ends_at")
+        .first()
+    )
+
+
+def relay_meters(account: Account) -> list[Meter]:
+    """Meters with a relay (or valve) currently installed for the account."""
+    return [
+        i.meter
+        for i in Installation.objects.filter(account=account, ended_at__isnull=True)
+        .select_related("meter__model")
+        .order_by("pk")
+        if i.meter.model.has_relay
+    ]
+
+
+def queue_relay(account: Account, kind: str, *, reason: str, key: str, actor: Any) -> list[MeterCommand]:
+    """Queue a trip / close command on each of the account's relay meters (idempotent by ``key``).
+
+    The command is the system's (``actor=None`` for :func:`do_queue_command`): it carries out the
+    warning rule, whoever's action triggered it (a cashier's vend must close the relay even though
+    cashiers may not send relay commands themselves). The person is in the billing audit event.
+    A meter that cannot take commands (faulty, retired) is skipped; its supply state stays recorded.
+    """
+    from prepay.telemetry.actions import do_queue_command
+
+    out = []
+    for meter in relay_meters(account):
+        try:
+            out.append(
+                do_queue_command(
+                    meter, kind, actor=None, reason=reason[:200], idempotency_key=f"{key}:{meter.pk}"[:80]
+                )
+            )
+        except ActionError:
+            continue
+    return out
+
+
+def _state(account: Account) -> SupplyState:
+    return SupplyState.objects.select_for_update().get_or_create(account=account)[0]
+
+
+def _to_domain(s: SupplyState) -> rule.SupplyState:
+    return rule.SupplyState(
+        level=rule.Level(s.level), reminder_done=s.reminder_done, cut=s.cut, suppressed=s.suppressed
+    )
+
+
+def overdue_facts(account: Account, today: Any, grace_days: int) -> tuple[bool, bool]:
+    from datetime import timedelta
+
+    from prepay.billing.models import Bill
+
+    unpaid = Bill.objects.filter(account=account, settled_at__isnull=True, due_date__lt=today)
+    overdue = unpaid.exists()
+    past = unpaid.filter(due_date__lt=today - timedelta(days=grace_days)).exists()
+    return overdue, past
+
+
+_TEMPLATE = {rule.Level.LEVEL1: "level1", rule.Level.LEVEL2: "level2", rule.Level.ZERO: "zero"}
+
+
+def evaluate_supply(
+    account: Account, *, actor: Any = None, now: datetime | None = None
+) -> rule.Decision | None:
+    """Apply the warning rule to the account now; returns the decision (None if not applicable).
+
+    Applies to remote-control accounts (prepaid by balance, postpaid by overdue bills) and to
+    local-control accounts at sites that cut on fee arrears. Caller holds the account lock.
+    """
+    now = now or timezone.now()
+    if account.status != AccountStatus.OPEN:
+        return None
+    settings_ = site_settings(account.site_id)
+    balance = ledger.balance_of(account)
+    if account.mode == AccountMode.REMOTE:
+        postpaid = account.billing == BillingMode.POSTPAID
+        overdue = past = False
+        if postpaid:
+            overdue, past = overdue_facts(account, timezone.localdate(now), settings_.overdue_cut_days)
+        facts = rule.Facts(balance=balance, postpaid=postpaid, overdue=overdue, overdue_past_grace=past)
+    elif settings_.cut_on_fee_arrears:
+        facts = rule.Facts(balance=balance, fee_arrears=balance < 0, fees_only=True)
+    else:
+        return None
+    prot = protected_now(account, now)
+    facts = rule.Facts(**{**facts.__dict__, "protected": prot is not None})
+    limits = thresholds(account)
+    state = _state(account)
+    decision = rule.evaluate(_to_domain(state), facts, limits)
+    seq = (
+        LedgerEntry.objects.filter(account=account).order_by("-seq").values_list("seq", flat=True).first()
+        or 0
+    )
+    for level in decision.notify:
+        key = "overdue" if facts.postpaid or facts.fee_arrears else _TEMPLATE[level]
+        threshold = {rule.Level.LEVEL1: limits.level1, rule.Level.LEVEL2: limits.level2}.get(
+            level, limits.cutoff
+        )
+        queue_notification(
+            account,
+            key,
+            {"balance": balance, "threshold": threshold, "arrears": max(-balance, Decimal("0.00"))},
+            idempotency_key=f"warn:{account.pk}:{level.value}:{seq}",
+        )
+    if decision.trip or decision.close:
+        state.commands += 1
+        kind = CommandKind.TRIP if decision.trip else CommandKind.CLOSE
+        queue_relay(
+            account,
+            kind,
+            reason=f"billing:{decision.reason}",
+            key=f"supply:{account.pk}:{state.commands}",
+            actor=actor,
+        )
+        record_event(
+            actor=actor,
+            verb=f"supply.{'trip' if decision.trip else 'close'}",
+            obj=account,
+            group_id=account.site.group_id,
+            site_id=account.site_id,
+            after={"reason": decision.reason, "balance": str(balance), "level": decision.state.level.value},
+        )
+    new = decision.state
+    if (
+        (new.level.value, new.reminder_done, new.cut, new.suppressed)
+        != (
+            state.level,
+            state.reminder_done,
+            state.cut,
+            state.suppressed,
+        )
+        or decision.trip
+        or decision.close
+    ):
+        state.level, state.reminder_done, state.cut, state.suppressed = (
+            new.level.value,
+            new.reminder_done,
+            new.cut,
+            new.suppressed,
+        )
+        state.save()
+    return decision
+
+
+def accounts_to_watch(site_id: int | None = None) -> Any:
+    """Accounts the warning rule may act on without a new charge (overdue bills, protections ending)."""
+    qs = Account.objects.filter(status=AccountStatus.OPEN).filter(
+        Q(mode=AccountMode.REMOTE) | Q(site__billing_settings__cut_on_fee_arrears=True)
+    )
+    return qs if site_id is None else qs.filter(site_id=site_id)

@@ -1,0 +1,80 @@
+"""Built-in notification texts in Simplified Chinese and English (a group may override them with
+:class:`prepay.notify.models.Template`). Placeholders use ``str.format`` names from the context."""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: key -> language -> (subject, body)
+BUILTIN: dict[str, dict[str, tuple[str, str]]] = {
+    "level1": {
+        "zh-hans": (
+            "余额不足提醒",
+            "尊敬的{customer}：您的账户{account}余额为{balance}元，已低于{threshold}元，请及时充值。",
+        ),
+        "en": (
+            "Low balance",
+            "Dear {customer}, the balance of account {account} is {balance}, below {threshold}. Please top up.",
+        ),
+    },
+    "level2": {
+        "zh-hans": (
+            "余额不足，已提醒断电",
+            "尊敬的{customer}：您的账户{account}余额为{balance}元，已低于{threshold}元，系统已断电提醒一次。"
+            "请联系物业或在客户端恢复供电，并尽快充值。",
+        ),
+        "en": (
+            "Balance low: supply cut once as a reminder",
+            "Dear {customer}, the balance of account {account} is {balance}, below {threshold}. Supply was cut "
+            "once as a reminder; restore it yourself or ask the office, and top up soon.",
+        ),
+    },
+    "zero": {
+        "zh-hans": (
+            "余额已用尽，已断电",
+            "尊敬的{customer}：您的账户{account}余额为{balance}元，已停止供应，充值后自动恢复。",
+        ),
+        "en": (
+            "Credit exhausted: supply cut",
+            "Dear {customer}, the balance of account {account} is {balance}. Supply is cut and comes back "
+            "automatically when you pay.",
+        ),
+    },
+    "overdue": {
+        "zh-hans": (
+            "账单逾期",
+            "尊敬的{customer}：您的账户{account}有逾期未付账单，欠费{arrears}元，请尽快缴费，逾期将停止供应。",
+        ),
+        "en": (
+            "Bill overdue",
+            "Dear {customer}, account {account} has an overdue bill; {arrears} is owed. Please pay, or supply "
+            "will be cut.",
+        ),
+    },
+    "bill": {
+        "zh-hans": (
+            "账单",
+            "尊敬的{customer}：您的账户{account} {period}账单金额{amount}元，请于{due}前缴纳。",
+        ),
+        "en": (
+            "Your bill",
+            "Dear {customer}, the bill of account {account} for {period} is {amount}, due {due}.",
+        ),
+    },
+}
+
+
+class _Safe(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def render(subject: str, body: str, context: dict[str, Any]) -> tuple[str, str]:
+    """Fill placeholders; an unknown placeholder stays as written rather than failing the send."""
+    ctx = _Safe(context)
+    return subject.format_map(ctx), body.format_map(ctx)
+
+
+def language_of(code: str) -> str:
+    """The template language for a Django language code: ``zh-hans`` for any Chinese, else ``en``."""
+    return "zh-hans" if code.lower().startswith("zh") else "en"

@@ -1,0 +1,442 @@
+"""The reports: for each, its filters, defaults and how its :class:`ReportData` is built.
+
+A definition never decides who may see what: the queries it calls scope every row to the user
+(``reports.view``); the view refuses users who hold the capability nowhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import django_filters as df
+from django.db.models import QuerySet
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _g
+from django.utils.translation import gettext_lazy as _
+
+from prepay.domain.reporting import Period, month_period, parse_month, ten_day_period
+from prepay.reports import queries as q
+from prepay.reports.base import Chart, Col, ReportData
+from prepay.reports.filtersets import MonthFilter, SalesDetailFilter, SiteFilter, SitePeriodFilter
+from prepay.vending.models import PaymentMethod
+
+
+@dataclass(frozen=True)
+class Definition:
+    slug: str
+    title: Any
+    description: Any
+    filterset: type[df.FilterSet]
+    defaults: Callable[[date], dict[str, str]]
+    build: Callable[[Any, df.FilterSet], ReportData]
+    queryset: Callable[[Any], QuerySet[Any]]
+
+
+def _period_text(period: Period) -> str:
+    return _g("Period: %(start)s to %(end)s") % {
+        "start": date_format(period.start, "Y-m-d"),
+        "end": date_format(period.end, "Y-m-d"),
+    }
+
+
+def _filters_text(fs: df.FilterSet, skip: tuple[str, ...] = ("date_from", "date_to", "month")) -> str:
+    """ "Site: A1 · Operator: li" for the filters that are set, in the active language."""
+    parts = []
+    for name, value in fs.form.cleaned_data.items():
+        if name in skip or value in (None, ""):
+            continue
+        field = fs.form.fields[name]
+        shown = (
+            dict(field.choices).get(value, value)
+            if hasattr(field, "choices") and not hasattr(value, "pk")
+            else value
+        )
+        parts.append(f"{field.label}: {shown}")
+    return " · ".join(parts)
+
+
+def _subtitle(period: Period | None, fs: df.FilterSet) -> str:
+    bits = [_period_text(period)] if period else []
+    if extra := _filters_text(fs):
+        bits.append(extra)
+    return " · ".join(bits)
+
+
+# ---------------------------------------------------------------- sales detail
+
+
+SALES_COLUMNS = [
+    Col("time", _("Time"), "datetime"),
+    Col("receipt", _("Receipt number")),
+    Col("site", _("Site")),
+    Col("point", _("Vending point")),
+    Col("operator", _("Operator")),
+    Col("account", _("Account number")),
+    Col("customer", _("Customer")),
+    Col("meter", _("Meter")),
+    Col("method", _("Payment method")),
+    Col("amount", _("Amount paid"), "money"),
+    Col("arrears", _("Arrears recovered"), "money"),
+    Col("credit", _("Credit amount"), "money"),
+    Col("energy", _("Energy (kWh / m³)"), "energy"),
+    Col("status", _("Status")),
+]
+
+
+def sales_defaults(today: date) -> dict[str, str]:
+    p = ten_day_period(today)
+    return {"date_from": p.start.isoformat(), "date_to": p.end.isoformat()}
+
+
+def build_sales(user: Any, fs: df.FilterSet) -> ReportData:
+    data = fs.form.cleaned_data
+    period = Period(data["date_from"], data["date_to"])
+    rows = q.sales_rows(fs.qs)
+    totals: dict[str, Any] = dict(q.sum_rows(rows, ("amount", "arrears", "credit", "energy")))
+    totals["receipt"] = _g("%(count)d vends") % {"count": len(rows)}
+    by_method: dict[str, Decimal] = {}
+    for r in rows:
+        by_method[r["method"]] = by_method.get(r["method"], Decimal(0)) + r["amount"]
+    chart = Chart(
+        _("Money by payment method"),
+        list(by_method),
+        [(_g("Amount paid"), list(by_method.values()))],
+        unit="¥",
+    )
+    return ReportData("sales", _("Sales detail"), _subtitle(period, fs), SALES_COLUMNS, rows, totals, chart)
+
+
+# ---------------------------------------------------------------- monthly allocation
+
+
+def allocation_columns() -> list[Col]:
+    return [
+        Col("site", _("Site")),
+        Col("ctype", _("Customer type")),
+        Col("vends", _("Vends"), "int"),
+        Col("energy", _("Energy sold (kWh / m³)"), "energy"),
+        Col("amount", _("Money collected"), "money"),
+        Col("arrears", _("Arrears recovered"), "money"),
+        Col("credit", _("Credit amount"), "money"),
+        *[Col(f"m_{value}", label, "money") for value, label in PaymentMethod.choices],
+    ]
+
+
+def month_defaults(today: date) -> dict[str, str]:
+    return {"month": today.strftime("%Y-%m")}
+
+
+def build_allocation(user: Any, fs: df.FilterSet) -> ReportData:
+    period = month_period(parse_month(fs.form.cleaned_data["month"]))
+    rows = q.allocation_rows(user, period, fs.qs)
+    columns = allocation_columns()
+    keys = [c.key for c in columns if c.kind in ("money", "energy", "int")]
+    totals: dict[str, Any] = dict(q.sum_rows(rows, keys))
+    totals["vends"] = int(totals["vends"])
+    sites: dict[str, list[Decimal]] = {}
+    for r in rows:
+        pair = sites.setdefault(r["site"], [Decimal(0), Decimal(0)])
+        pair[0] += r["amount"]
+        pair[1] += r["energy"]
+    chart = Chart(
+        _("Money collected by site"),
+        list(sites),
+        [(_g("Money collected"), [v[0] for v in sites.values()])],
+        "¥",
+    )
+    return ReportData(
+        "allocation",
+        _("Monthly energy and money allocation"),
+        _subtitle(period, fs),
+        columns,
+        rows,
+        totals,
+        chart,
+    )
+
+
+# ---------------------------------------------------------------- recovery rate
+
+
+RECOVERY_COLUMNS = [
+    Col("site", _("Site")),
+    Col("collected", _("Money collected"), "money"),
+    Col("due", _("Money due for energy and fees"), "money"),
+    Col("rate", _("Recovery rate"), "rate", orderable=False),
+]
+
+
+def period_month_defaults(today: date) -> dict[str, str]:
+    p = month_period(today)
+    return {"date_from": p.start.isoformat(), "date_to": today.isoformat()}
+
+
+def build_recovery(user: Any, fs: df.FilterSet) -> ReportData:
+    data = fs.form.cleaned_data
+    period = Period(data["date_from"], data["date_to"])
+    rows = q.recovery_rows(user, period, fs.qs)
+    sums = q.sum_rows(rows, ("collected", "due"))
+    totals: dict[str, Any] = {**sums, "rate": q.Recovery(sums["collected"], sums["due"]).rate}
+    chart = Chart(
+        _("Money collected and due by site"),
+        [r["site"] for r in rows],
+        [
+            (_g("Money collected"), [r["collected"] for r in rows]),
+            (_g("Money due"), [r["due"] for r in rows]),
+        ],
+        "¥",
+    )
+    notes = [
+        _(
+            "Recovery rate = money collected ÷ money due. Collected: payments less money paid back. "
+            "Due: credit loaded onto meters by vends, consumption charges and fees, less reversals and "
+            "credit returned, from the customer ledger. 0 due shows as —."
+        )
+    ]
+    return ReportData(
+        "recovery", _("Recovery rate"), _subtitle(period, fs), RECOVERY_COLUMNS, rows, totals, chart, notes
+    )
+
+
+# ---------------------------------------------------------------- arrears
+
+
+ARREARS_COLUMNS = [
+    Col("site", _("Site")),
+    Col("account", _("Account number")),
+    Col("customer", _("Customer")),
+    Col("phone", _("Phone")),
+    Col("unit", _("Unit")),
+    Col("balance", _("Balance"), "money"),
+    Col("since", _("In arrears since"), "date"),
+    Col("days", _("Days in arrears"), "int"),
+    Col("bucket", _("Ageing (days)")),
+]
+
+
+def no_defaults(today: date) -> dict[str, str]:
+    return {}
+
+
+def build_arrears(user: Any, fs: df.FilterSet) -> ReportData:
+    today = q.local_today()
+    rows = q.arrears_rows(user, fs.qs, as_of=today)
+    totals: dict[str, Any] = {"balance": sum((r["balance"] for r in rows), Decimal("0.00"))}
+    totals["account"] = _g("%(count)d accounts") % {"count": len(rows)}
+    buckets: dict[str, Decimal] = {}
+    for r in rows:
+        buckets[r["bucket"]] = buckets.get(r["bucket"], Decimal(0)) - r["balance"]
+    chart = Chart(_("Arrears by age (days)"), list(buckets), [(_g("Arrears"), list(buckets.values()))], "¥")
+    subtitle = " · ".join(
+        x for x in (_g("As of %(day)s") % {"day": today.isoformat()}, _filters_text(fs)) if x
+    )
+    return ReportData("arrears", _("Arrears"), subtitle, ARREARS_COLUMNS, rows, totals, chart)
+
+
+# ---------------------------------------------------------------- line loss and apportionment (billing)
+
+
+LINE_LOSS_COLUMNS = [
+    Col("site", _("Site")),
+    Col("meter", _("Master meter")),
+    Col("level", _("Level"), "int"),
+    Col("subs", _("Sub-meters")),
+    Col("master_energy", _("Master energy (kWh)"), "energy"),
+    Col("sub_energy", _("Sub-meters energy (kWh)"), "energy"),
+    Col("loss", _("Line loss (kWh)"), "energy"),
+    Col("loss_rate", _("Line loss %"), "rate", orderable=False),
+    Col("flag", _("Check")),
+]
+
+
+def build_line_loss(user: Any, fs: df.FilterSet) -> ReportData:
+    """线损: master − Σ sub-meters per branch of every meter tree at the sites in scope (billing's
+    ``line_loss``; the period is whole days, ``[from, to]``)."""
+    from prepay.billing.reports import line_loss
+
+    data = fs.form.cleaned_data
+    period = Period(data["date_from"], data["date_to"])
+    rows = []
+    for site in fs.qs.order_by("group__code", "code"):
+        for r in line_loss(site.pk, period.start, period.end + timedelta(days=1)):
+            flags = []
+            if r.flagged:
+                flags.append(
+                    _g("above the threshold") if (r.loss or 0) >= 0 else _g("sub-meters above master")
+                )
+            if r.incomplete:
+                flags.append(_g("readings missing"))
+            rows.append(
+                {
+                    "site": site.name,
+                    "meter": r.meter.serial,
+                    "level": r.depth,
+                    "subs": ", ".join(m.serial for m in r.children),
+                    "master_energy": r.master_energy,
+                    "sub_energy": r.sub_energy,
+                    "loss": r.loss,
+                    "loss_rate": None if r.loss_percent is None else r.loss_percent / 100,
+                    "flag": "; ".join(flags),
+                }
+            )
+    chart = Chart(
+        _("Master and sub-meter energy"),
+        [r["meter"] for r in rows],
+        [
+            (_g("Master energy (kWh)"), [r["master_energy"] or Decimal(0) for r in rows]),
+            (_g("Sub-meters energy (kWh)"), [r["sub_energy"] for r in rows]),
+        ],
+        "kWh",
+    )
+    notes = [_("Line loss = master energy − Σ energy of its direct sub-meters; % of the master energy.")]
+    return ReportData(
+        "line-loss",
+        _("Line-loss statement"),
+        _subtitle(period, fs),
+        LINE_LOSS_COLUMNS,
+        rows,
+        None,
+        chart,
+        notes,
+    )
+
+
+APPORTIONMENT_COLUMNS = [
+    Col("site", _("Site")),
+    Col("group", _("Public meter group")),
+    Col("period", _("Period")),
+    Col("unit", _("Unit")),
+    Col("account", _("Account number")),
+    Col("method", _("Method")),
+    Col("fraction", _("Share")),
+    Col("public_energy", _("Public energy (kWh / m³)"), "energy"),
+    Col("energy", _("Energy apportioned (kWh / m³)"), "energy"),
+    Col("price", _("Price")),
+    Col("amount", _("Amount"), "money"),
+    Col("explanation", _("How it was computed")),
+]
+
+
+def build_apportionment(user: Any, fs: df.FilterSet) -> ReportData:
+    """公摊: every unit's share of the public meter groups' runs that start in the month."""
+    from prepay.billing.models import ApportionmentRun, ApportionMethod
+    from prepay.billing.reports import apportionment_statement
+
+    period = month_period(parse_month(fs.form.cleaned_data["month"]))
+    runs = (
+        ApportionmentRun.objects.for_user(user, q.REPORTS)
+        .filter(public_group__site__in=fs.qs, period_start__gte=period.start, period_start__lte=period.end)
+        .select_related("public_group__site")
+        .order_by("public_group__site__code", "public_group__name", "period_start")
+    )
+    methods = dict(ApportionMethod.choices)
+    rows = []
+    for run in runs:
+        for s in apportionment_statement(run):
+            rows.append(
+                {
+                    "site": run.public_group.site.name,
+                    "group": run.public_group.name,
+                    "period": f"{run.period_start:%Y-%m-%d} – {run.period_end:%Y-%m-%d}",
+                    "unit": s.unit,
+                    "account": s.account,
+                    "method": str(methods.get(s.method, s.method)),
+                    "fraction": s.fraction,
+                    "public_energy": s.public_energy,
+                    "energy": s.energy,
+                    "price": s.price,
+                    "amount": s.amount,
+                    "explanation": s.explanation,
+                }
+            )
+    totals: dict[str, Any] = dict(q.sum_rows(rows, ("energy", "amount")))
+    by_unit: dict[str, Decimal] = {}
+    for r in rows:
+        by_unit[r["unit"]] = by_unit.get(r["unit"], Decimal(0)) + r["amount"]
+    chart = Chart(
+        _("Amount apportioned by unit"), list(by_unit), [(_g("Amount"), list(by_unit.values()))], "¥"
+    )
+    return ReportData(
+        "apportionment",
+        _("Public-area apportionment statement"),
+        _subtitle(period, fs),
+        APPORTIONMENT_COLUMNS,
+        rows,
+        totals,
+        chart,
+    )
+
+
+def _vends(user: Any) -> QuerySet[Any]:
+    return q.scoped_vends(user).select_related(None)
+
+
+def _sites(user: Any) -> QuerySet[Any]:
+    return q.scoped_sites(user)
+
+
+REPORTS: dict[str, Definition] = {
+    d.slug: d
+    for d in (
+        Definition(
+            "sales",
+            _("Sales detail"),
+            _("Every vend in a period (the current ten-day period by default) by site, point and operator."),
+            SalesDetailFilter,
+            sales_defaults,
+            build_sales,
+            _vends,
+        ),
+        Definition(
+            "allocation",
+            _("Monthly energy and money allocation"),
+            _("Energy sold and money collected per site and customer type for a month, by payment method."),
+            MonthFilter,
+            month_defaults,
+            build_allocation,
+            _sites,
+        ),
+        Definition(
+            "recovery",
+            _("Recovery rate"),
+            _("Money collected against money due for energy and fees, per site."),
+            SitePeriodFilter,
+            period_month_defaults,
+            build_recovery,
+            _sites,
+        ),
+        Definition(
+            "arrears",
+            _("Arrears"),
+            _("Accounts with a negative balance, how much and for how long."),
+            SiteFilter,
+            no_defaults,
+            build_arrears,
+            _sites,
+        ),
+        Definition(
+            "line-loss",
+            _("Line-loss statement"),
+            _("Master meter against its sub-meters for a period, per branch of each meter tree."),
+            SitePeriodFilter,
+            period_month_defaults,
+            build_line_loss,
+            _sites,
+        ),
+        Definition(
+            "apportionment",
+            _("Public-area apportionment statement"),
+            _("What each unit was charged for the public meters in a month, and how."),
+            MonthFilter,
+            month_defaults,
+            build_apportionment,
+            _sites,
+        ),
+    )
+}
+
+__all__ = ["REPORTS", "Definition"]

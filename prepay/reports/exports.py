@@ -1,0 +1,173 @@
+"""Excel (openpyxl) and PDF (WeasyPrint + matplotlib SVG) renderings of a :class:`ReportData`.
+
+Excel contract: row 1 the title, row 2 the period and filters, row 4 the column headers (in the
+active language), data from row 5, then one totals row whose first cell reads the translated
+"Total" and whose numeric cells hold real values (computed exactly in Python, not formulas, so any
+reader — openpyxl included — sees the sums). Money cells use ``#,##0.00``, energy ``#,##0.000``,
+rates ``0.00%``; the header row is frozen and columns are sized to their content.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from typing import Any
+
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+
+from prepay.reports.base import NUMERIC, ReportData, format_value
+
+HEADER_ROW = 4
+FORMATS = {
+    "money": "#,##0.00",
+    "energy": "#,##0.000",
+    "rate": "0.00%",
+    "int": "0",
+    "date": "yyyy-mm-dd",
+    "datetime": "yyyy-mm-dd hh:mm:ss",
+}
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PDF_TYPE = "application/pdf"
+FONT_FAMILY = "WenQuanYi Micro Hei"
+FONT_FILE = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+
+
+def _width(text: str) -> int:
+    """Display width: CJK characters take two columns."""
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def _cell_value(value: Any, kind: str) -> Any:
+    """The value written to a cell: None for blanks; Decimals as they are (openpyxl writes them as
+    numbers without going through float on the way in)."""
+    if value is None or value == "":
+        return None
+    return value
+
+
+def render_xlsx(report: ReportData) -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None  # a new workbook always has one sheet
+    ws.title = str(report.title)[:31]
+    bold = Font(bold=True)
+    ws.cell(row=1, column=1, value=str(report.title)).font = Font(bold=True, size=14)
+    ws.cell(row=2, column=1, value=report.subtitle)
+    widths = [_width(str(c.header)) for c in report.columns]
+    fill = PatternFill("solid", fgColor="DDE7E3")
+    line = Side(style="thin", color="999999")
+    for i, col in enumerate(report.columns, start=1):
+        cell = ws.cell(row=HEADER_ROW, column=i, value=str(col.header))
+        cell.font = bold
+        cell.fill = fill
+        cell.border = Border(bottom=line)
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    r = HEADER_ROW
+    for row in report.rows:
+        r += 1
+        for i, col in enumerate(report.columns, start=1):
+            value = row.get(col.key)
+            cell = ws.cell(row=r, column=i, value=_cell_value(value, col.kind))
+            if col.kind in FORMATS:
+                cell.number_format = FORMATS[col.kind]
+            widths[i - 1] = max(widths[i - 1], _width(format_value(value, col.kind)))
+    if report.totals is not None:
+        r += 1
+        for i, col in enumerate(report.columns, start=1):
+            total: Any = _("Total") if i == 1 else _cell_value(report.totals.get(col.key), col.kind)
+            cell = ws.cell(row=r, column=i, value=total)
+            cell.font = bold
+            cell.border = Border(top=line)
+            if i > 1 and col.kind in FORMATS:
+                cell.number_format = FORMATS[col.kind]
+            if total is not None:
+                widths[i - 1] = max(widths[i - 1], _width(format_value(total, col.kind if i > 1 else "text")))
+    for i, w in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = min(max(w + 2, 6), 60)
+    ws.freeze_panes = ws.cell(row=HEADER_ROW + 1, column=1)
+    ws.sheet_view.zoomScale = 100
+    wb.properties.title = str(report.title)
+    wb.properties.creator = "Prepay"
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def chart_svg(report: ReportData) -> str | None:
+    """The report's chart drawn by matplotlib as SVG (text as paths, so no font is needed to show it)."""
+    chart = report.chart
+    if chart is None or not chart.categories or not chart.series:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib import font_manager
+    from matplotlib.figure import Figure
+
+    try:
+        font_manager.fontManager.addfont(FONT_FILE)
+        family = [FONT_FAMILY, "DejaVu Sans"]
+    except (OSError, RuntimeError):  # font missing: Latin text still renders
+        family = ["DejaVu Sans"]
+    with matplotlib.rc_context({"font.family": family, "svg.fonttype": "path", "axes.unicode_minus": False}):
+        fig = Figure(figsize=(9, 2.6))
+        ax = fig.add_subplot()
+        n = len(chart.series)
+        width = 0.8 / n
+        xs = range(len(chart.categories))
+        for i, (name, values) in enumerate(chart.series):
+            ax.bar(
+                [x - 0.4 + width * (i + 0.5) for x in xs],
+                [float(v) for v in values],  # drawing only; figures in tables stay exact
+                width=width,
+                label=name,
+            )
+        ax.set_xticks(list(xs))
+        ax.set_xticklabels(chart.categories, fontsize=8)
+        ax.set_title(str(chart.title), fontsize=10)
+        if chart.unit:
+            ax.set_ylabel(chart.unit, fontsize=8)
+        if n > 1:
+            ax.legend(fontsize=7)
+        ax.grid(axis="y", alpha=0.3)
+        fig.tight_layout()
+        buf = io.StringIO()
+        fig.savefig(buf, format="svg")
+    return buf.getvalue()
+
+
+def render_pdf(report: ReportData) -> bytes:
+    """A4 landscape PDF of the report's table (and chart), in the active language, CJK font embedded."""
+    from weasyprint import HTML
+
+    svg = chart_svg(report)
+    header = [(c, c.kind in NUMERIC) for c in report.columns]
+    rows = [[(format_value(row.get(c.key), c.kind), num) for c, num in header] for row in report.rows]
+    totals = None
+    if report.totals is not None:
+        totals = [
+            (format_value(report.totals.get(c.key), c.kind) if i else _("Total"), num)
+            for i, (c, num) in enumerate(header)
+        ]
+    html = render_to_string(
+        "reports/pdf.html",
+        {
+            "report": report,
+            "header": header,
+            "rows": rows,
+            "totals": totals,
+            "chart": (
+                "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+                if svg
+                else None
+            ),
+            "font_family": FONT_FAMILY,
+            "generated_at": timezone.localtime(),
+        },
+    )
+    return HTML(string=html).write_pdf()  # type: ignore[no-any-return]

@@ -1,0 +1,120 @@
+"""Filters for the reports (django-filter). Every chooser lists only what the user may report on.
+
+A value outside the user's scope (another group's site, point or operator) is not a valid choice:
+the form is invalid and the view shows the error and no rows, so an outsider learns nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters as df
+from django import forms
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from prepay.domain.reporting import parse_month
+from prepay.reports.queries import REPORTS
+from prepay.tenancy.models import Site
+from prepay.vending.models import PaymentMethod, Vend, VendingPoint, VendStatus
+
+DATE = forms.DateInput(attrs={"type": "date"})
+
+
+def _user(request: Any) -> Any:
+    return getattr(request, "user", None)
+
+
+def report_sites(request: Any) -> QuerySet[Site]:
+    return Site.objects.for_user(_user(request), REPORTS).order_by("group__code", "code")
+
+
+def report_points(request: Any) -> QuerySet[VendingPoint]:
+    return VendingPoint.objects.for_user(_user(request), REPORTS).order_by("site__code", "code")
+
+
+def report_operators(request: Any) -> Any:
+    """Users who sold something the requester may report on."""
+    vends = Vend.objects.for_user(_user(request), REPORTS).exclude(created_by=None)
+    return get_user_model().objects.filter(pk__in=vends.values("created_by")).order_by("username")
+
+
+class SalesDetailFilter(df.FilterSet):
+    """售电明细表: vends in a date range, by site, point, operator, payment method and status."""
+
+    date_from = df.DateFilter(
+        field_name="created_at", lookup_expr="date__gte", label=_("From"), widget=DATE, required=True
+    )
+    date_to = df.DateFilter(
+        field_name="created_at", lookup_expr="date__lte", label=_("To"), widget=DATE, required=True
+    )
+    site = df.ModelChoiceFilter(field_name="account__site", queryset=report_sites, label=_("Site"))
+    point = df.ModelChoiceFilter(field_name="point", queryset=report_points, label=_("Vending point"))
+    operator = df.ModelChoiceFilter(field_name="created_by", queryset=report_operators, label=_("Operator"))
+    method = df.ChoiceFilter(choices=PaymentMethod.choices, label=_("Payment method"))
+    status = df.ChoiceFilter(choices=VendStatus.choices, label=_("Status"))
+
+    class Meta:
+        model = Vend
+        fields: list[str] = []
+
+
+class _NoFilter(df.DateFilter):
+    """A date that the report reads from ``form.cleaned_data`` instead of filtering sites by it."""
+
+    def filter(self, qs: Any, value: Any) -> Any:
+        return qs
+
+
+class SitePeriodFilter(df.FilterSet):
+    """Site reports over a date range (recovery rate)."""
+
+    date_from = _NoFilter(label=_("From"), widget=DATE, required=True)
+    date_to = _NoFilter(label=_("To"), widget=DATE, required=True)
+    site = df.ModelChoiceFilter(field_name="pk", queryset=report_sites, label=_("Site"))
+
+    class Meta:
+        model = Site
+        fields: list[str] = []
+
+
+class _MonthFilter(df.CharFilter):
+    def filter(self, qs: Any, value: Any) -> Any:
+        return qs
+
+
+class MonthForm(forms.Form):
+    def clean_month(self) -> str:
+        value: str = self.cleaned_data.get("month") or ""
+        try:
+            parse_month(value)
+        except ValueError:
+            raise forms.ValidationError(_("Enter a month as YYYY-MM."), code="invalid_month") from None
+        return value
+
+
+class MonthFilter(df.FilterSet):
+    """Site reports for one calendar month (allocation)."""
+
+    month = _MonthFilter(
+        label=_("Month"),
+        widget=forms.TextInput(attrs={"type": "month", "pattern": r"\d{4}-\d{2}", "placeholder": "YYYY-MM"}),
+        required=True,
+    )
+    site = df.ModelChoiceFilter(field_name="pk", queryset=report_sites, label=_("Site"))
+
+    class Meta:
+        model = Site
+        fields: list[str] = []
+        form = MonthForm
+
+
+class SiteFilter(df.FilterSet):
+    """Site reports as of today (arrears)."""
+
+    site = df.ModelChoiceFilter(field_name="pk", queryset=report_sites, label=_("Site"))
+
+    class Meta:
+        model = Site
+        fields: list[str] = []

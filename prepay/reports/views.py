@@ -1,0 +1,184 @@
+"""Dashboards and reports: thin views over prepay.reports.queries and .definitions.
+
+Access: a signed-in user who holds ``reports.view`` nowhere gets 403 on every page, JSON feed and
+export; everybody else sees only the rows of the sites where they hold it (queries scope them).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django_tables2 import RequestConfig
+
+from prepay.domain.reporting import Period, month_period, previous_ten_day_period, ten_day_period
+from prepay.reports import queries as q
+from prepay.reports.definitions import REPORTS
+from prepay.reports.exports import PDF_TYPE, XLSX_TYPE, render_pdf, render_xlsx
+from prepay.reports.tables import table_for
+from prepay.tenancy.scoping import holds
+
+View = Callable[..., HttpResponse]
+PER_PAGE = 100
+
+
+def reports_required(view: View) -> View:
+    """Sign-in, then 403 unless the user holds ``reports.view`` on some site or group."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not holds(request.user, q.REPORTS):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@reports_required
+def index(request: HttpRequest) -> HttpResponse:
+    return render(request, "reports/index.html", {"reports": REPORTS.values()})
+
+
+def suspicious_analysis_available() -> bool:
+    """Suspicious-consumption analysis (prepay/analytics) does not exist yet: the dashboard shows a
+    placeholder panel until it does."""
+    return importlib.util.find_spec("prepay.analytics") is not None
+
+
+@reports_required
+def report(request: HttpRequest, slug: str) -> HttpResponse:
+    """One report on screen (filtered, sorted, paginated) or, with ``?export=xlsx|pdf``, as a file.
+
+    Missing dates default to the report's period (the current ten-day period for sales). Invalid
+    filters (including a site, point or operator outside the user's scope) show the errors and no
+    rows; an export with invalid filters is refused with 400.
+    """
+    definition = REPORTS.get(slug)
+    if definition is None:
+        raise Http404
+    params = request.GET.copy()
+    for key, value in definition.defaults(q.local_today()).items():
+        if not params.get(key):
+            params[key] = value
+    fs = definition.filterset(params, queryset=definition.queryset(request.user), request=request)
+    export = request.GET.get("export", "")
+    if not fs.is_valid():
+        if export:
+            return HttpResponse(_("Invalid filters."), status=400, content_type="text/plain; charset=utf-8")
+        return render(request, "reports/report.html", {"definition": definition, "filter": fs}, status=400)
+    data = definition.build(request.user, fs)
+    if export == "xlsx":
+        return _download(render_xlsx(data), XLSX_TYPE, f"{slug}.xlsx")
+    if export == "pdf":
+        return _download(render_pdf(data), PDF_TYPE, f"{slug}.pdf")
+    if export:
+        raise Http404
+    table = table_for(data)(data.rows)
+    RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
+    context = {
+        "definition": definition,
+        "filter": fs,
+        "data": data,
+        "table": table,
+        "query": _query_without(request, ("export", "page", "sort")),
+        "periods": _period_links(slug),
+    }
+    return render(request, "reports/report.html", context)
+
+
+def _download(content: bytes, content_type: str, filename: str) -> HttpResponse:
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    lang = "zh" if (get_language() or "").startswith("zh") else "en"
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = (
+        f'attachment; filename="prepay-{filename.replace(".", f"-{stamp}-{lang}.")}"'
+    )
+    return response
+
+
+def _query_without(request: HttpRequest, names: tuple[str, ...]) -> str:
+    params = request.GET.copy()
+    for name in names:
+        params.pop(name, None)
+    return params.urlencode()
+
+
+def _period_links(slug: str) -> list[tuple[str, Period]]:
+    """Quick choices for date-range reports: this and the previous ten-day period, this month."""
+    if slug not in ("sales", "recovery", "line-loss"):
+        return []
+    today = q.local_today()
+    current = ten_day_period(today)
+    return [
+        (_("This ten-day period"), current),
+        (_("Previous ten-day period"), previous_ten_day_period(current)),
+        (_("This month"), month_period(today)),
+    ]
+
+
+# ---------------------------------------------------------------- dashboard
+
+
+@reports_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """The dashboard page; its charts and live feed are filled by static/js/dashboard.js."""
+    context = {
+        "health": q.meter_health(request.user),
+        "today": q.local_today(),
+        "suspicious_available": suspicious_analysis_available(),
+        "poll_seconds": 5,
+    }
+    return render(request, "reports/dashboard.html", context)
+
+
+@reports_required
+def dashboard_data(request: HttpRequest) -> JsonResponse:
+    """Today's sales, this month's recovery by site, energy by site and customer type, meter health."""
+    today = q.local_today()
+    month = Period(today.replace(day=1), today)
+    sites = q.scoped_sites(request.user)
+    recovery = q.recovery_rows(request.user, month, sites)
+    totals = q.recovery_by_site(request.user, month, sites).values()
+    overall = q.Recovery(sum((r.collected for r in totals), q.ZERO), sum((r.due for r in totals), q.ZERO))
+    return JsonResponse(
+        {
+            "today": q.today_sales(request.user, today),
+            "recovery": {
+                "sites": [r["site"] for r in recovery],
+                "rates": [None if r["rate"] is None else str(r["rate"]) for r in recovery],
+                "collected": [str(r["collected"]) for r in recovery],
+                "due": [str(r["due"]) for r in recovery],
+                "overall": None if overall.rate is None else str(overall.rate),
+            },
+            "energy": q.energy_by_site_and_type(request.user, month),
+            "health": {k: v["count"] for k, v in q.meter_health(request.user, limit=0).items()},
+        }
+    )
+
+
+@reports_required
+def live(request: HttpRequest) -> JsonResponse:
+    """Vends newer than ``?after=<id>`` (newest first, at most 20) and today's running totals."""
+    try:
+        after = max(int(request.GET.get("after", "0")), 0)
+    except ValueError:
+        after = 0
+    vends = q.live_vends(request.user, after=after)
+    today = q.today_sales(request.user)
+    return JsonResponse(
+        {
+            "vends": vends,
+            "latest": vends[0]["id"] if vends else after,
+            "today": {"count": today["count"], "total": today["total"]},
+        }
+    )
