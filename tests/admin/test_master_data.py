@@ -173,7 +173,13 @@ class TenancyAdminTestCase:
         assert PropertyGroup.objects.filter(code="gc").exists()
 
     def test_it_lets_the_group_admin_add_a_site_in_their_group(self, world, login):
-        data = {"group": world.a1.group.pk, "code": "a3", "name": "Site a3", "address": "", "arrears_recovery_percent": 100}
+        data = {
+            "group": world.a1.group.pk,
+            "code": "a3",
+            "name": "Site a3",
+            "address": "",
+            "arrears_recovery_percent": 100,
+        }
         assert login(world.admin).post("/admin/tenancy/site/add/", data).status_code == 302
         assert Site.objects.filter(code="a3", group=world.a1.group).exists()
 
