@@ -34,6 +34,10 @@ def _commands() -> list[tuple[str, str]]:
         ("audit", _("Audit log: `prepay audit verify` checks the hash chain")),
         ("db", _("Database care: backup, restore, check, compact")),
         ("sts", _("STS token engine: decoder keys, credit and management tokens, decode, batch")),
+        (
+            "runbilling",
+            _("Billing daemon: charge new readings, run daily and monthly settlements, send notifications"),
+        ),
         ("createsuperuser", _("Create a platform operator account")),
     ]
 

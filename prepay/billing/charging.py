@@ -34,8 +34,8 @@ from prepay.customers.models import Account
 from prepay.domain import metering
 from prepay.domain.charging import cycle_of, cycle_starts, scale_tiers, split_period
 from prepay.domain.money import energy as q_energy
+from prepay.domain.tariffs import Kind, price_intervals
 from prepay.domain.tariffs import Tariff as DomainTariff
-from prepay.domain.tariffs import price_intervals
 from prepay.meters.models import Installation, Meter
 from prepay.tariffs import engine
 from prepay.tariffs.models import Tariff
@@ -159,21 +159,30 @@ def _charge_installation(account: Account, inst: Installation, until: datetime, 
     out: list[Charge] = []
     from_register = cur.register
     for n, (lo, hi) in enumerate(pieces):
-        pc = metering.consumption(lo, hi, [span], readings)
-        shares = [s for part in pc.parts for s in part.shares]
+        if len(pieces) == 1:  # nothing to prorate: the intervals are the shares
+            shares = [(iv.start, iv.end, iv.energy) for iv in ivs]
+            flags = frozenset().union(*(iv.flags for iv in ivs))
+        else:
+            pc = metering.consumption(lo, hi, [span], readings)
+            shares = [(sh.start, sh.end, sh.energy) for part in pc.parts for sh in part.shares]
+            flags = pc.flags
+        energy = sum((e for _s, _e, e in shares), Decimal(0))
         row, tariff = tariff_for(account, lo.astimezone(tz).date())
         cycle = cycle_of(tariff.cycle, lo, tz)
         used, quota_used = cycle_usage(account, cycle)
+        if tariff.kind is Kind.TOU:  # priced by each interval's time of day
+            priced = [(a.astimezone(tz), b.astimezone(tz), e) for a, b, e in shares if e > 0]
+        else:  # flat and tiered price the piece's energy in order: one interval prices the same
+            priced = [(lo.astimezone(tz), hi.astimezone(tz), energy)] if energy > 0 else []
         quote = price_intervals(
             tariff,
-            [(s.start.astimezone(tz), s.end.astimezone(tz), s.energy) for s in shares if s.energy > 0]
-            or [(lo.astimezone(tz), hi.astimezone(tz), Decimal(0))],
+            priced or [(lo.astimezone(tz), hi.astimezone(tz), Decimal(0))],
             used_in_cycle=used,
             quota_used=quota_used,
         )
         last_piece = n == len(pieces) - 1
         to_register = (
-            hwm_end if last_piece else q_energy(from_register + pc.energy / spec.multiplier) % spec.modulus
+            hwm_end if last_piece else q_energy(from_register + energy / spec.multiplier) % spec.modulus
         )
         entry = None
         if quote.total != 0:
@@ -182,7 +191,7 @@ def _charge_installation(account: Account, inst: Installation, until: datetime, 
                 EntryKind.CHARGE,
                 -quote.total,
                 actor=actor,
-                energy=pc.energy,
+                energy=energy,
                 memo=f"{meter.serial} {lo.astimezone(tz):%Y-%m-%d %H:%M}–{hi.astimezone(tz):%Y-%m-%d %H:%M}",
                 idempotency_key=charge_key(meter.pk, lo, hi),
                 book=ledger.REVENUE_ENERGY,
@@ -198,7 +207,7 @@ def _charge_installation(account: Account, inst: Installation, until: datetime, 
                 cycle_start=cycle,
                 from_register=from_register,
                 to_register=to_register,
-                energy=pc.energy,
+                energy=energy,
                 tier_energy=quote.used_in_cycle_after - quote.used_in_cycle,
                 quota_energy=quote.quota_used_after - quote.quota_used,
                 amount=quote.total,
@@ -212,7 +221,7 @@ def _charge_installation(account: Account, inst: Installation, until: datetime, 
                     }
                     for ln in quote.lines
                 ],
-                flags=sorted(pc.flags),
+                flags=sorted(flags),
                 entry=entry,
             )
         )
