@@ -19,6 +19,9 @@ Contract:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
@@ -64,27 +67,63 @@ def register_spec(meter: Meter) -> metering.RegisterSpec:
     )
 
 
+_RUN_CACHE: ContextVar[dict[Any, Any] | None] = ContextVar("billing_run_cache", default=None)
+
+
+@contextmanager
+def run_cache() -> Iterator[None]:
+    """Memoise tariff lookups for one billing run (many accounts share a few tariffs). Tariff rows
+    are master data; a run sees the versions in force when it started."""
+    token = _RUN_CACHE.set({})
+    try:
+        yield
+    finally:
+        _RUN_CACHE.reset(token)
+
+
+def _cached(key: Any, compute: Any) -> Any:
+    cache = _RUN_CACHE.get()
+    if cache is None:
+        return compute()
+    if key not in cache:
+        cache[key] = compute()
+    return cache[key]
+
+
+def _assignment_key(account: Account) -> tuple[Any, ...]:
+    return (account.tariff_id, account.site_id, account.customer.customer_type_id, account.utility)
+
+
 def tariff_versions(account: Account) -> list[Tariff]:
     """All versions of the account's assigned tariff code (same group; its site or group-wide)."""
-    row = engine.assigned_tariff(account)
-    if row is None:
-        return []
-    return list(
-        Tariff.objects.filter(group_id=row.group_id, code=row.code).filter(
-            Q(site_id=row.site_id) | Q(site__isnull=True)
+
+    def compute() -> list[Tariff]:
+        row = engine.assigned_tariff(account)
+        if row is None:
+            return []
+        return list(
+            Tariff.objects.filter(group_id=row.group_id, code=row.code).filter(
+                Q(site_id=row.site_id) | Q(site__isnull=True)
+            )
         )
-    )
+
+    return _cached(("versions", _assignment_key(account)), compute)  # type: ignore[no-any-return]
 
 
 def tariff_for(account: Account, on: date) -> tuple[Tariff, DomainTariff]:
     """The account's tariff version in force on ``on`` (prepay.tariffs.engine.tariff_for) with its
     tiers scaled per person when the tariff says so (TierBasis) and the account has a Household."""
-    try:
-        row, domain = engine.tariff_for(account, on)
-    except ActionError as exc:
-        raise TariffMissing(str(exc)) from None
-    basis = TierBasis.objects.filter(tariff=row).first()
-    if basis is not None and basis.per_person:
+
+    def compute() -> tuple[Tariff, DomainTariff, bool]:
+        try:
+            row, domain = engine.tariff_for(account, on)
+        except ActionError as exc:
+            raise TariffMissing(str(exc)) from None
+        basis = TierBasis.objects.filter(tariff=row).first()
+        return row, domain, basis is not None and basis.per_person
+
+    row, domain, per_person = _cached(("tariff", _assignment_key(account), on), compute)
+    if per_person:
         household = Household.objects.filter(account=account).first()
         domain = scale_tiers(domain, household.persons if household else 1)
     return row, domain

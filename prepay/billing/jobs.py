@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from prepay.audit.actions import record_event
 from prepay.billing import actions, supply
+from prepay.billing.charging import run_cache
 from prepay.billing.models import BillingJob, Charge, JobKind, JobStatus, PublicMeterGroup
 from prepay.customers.choices import AccountMode, AccountStatus
 from prepay.customers.models import Account
@@ -66,11 +67,12 @@ def charge_due(
     """Charge every account with new readings; returns how many accounts were charged."""
     ids = list(due_accounts(site_id))
     done = 0
-    for n, pk in enumerate(ids, 1):
-        if actions.claim_and_charge(pk, until=until) is not None:
-            done += 1
-        if progress:
-            progress(n, len(ids))
+    with run_cache():
+        for n, pk in enumerate(ids, 1):
+            if actions.claim_and_charge(pk, until=until) is not None:
+                done += 1
+            if progress:
+                progress(n, len(ids))
     return done
 
 

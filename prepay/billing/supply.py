@@ -30,29 +30,34 @@ DEFAULTS = rule.Thresholds(level1=Decimal("20.00"), level2=Decimal("5.00"), over
 
 
 def site_settings(site_id: int) -> BillingSettings:
-    """The site's billing settings (defaults when none are stored; not saved)."""
-    return BillingSettings.objects.filter(site_id=site_id).first() or BillingSettings(site_id=site_id)
+    """The site's billing settings (defaults when none are stored; not saved). Memoised in a run."""
+    from prepay.billing.charging import _cached
+
+    def compute() -> BillingSettings:
+        return BillingSettings.objects.filter(site_id=site_id).first() or BillingSettings(site_id=site_id)
+
+    return _cached(("settings", site_id), compute)  # type: ignore[no-any-return]
 
 
 def thresholds(account: Account) -> rule.Thresholds:
     """Account policy, else customer type at the site, else customer type group-wide, else the site's."""
     ct = account.customer.customer_type_id
-    candidates = [
-        WarningPolicy.objects.filter(account=account).first(),
+    policies = list(
         WarningPolicy.objects.filter(
-            account__isnull=True, customer_type_id=ct, site_id=account.site_id
-        ).first(),
-        WarningPolicy.objects.filter(
-            account__isnull=True, customer_type_id=ct, site__isnull=True, group_id=account.site.group_id
-        ).first(),
-    ]
-    for p in candidates:
-        if p is not None:
-            return rule.Thresholds(level1=p.level1, level2=p.level2, overdraft=p.overdraft)
-    s = BillingSettings.objects.filter(site_id=account.site_id).first()
-    if s is not None:
-        return rule.Thresholds(level1=s.level1, level2=s.level2, overdraft=s.overdraft)
-    return DEFAULTS
+            Q(account=account)
+            | Q(account__isnull=True, customer_type_id=ct, site_id=account.site_id)
+            | Q(account__isnull=True, customer_type_id=ct, site__isnull=True, group_id=account.site.group_id)
+        )
+    )
+
+    def rank(p: WarningPolicy) -> int:
+        return 0 if p.account_id else (1 if p.site_id else 2)
+
+    if policies:
+        p = min(policies, key=rank)
+        return rule.Thresholds(level1=p.level1, level2=p.level2, overdraft=p.overdraft)
+    s = site_settings(account.site_id)
+    return rule.Thresholds(level1=s.level1, level2=s.level2, overdraft=s.overdraft)
 
 
 def protected_now(account: Account, now: datetime) -> ProtectedSupply | None:
