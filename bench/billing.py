@@ -7,7 +7,8 @@ The database named in DATABASE_URL is created if missing, migrated, and the benc
 deleted afterwards (it refuses to run on SQLite). In the same run it measures:
 
 * **baseline**: ``COPY`` of the same rows into ``bench_copy``, a table created ``LIKE
-  telemetry_meterreading INCLUDING ALL`` (same columns, defaults, unique constraint and indexes);
+  telemetry_meterreading INCLUDING ALL`` plus its foreign key (same columns, defaults, unique
+  constraint, indexes and the meter_id check);
 * **ours**: the same ``COPY`` into ``telemetry_meterreading`` (ingest) followed by
   :func:`prepay.billing.jobs.charge_due` — every remote-control account charged through the real
   path (domain metering: multiplier, rollover, backwards; domain tariff; ledger + journal posting,
@@ -45,7 +46,11 @@ TARIFFS = {
         Decimal("0.6500"),
         {
             "prices": {"peak": "0.9800", "flat": "0.6500", "valley": "0.3200"},
-            "schedule": [["00:00", "08:00", "valley"], ["08:00", "12:00", "peak"], ["12:00", "24:00", "flat"]],
+            "schedule": [
+                ["00:00", "08:00", "valley"],
+                ["08:00", "12:00", "peak"],
+                ["12:00", "24:00", "flat"],
+            ],
         },
     ),
 }
@@ -99,7 +104,13 @@ def setup(n: int, tariff_kind: str) -> tuple[list[int], object]:
     g = PropertyGroup.objects.create(code=f"bench{int(time.time())}", name="bench")
     site = Site.objects.create(group=g, code="bench", name="bench")
     t = Tariff.objects.create(
-        group=g, code="b", name="b", kind=kind, unit_price=price, definition=definition, effective_from=date(2026, 1, 1)
+        group=g,
+        code="b",
+        name="b",
+        kind=kind,
+        unit_price=price,
+        definition=definition,
+        effective_from=date(2026, 1, 1),
     )
     ct = CustomerType.objects.create(group=g, code="res", name="res", default_electricity_tariff=t)
     b = Building.objects.create(site=site, code="B", name="B")
@@ -131,7 +142,9 @@ def setup(n: int, tariff_kind: str) -> tuple[list[int], object]:
 
     with transaction.atomic():  # steady state: every account has credit (no warnings in the timed run)
         for a in accounts:
-            ledger.post(a, EntryKind.PAYMENT, Decimal("100000.00"), actor=None, idempotency_key=f"bench:{a.number}")
+            ledger.post(
+                a, EntryKind.PAYMENT, Decimal("100000.00"), actor=None, idempotency_key=f"bench:{a.number}"
+            )
     return [m.pk for m in meters], g
 
 
@@ -178,6 +191,11 @@ def main() -> None:
         with connection.cursor() as cur:
             cur.execute("DROP TABLE IF EXISTS bench_copy")
             cur.execute("CREATE TABLE bench_copy (LIKE telemetry_meterreading INCLUDING ALL)")
+            # LIKE copies no foreign keys; the real table checks meter_id against meters_meter
+            cur.execute(
+                "ALTER TABLE bench_copy ADD FOREIGN KEY (meter_id) REFERENCES meters_meter (id) "
+                "DEFERRABLE INITIALLY DEFERRED"
+            )
         baseline = copy_into("bench_copy", meter_ids, args.readings)
         ingest = copy_into("telemetry_meterreading", meter_ids, args.readings)
         start = time.perf_counter()
@@ -186,8 +204,12 @@ def main() -> None:
         entries = LedgerEntry.objects.filter(account__site__group=group).count()
         charges = Charge.objects.filter(account__site__group=group).count()
         ours = ingest + bill
-        print(f"billing bench on PostgreSQL {connection.pg_version}: {args.meters} meters × {args.readings} readings")
-        print(f"tariff {args.tariff}; {charged} accounts charged, {charges} charges, {entries} ledger entries")
+        print(
+            f"billing bench on PostgreSQL {connection.pg_version}: {args.meters} meters × {args.readings} readings"
+        )
+        print(
+            f"tariff {args.tariff}; {charged} accounts charged, {charges} charges, {entries} ledger entries"
+        )
         print(f"{'what':<44}{'seconds':>10}{'rows/s':>14}")
         print(f"{'baseline: COPY into a same-shape table':<44}{baseline:>10.2f}{n / baseline:>14,.0f}")
         print(f"{'ingest: COPY into telemetry_meterreading':<44}{ingest:>10.2f}{n / ingest:>14,.0f}")
