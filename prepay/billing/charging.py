@@ -19,7 +19,7 @@ Contract:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -168,25 +168,49 @@ def _hwm_after(ivs: list[metering.Interval]) -> Decimal:
     return last.from_value if metering.BACKWARDS in last.flags else last.to_value
 
 
-def _charge_installation(account: Account, inst: Installation, until: datetime, actor: Any) -> list[Charge]:
+def _charge_installation(
+    account: Account,
+    inst: Installation,
+    until: datetime,
+    actor: Any,
+    *,
+    cursor: _Cursor | None = None,
+    rows: list[tuple[datetime, Decimal]] | None = None,
+    usage: dict[date, list[Decimal]] | None = None,
+    preloaded: bool = False,
+    save: bool = True,
+) -> list[Charge]:
+    """Charge one installation up to ``until``. The batch path passes what it preloaded: the
+    ``cursor``, the readings after it (``rows``: (read_at, register) in time order, at most
+    ``until``) and the cycle ``usage`` (updated in place; with ``preloaded`` a cycle missing from it
+    has no charges yet); ``save=False`` returns unsaved charges
+    for one bulk insert (their ledger entries are posted here either way)."""
     meter = inst.meter
     tz = local_tz()
-    cur = _cursor(account, inst)
+    cur = cursor or _cursor(account, inst)
     stop = until if inst.ended_at is None else min(until, inst.ended_at)
     if stop <= cur.at:
         return []
     serial = meter.serial
-    readings = [
-        metering.Reading(at, reg, serial)
-        for at, reg in MeterReading.objects.filter(meter=meter, read_at__gt=cur.at, read_at__lte=stop)
-        .order_by("read_at")
-        .values_list("read_at", "register")
-    ]
+    if rows is None:
+        rows = list(
+            MeterReading.objects.filter(meter=meter, read_at__gt=cur.at, read_at__lte=stop)
+            .order_by("read_at")
+            .values_list("read_at", "register")
+        )
+    readings = [metering.Reading(at, reg, serial) for at, reg in rows if cur.at < at <= stop]
     if inst.ended_at is not None and inst.closing_reading is not None and cur.at < inst.ended_at <= until:
         readings = [r for r in readings if r.at != inst.ended_at]
         readings.append(metering.Reading(inst.ended_at, inst.closing_reading, serial))
     if not readings:
         return []
+    usage = {} if usage is None else usage
+
+    def used_in(cycle: date) -> list[Decimal]:
+        if cycle not in usage:
+            usage[cycle] = [Decimal(0), Decimal(0)] if preloaded else list(cycle_usage(account, cycle))
+        return usage[cycle]
+
     spec = register_spec(meter)
     end = max(r.at for r in readings)
     span = metering.InstallationSpan(serial, spec, installed_at=cur.at, opening=cur.register)
@@ -208,7 +232,7 @@ def _charge_installation(account: Account, inst: Installation, until: datetime, 
         energy = sum((e for _s, _e, e in shares), Decimal(0))
         row, tariff = tariff_for(account, lo.astimezone(tz).date())
         cycle = cycle_of(tariff.cycle, lo, tz)
-        used, quota_used = cycle_usage(account, cycle)
+        position = used_in(cycle)
         if tariff.kind is Kind.TOU:  # priced by each interval's time of day
             priced = [(a.astimezone(tz), b.astimezone(tz), e) for a, b, e in shares if e > 0]
         else:  # flat and tiered price the piece's energy in order: one interval prices the same
@@ -216,9 +240,13 @@ def _charge_installation(account: Account, inst: Installation, until: datetime, 
         quote = price_intervals(
             tariff,
             priced or [(lo.astimezone(tz), hi.astimezone(tz), Decimal(0))],
-            used_in_cycle=used,
-            quota_used=quota_used,
+            used_in_cycle=position[0],
+            quota_used=position[1],
         )
+        tier_energy = quote.used_in_cycle_after - quote.used_in_cycle
+        quota_energy = quote.quota_used_after - quote.quota_used
+        position[0] += tier_energy
+        position[1] += quota_energy
         last_piece = n == len(pieces) - 1
         to_register = (
             hwm_end if last_piece else q_energy(from_register + energy / spec.multiplier) % spec.modulus
@@ -236,34 +264,30 @@ def _charge_installation(account: Account, inst: Installation, until: datetime, 
                 book=ledger.REVENUE_ENERGY,
                 tax=quote.vat_amount,
             )
-        out.append(
-            Charge.objects.create(
-                account=account,
-                meter=meter,
-                tariff=row,
-                period_start=lo,
-                period_end=hi,
-                cycle_start=cycle,
-                from_register=from_register,
-                to_register=to_register,
-                energy=energy,
-                tier_energy=quote.used_in_cycle_after - quote.used_in_cycle,
-                quota_energy=quote.quota_used_after - quote.quota_used,
-                amount=quote.total,
-                vat=quote.vat_amount,
-                lines=[
-                    {
-                        "key": ln.key,
-                        "energy": str(ln.energy),
-                        "price": str(ln.price),
-                        "amount": str(ln.amount),
-                    }
-                    for ln in quote.lines
-                ],
-                flags=sorted(flags),
-                entry=entry,
-            )
+        charge = Charge(
+            account=account,
+            meter=meter,
+            tariff=row,
+            period_start=lo,
+            period_end=hi,
+            cycle_start=cycle,
+            from_register=from_register,
+            to_register=to_register,
+            energy=energy,
+            tier_energy=tier_energy,
+            quota_energy=quota_energy,
+            amount=quote.total,
+            vat=quote.vat_amount,
+            lines=[
+                {"key": ln.key, "energy": str(ln.energy), "price": str(ln.price), "amount": str(ln.amount)}
+                for ln in quote.lines
+            ],
+            flags=sorted(flags),
+            entry=entry,
         )
+        if save:
+            charge.save()
+        out.append(charge)
         from_register = to_register
     return out
 
@@ -291,3 +315,85 @@ def charge_account(account: Account, *, until: datetime | None = None, actor: An
     for inst in installs:
         out += _charge_installation(account, inst, until, actor)
     return out
+
+
+def charge_batch(account_ids: Sequence[int], *, until: datetime, actor: Any = None) -> list[int]:
+    """Charge several accounts in ONE transaction with a handful of queries for the whole batch
+    (accounts, installations with their cursors, readings, cycle usage, supply facts) plus the ledger
+    postings: the daemon's path. Accounts another worker holds are skipped
+    (``select_for_update(skip_locked=True)``). Results are the same as :func:`charge_account` account by
+    account (tests/billing/test_batch.py). Returns the ids locked and charged.
+    """
+    from django.db import transaction
+    from django.db.models import OuterRef, Subquery
+
+    from prepay.billing import supply
+
+    with transaction.atomic():
+        accounts = list(
+            Account.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(pk__in=list(account_ids))
+            .select_related("customer", "site")
+            .order_by("pk")
+        )
+        accs = [a for a in accounts if chargeable(a)]
+        if not accs:
+            return []
+        last = Charge.objects.filter(
+            account=OuterRef("account_id"),
+            meter=OuterRef("meter_id"),
+            period_start__gte=OuterRef("started_at"),
+        ).order_by("-period_end")
+        installs = list(
+            Installation.objects.filter(account__in=accs, started_at__lt=until)
+            .select_related("meter")
+            .annotate(
+                last_end=Subquery(last.values("period_end")[:1]),
+                last_reg=Subquery(last.values("to_register")[:1]),
+            )
+            .order_by("account_id", "started_at", "pk")
+        )
+        cursors = {
+            i.pk: _Cursor(i.last_end, i.last_reg)
+            if i.last_end is not None
+            else _Cursor(i.started_at, i.opening_reading)
+            for i in installs
+        }
+        if not installs:
+            return [a.pk for a in accs]
+        since = min(c.at for c in cursors.values())
+        rows: dict[int, list[tuple[datetime, Decimal]]] = {i.meter_id: [] for i in installs}
+        for mid, at, reg in (
+            MeterReading.objects.filter(meter_id__in=list(rows), read_at__gt=since, read_at__lte=until)
+            .order_by("meter_id", "read_at")
+            .values_list("meter_id", "read_at", "register")
+        ):
+            rows[mid].append((at, reg))
+        usage: dict[int, dict[date, list[Decimal]]] = {a.pk: {} for a in accs}
+        first_cycle = date(since.astimezone(local_tz()).year, 1, 1)  # covers month and year cycles
+        for aid, cyc, t, q in (
+            Charge.objects.filter(account__in=accs, cycle_start__gte=first_cycle)
+            .values("account_id", "cycle_start")
+            .annotate(t=Sum("tier_energy"), q=Sum("quota_energy"))
+            .values_list("account_id", "cycle_start", "t", "q")
+        ):
+            usage[aid][cyc] = [t or Decimal(0), q or Decimal(0)]
+        by_account = {a.pk: a for a in accs}
+        new: list[Charge] = []
+        for inst in installs:
+            acc = by_account[inst.account_id]
+            new += _charge_installation(
+                acc,
+                inst,
+                until,
+                actor,
+                cursor=cursors[inst.pk],
+                rows=rows[inst.meter_id],
+                usage=usage[acc.pk],
+                preloaded=True,
+                save=False,
+            )
+        Charge.objects.bulk_create(new)
+        balances = {c.account_id: c.entry.balance_after for c in new if c.entry is not None}
+        supply.evaluate_many(accs, balances, actor=actor)
+        return [a.pk for a in accs]

@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from prepay.audit.actions import record_event
 from prepay.billing import actions, supply
-from prepay.billing.charging import run_cache
+from prepay.billing.charging import charge_batch, run_cache
 from prepay.billing.models import BillingJob, Charge, JobKind, JobStatus, PublicMeterGroup
 from prepay.customers.choices import AccountMode, AccountStatus
 from prepay.customers.models import Account
@@ -36,6 +36,7 @@ from prepay.tenancy.models import Site
 
 CLAIM_FOR = timedelta(minutes=30)
 MAX_ATTEMPTS = 5
+BATCH = 100  # accounts charged per transaction by charge_due
 Progress = Callable[[int, int], None]
 
 
@@ -66,13 +67,14 @@ def charge_due(
 ) -> int:
     """Charge every account with new readings; returns how many accounts were charged."""
     ids = list(due_accounts(site_id))
+    until = until or timezone.now()
     done = 0
     with run_cache():
-        for n, pk in enumerate(ids, 1):
-            if actions.claim_and_charge(pk, until=until) is not None:
-                done += 1
+        for n in range(0, len(ids), BATCH):
+            chunk = ids[n : n + BATCH]
+            done += len(charge_batch(chunk, until=until))
             if progress:
-                progress(n, len(ids))
+                progress(min(n + BATCH, len(ids)), len(ids))
     return done
 
 
