@@ -35,6 +35,11 @@ def _commands() -> list[tuple[str, str]]:
         ("db", _("Database care: backup, restore, check, compact")),
         ("sts", _("STS token engine: decoder keys, credit and management tokens, decode, batch")),
         (
+            "simulate",
+            _("Run virtual meters that speak Modbus TCP, DL/T 645, CJ/T 188 and MQTT on real sockets"),
+        ),
+        ("pollmeters", _("Poll networked meters: readings, relay state, online/offline, queued commands")),
+        (
             "runbilling",
             _("Billing daemon: charge new readings, run daily and monthly settlements, send notifications"),
         ),

@@ -152,3 +152,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("PREPAY_LOG_LEVEL", "WARNING")},
 }
+
+# Receipts: the address customers reach, printed in each receipt's QR code (e.g. https://pay.example.cn);
+# empty: the address of the request that rendered the receipt.
+PREPAY_PUBLIC_URL = os.environ.get("PREPAY_PUBLIC_URL", "")

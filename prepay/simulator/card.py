@@ -4,11 +4,10 @@ A card carries one purchase for one meter, numbered by the meter's purchase sequ
 loads it when the sequence is newer than the last one it loaded, and refuses it (``used``) after.
 
 Card decoding is pluggable (``VirtualMeter.card_verifier``): a callable ``(image, last_sequence) ->
-(sequence, units)`` raising :class:`CardRefused`. :func:`platform_verifier` builds one from the
-vending app's ``prepay.vending.cards.verify_card_image`` when that module exists, so the simulator
-accepts the very images the counter writes. Without it the simulator's own format is used
-(:func:`sim_card_image`): ``PPSIM1`` + JSON {serial, seq, units} + HMAC-SHA256 — ours, not
-interoperable with any real meter's card.
+(sequence, units)`` raising :class:`CardRefused`. :func:`platform_verifier` checks the very images
+the counter writes (``prepay.domain.cards``, with the meter's card key); meters bound to the
+database use it. Free-standing virtual meters use the simulator's own format (:func:`sim_card_image`:
+``PPSIM1`` + JSON {serial, seq, units} + HMAC-SHA256).
 """
 
 from __future__ import annotations
@@ -66,22 +65,25 @@ def sim_verifier(serial: str, *, secret: bytes = b"prepay-sim") -> CardVerifier:
     return verify
 
 
-def platform_verifier(meter: Any) -> CardVerifier | None:
-    """The vending app's verifier bound to ``meter`` (a ``Meter``), or None when it is not there."""
-    try:
-        from prepay.vending import cards  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return None
-    verify_card_image = getattr(cards, "verify_card_image", None)
-    if verify_card_image is None:
-        return None
+def platform_verifier(meter: Any) -> CardVerifier:
+    """A verifier for the images the counter writes for ``meter`` (``prepay.vending.cards``): the
+    meter's card key is derived now, at binding, so insertion never touches the database."""
+    from django.db import transaction
+
+    from prepay.domain.cards import CardError, read_card_image
+    from prepay.vending.cards import card_key_for
+
+    with transaction.atomic():
+        key = card_key_for(meter)
+    serial = meter.serial
 
     def verify(image: bytes, last_sequence: int) -> tuple[int, Decimal]:
         try:
-            credit = verify_card_image(meter, image, last_sequence=last_sequence)
-        except Exception as exc:  # noqa: BLE001 — the vending module's CardError; its code is kept
-            raise CardRefused(str(getattr(exc, "code", "refused")), str(exc)) from None
-        return int(credit.sequence), Decimal(credit.units)
+            credit = read_card_image(key, image, serial=serial, last_sequence=last_sequence)
+        except CardError as exc:
+            code = {"already_loaded": "used", "bad_mac": "mac", "malformed": "format"}.get(exc.code, exc.code)
+            raise CardRefused(code, str(exc)) from None
+        return credit.sequence, credit.units
 
     return verify
 

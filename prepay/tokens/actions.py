@@ -123,6 +123,7 @@ def _record(
     actor: Any,
     reason: str,
     vend: Any = None,
+    adjustment: Any = None,
     amount: Decimal | None = None,
     value: int | None = None,
     key_change: KeyChange | None = None,
@@ -142,6 +143,7 @@ def _record(
         tariff_index=meter.tariff_index,
         reason=reason[:200],
         vend=vend,
+        adjustment=adjustment,
         key_change=key_change,
         created_by=actor if getattr(actor, "pk", None) else None,
     )
@@ -164,14 +166,20 @@ def do_issue_credit_token(
     subclass: int = 0,
     vend: Any = None,
     at: datetime | None = None,
+    approved: bool = False,
+    adjustment: Any = None,
 ) -> IssuedToken:
     """A credit token for ``amount`` meter register units (kWh for subclass 0, m³ for 1 …).
 
     Callers convert purchased energy to register units (÷ CT × PT) before calling. Cashiers
-    (``vend.sell``) and clerks (``account.lifecycle``, e.g. credit carried over at 换表) may issue.
+    (``vend.sell``) and clerks (``account.lifecycle``, e.g. credit carried over at 换表) may issue;
+    ``approved=True`` is an approver (``reversal.approve``) releasing an approved adjustment.
     """
     meter = locked(Meter, meter.pk)
-    _require_token_seller(actor, meter)
+    if approved:
+        require(actor, "reversal.approve", group_id=meter.group_id, site_id=meter.site_id)
+    else:
+        _require_token_seller(actor, meter)
     _check_sts_meter(meter)
     if not reason.strip():
         raise ActionError("reason_required", _("Say why the token is issued."))
@@ -192,6 +200,7 @@ def do_issue_credit_token(
         actor=actor,
         reason=reason,
         vend=vend,
+        adjustment=adjustment,
         subclass=subclass,
         amount=loaded,
     )

@@ -96,6 +96,9 @@ class IssuedToken(models.Model):
     vend = models.ForeignKey(
         "vending.Vend", on_delete=models.PROTECT, null=True, blank=True, related_name="tokens"
     )
+    adjustment = models.ForeignKey(
+        "vending.Adjustment", on_delete=models.PROTECT, null=True, blank=True, related_name="tokens"
+    )
     key_change = models.ForeignKey(
         "KeyChange", on_delete=models.PROTECT, null=True, blank=True, related_name="tokens"
     )

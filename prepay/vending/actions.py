@@ -510,7 +510,7 @@ def _split_units(units: Decimal) -> list[Decimal]:
 def _deliver(vend: Vend, meter: Meter | None, actor: Any, today: date) -> None:
     if vend.delivery == Delivery.BALANCE or meter is None:
         return
-    units = vend.register_units or Decimal(0)
+    units = (vend.register_units or Decimal(0)).quantize(UNIT_STEP)
     if vend.delivery == Delivery.TOKEN:
         from prepay.tokens.actions import do_issue_credit_token
 
@@ -531,16 +531,15 @@ def _deliver(vend: Vend, meter: Meter | None, actor: Any, today: date) -> None:
         image = card_image_for(meter, sequence=last + 1, units=units, issued=today)
         CardImage.objects.create(meter=meter, sequence=last + 1, units=units, image=image.hex(), vend=vend)
     elif vend.delivery == Delivery.REMOTE:
-        from prepay.telemetry.models import CommandKind, MeterCommand
+        from prepay.telemetry.actions import do_queue_command
 
-        MeterCommand.objects.create(
-            meter=meter,
-            kind=CommandKind.CREDIT,
-            params={"amount": str(units), "vend": vend.pk, "receipt": vend.receipt_no},
+        do_queue_command(
+            meter,
+            "credit",
+            actor=actor,
             reason=f"vend {vend.receipt_no}",
-            next_attempt_at=timezone.now(),
+            params={"amount": str(units), "vend": vend.pk, "receipt": vend.receipt_no},
             idempotency_key=f"vend:{vend.pk}",
-            requested_by=actor if getattr(actor, "pk", None) else None,
         )
 
 
@@ -625,7 +624,12 @@ def do_topup_float(*, point: VendingPoint, amount: Any, actor: Any, idempotency_
     return entry
 
 
-from prepay.vending.reversals import (  # noqa: E402  (re-exported: one import path for callers)
+from prepay.vending.adjustments import (  # noqa: E402  (re-exported: one import path for callers)
+    do_approve_adjustment,
+    do_reject_adjustment,
+    do_request_adjustment,
+)
+from prepay.vending.reversals import (  # noqa: E402
     do_approve_reversal,
     do_reject_reversal,
     do_request_refund,
@@ -635,6 +639,9 @@ from prepay.vending.shifts import do_close_shift, do_open_shift, shift_summary  
 
 __all__ = [
     "VendQuote",
+    "do_approve_adjustment",
+    "do_reject_adjustment",
+    "do_request_adjustment",
     "current_shift",
     "do_approve_reversal",
     "do_close_shift",

@@ -300,6 +300,9 @@ class CardImage(models.Model):
     units = EnergyField(_("register units"))
     image = models.CharField(_("card image (hex)"), max_length=512)
     vend = models.OneToOneField(Vend, on_delete=models.PROTECT, null=True, blank=True, related_name="card")
+    adjustment = models.OneToOneField(
+        "Adjustment", on_delete=models.PROTECT, null=True, blank=True, related_name="card"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ScopedManager()
@@ -356,6 +359,14 @@ class Reversal(models.Model):
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     decision_note = models.CharField(_("decision note"), max_length=200, blank=True)
     point = models.ForeignKey(VendingPoint, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    clear_token = models.ForeignKey(
+        "tokens.IssuedToken",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("clear-credit token"),
+    )
     idempotency_key = models.CharField(max_length=80, unique=True, null=True, blank=True)
 
     objects = ScopedManager()
@@ -438,3 +449,47 @@ class JournalLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.book} {self.amount}"
+
+
+class AdjustmentStatus(models.TextChoices):
+    REQUESTED = "requested", _("Awaiting approval")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+class Adjustment(models.Model):
+    """调剂电量 / 调账: energy given without a sale (compensation) or money credited or debited to a balance
+    (correction), with a reason; requested by a clerk, approved by someone else (finance or admin)."""
+
+    account = models.ForeignKey(
+        "customers.Account", on_delete=models.PROTECT, related_name="adjustments", verbose_name=_("account")
+    )
+    energy = EnergyField(_("energy"), null=True, blank=True)
+    amount = MoneyField(_("amount"), null=True, blank=True)
+    register_units = EnergyField(_("register units"), null=True, blank=True)
+    delivery = models.CharField(_("delivery"), max_length=8, choices=Delivery.choices, blank=True)
+    reason = models.CharField(_("reason"), max_length=200)
+    status = models.CharField(
+        _("status"), max_length=10, choices=AdjustmentStatus.choices, default=AdjustmentStatus.REQUESTED
+    )
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.CharField(_("decision note"), max_length=200, blank=True)
+    idempotency_key = models.CharField(max_length=80, unique=True, null=True, blank=True)
+
+    objects = ScopedManager()
+    scope_group = "account__site__group"
+    scope_site: str | None = "account__site"
+
+    class Meta:
+        verbose_name = _("adjustment")
+        verbose_name_plural = _("adjustments")
+        ordering = ["-requested_at"]
+
+    def __str__(self) -> str:
+        what = f"{self.energy}" if self.energy is not None else f"{self.amount}"
+        return f"{self.account} {what}"

@@ -263,6 +263,8 @@ def _reverse_vend(reversal: Reversal, account: Account, actor: Any) -> dict[str,
             capability="reversal.approve",
         )
         extra["clear_credit_token"] = token.token
+        reversal.clear_token = token
+        reversal.save(update_fields=["clear_token"])
     total = Decimal(vend.breakdown.get("total", "0")) if vend.delivery != Delivery.BALANCE else Decimal(0)
     if total:
         ledger.post(

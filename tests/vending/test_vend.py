@@ -248,7 +248,7 @@ class DeliveryTestCase:
         vend = sell(shop, account=account, amount="10.00")
         cmd = MeterCommand.objects.get(meter=meter)
         assert vend.delivery == Delivery.REMOTE and cmd.kind == CommandKind.CREDIT
-        assert cmd.params["amount"] == str(vend.register_units) and cmd.requested_by == shop.world.cashier
+        assert Decimal(cmd.params["amount"]) == vend.register_units and cmd.requested_by == shop.world.cashier
         assert cmd.idempotency_key == f"vend:{vend.pk}"
 
     def test_a_remote_control_account_is_credited_and_the_signal_fires(self, shop):
