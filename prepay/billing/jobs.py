@@ -3,8 +3,9 @@
 Contract:
 
 * :func:`charge_due` charges remote-control accounts with readings newer than their last charge,
-  each in its own transaction, skipping accounts another worker has locked
-  (``select_for_update(skip_locked=True)``), so several workers share the work without overlap.
+  :data:`BATCH` accounts per transaction (:func:`prepay.billing.charging.charge_batch`), skipping
+  accounts another worker has locked (``select_for_update(skip_locked=True)``), so several workers
+  share the work without overlap.
 * :func:`schedule` makes sure each site has a daily job for yesterday and a monthly job for last month
   (unique per kind, site and period: creating them twice is harmless).
 * :func:`claim` takes one due job atomically (queued, or running with an expired claim — a worker
