@@ -9,6 +9,8 @@ Environment:
   PREPAY_LANGUAGE     default zh-hans
   PREPAY_ALLOWED_HOSTS comma separated, default 127.0.0.1,localhost
   PREPAY_ROUNDING     money rounding mode name from `decimal` (default ROUND_HALF_UP)
+  PREPAY_CONN_MAX_AGE seconds a database connection is kept between requests (default 60; 0 closes each time)
+  PREPAY_PUBLIC_URL   the address printed in receipt QR codes (default: the request's host)
 """
 
 from __future__ import annotations
@@ -68,6 +70,8 @@ INSTALLED_APPS = [
     "prepay.imports",
     "prepay.dbcare",
     "prepay.web",
+    "prepay.api",
+    "prepay.counter",
 ]
 
 MIDDLEWARE = [
@@ -105,7 +109,10 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'prepay.sqlite3'}"), conn_max_age=0
+        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'prepay.sqlite3'}"),
+        # keep server connections open between requests (a new PostgreSQL connection costs more than a vend)
+        conn_max_age=int(os.environ.get("PREPAY_CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

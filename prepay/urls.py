@@ -3,10 +3,14 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from prepay.api.api import api
+
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("api/", api.urls),
     path("import/", include("prepay.imports.urls")),
+    path("counter/", include("prepay.counter.urls")),
     path("r/", include("prepay.vending.urls_receipts")),  # receipts: verify (public), print, pdf, escpos
     path("", include("prepay.web.urls")),
 ]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import update_wrapper
 from typing import Any
 
 from django import forms
@@ -61,8 +62,32 @@ class PrepayAdminSite(admin.AdminSite):
     site_url = "/"
 
     def has_permission(self, request: HttpRequest) -> bool:
+        from prepay.tenancy.scoping import holds
+
         user = request.user
-        return bool(user.is_active and user.is_staff and is_member(user))
+        if not (user.is_active and user.is_staff and is_member(user)):
+            return False
+        return bool(user.is_superuser or holds(user, "backoffice"))
+
+    def admin_view(self, view: Any, cacheable: bool = False) -> Any:
+        """A signed-in member without the back office (a cashier) gets 403, not the login page."""
+        inner = super().admin_view(view, cacheable)
+
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            user = request.user
+            if (
+                user.is_authenticated
+                and user.is_active
+                and user.is_staff
+                and is_member(user)
+                and not self.has_permission(request)
+            ):
+                from django.core.exceptions import PermissionDenied as Denied
+
+                raise Denied
+            return inner(request, *args, **kwargs)
+
+        return update_wrapper(wrapper, inner)
 
 
 # --------------------------------------------------------------------------------------------------

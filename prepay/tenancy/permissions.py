@@ -16,6 +16,10 @@ A, C, K, F, U = Role.ADMIN, Role.CLERK, Role.CASHIER, Role.FINANCE, Role.AUDITOR
 #: capability -> (roles that hold it, human description)
 CAPABILITIES: dict[str, tuple[frozenset[str], object]] = {
     "view": (frozenset({A, C, K, F, U}), _("See master data, accounts, meters and tariffs of the site")),
+    "backoffice": (
+        frozenset({A, C, F, U}),
+        _("Use the back office (/admin/); cashiers work at the vending counter only"),
+    ),
     "masterdata.change": (
         frozenset({A}),
         _("Create and edit sites, buildings, units, customer types, meter models and tariffs"),

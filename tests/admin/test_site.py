@@ -7,7 +7,7 @@ from tests import factories as f
 
 class AdminSiteTestCase:
     def test_it_lets_a_member_in_and_shows_prepay_branding(self, world, login):
-        response = login(world.cashier).get("/admin/")
+        response = login(world.clerk).get("/admin/")
         assert response.status_code == 200
         assert b"Prepay" in response.content
         assert b'action="/i18n/setlang/"' in response.content
@@ -28,8 +28,13 @@ class AdminSiteTestCase:
         root = f.user("root", is_superuser=True)
         assert login(root).get("/admin/").status_code == 200
 
+    def test_it_keeps_cashiers_out_of_the_back_office(self, world, login):
+        client = login(world.cashier)
+        assert client.get("/admin/").status_code == 403
+        assert client.get("/admin/customers/customer/").status_code == 403
+
     def test_it_hides_models_the_user_may_not_see(self, world, login):
-        content = login(world.cashier).get("/admin/").content
+        content = login(world.clerk).get("/admin/").content
         assert b"/admin/customers/customer/" in content
         assert b"/admin/audit/auditevent/" not in content
         assert b"/admin/tenancy/membership/" not in content

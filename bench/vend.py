@@ -1,0 +1,291 @@
+"""Vend throughput: through the action, through the API in-process, and over HTTP against gunicorn,
+beside a baseline measured in the same run on the same database.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/prepay_bench python bench/vend.py [--n 200]
+    python bench/vend.py            # SQLite in a temporary directory
+
+The database named by DATABASE_URL is DROPPED and re-created (its name must contain "bench").
+Every vend is an STS token sale (tariff, double-entry ledger, gap-free receipt, token with a new TID,
+audit event). HTTP clients are threads with keep-alive connections, each an API client selling as its
+own agent point (as payment channels do), against ``gunicorn prepay.wsgi`` with --workers processes.
+Prints vends/s and p50/p99 latency, and the baseline: ``pgbench -b tpcb-like`` TPS with as many
+clients on the same PostgreSQL (SQLite: single-row UPDATE + INSERT transactions/s on a WAL file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import shutil
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+VK = "ABABABABABABABAB"  # the IEC CTSA01 example vending key
+
+
+def fresh_database(url: str) -> None:
+    import psycopg
+
+    name = urlparse(url).path.lstrip("/")
+    if "bench" not in name:
+        sys.exit(f"refusing to drop database {name!r}: its name must contain 'bench'")
+    admin = urlparse(url)._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def setup(n_accounts: int, n_clients: int) -> tuple[list[Any], list[str], list[Any], Any]:
+    """Schema, a site with an STS tariff and meters, agent points with API clients and a float."""
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    from prepay.api.actions import do_create_api_client
+    from prepay.tokens.actions import do_import_vending_keys
+    from prepay.vending.actions import do_topup_float
+    from prepay.vending.models import PointKind, VendingPoint
+    from tests import factories as f
+
+    w = f.site_world(f.group("bench"), "s1")
+    admin = f.user("bench-admin", memberships=[(w.group, None, "admin")])
+    finance = f.user("bench-finance", memberships=[(w.group, None, "finance")])
+    do_import_vending_keys(
+        group=w.group,
+        actor=admin,
+        rows=[{"dkga": "02", "supply_group_code": "123456", "key_revision": 1, "key_type": 2, "key": VK}],
+    )
+    units = w.units * (n_accounts // len(w.units) + 1)
+    accounts = [
+        f.account(
+            w,
+            unit=units[i],
+            meter_=f.meter(w, drn="00000000000", supply_group_code="123456", tariff_index="01"),
+        )
+        for i in range(n_accounts)
+    ]
+    keys, points = [], []
+    for i in range(n_clients + 1):
+        point = VendingPoint.objects.create(
+            site=w.site, code=f"ag{i}", name=f"Agent {i}", kind=PointKind.AGENT, uses_float=True
+        )
+        do_topup_float(point=point, amount="100000000", actor=finance, idempotency_key=f"seed-{i}")
+        _c, key = do_create_api_client(
+            group=w.group,
+            site=w.site,
+            point=point,
+            name=f"ch{i}",
+            scopes=["vend"],
+            roles=["cashier"],
+            actor=admin,
+        )
+        keys.append(key)
+        points.append(point)
+    from django.contrib.auth import get_user_model
+
+    return accounts, keys, points, get_user_model().objects.get(api_client__point=points[0])
+
+
+def through_action(accounts: list[Any], point: Any, user: Any, n: int) -> float:
+    from prepay.vending.actions import do_vend
+
+    start = time.perf_counter()
+    for i in range(n):
+        do_vend(
+            account=accounts[i % len(accounts)],
+            actor=user,
+            point=point,
+            amount="10",
+            idempotency_key=f"a-{i}",
+        )
+    return n / (time.perf_counter() - start)
+
+
+def through_test_client(accounts: list[Any], key: str, n: int) -> float:
+    from django.test import Client
+
+    c = Client()
+    start = time.perf_counter()
+    for i in range(n):
+        r = c.post(
+            "/api/vends",
+            json.dumps({"account_id": accounts[i % len(accounts)].pk, "amount": "10"}),
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {key}", "Idempotency-Key": f"t-{i}"},
+        )
+        assert r.status_code == 201, r.content
+    return n / (time.perf_counter() - start)
+
+
+def over_http(port: int, accounts: list[Any], keys: list[str], per_client: int) -> tuple[float, float, float]:
+    """(vends/s, p50 ms, p99 ms) of len(keys) keep-alive clients, each selling per_client vends."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+    errors: list[str] = []
+    barrier = threading.Barrier(len(keys) + 1)
+
+    def run(c: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        mine: list[float] = []
+        barrier.wait()
+        for i in range(per_client):
+            body = json.dumps({"account_id": accounts[(c * 7 + i) % len(accounts)].pk, "amount": "10"})
+            t0 = time.perf_counter()
+            conn.request(
+                "POST",
+                "/api/vends",
+                body,
+                {
+                    "Authorization": f"Bearer {keys[c]}",
+                    "Idempotency-Key": f"h-{c}-{i}",
+                    "Content-Type": "application/json",
+                },
+            )
+            resp = conn.getresponse()
+            data = resp.read()
+            mine.append(time.perf_counter() - t0)
+            if resp.status != 201:
+                errors.append(f"{resp.status} {data[:200]!r}")
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=run, args=(c,)) for c in range(len(keys))]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    if errors:
+        sys.exit(f"{len(errors)} failed vends, first: {errors[0]}")
+    q = statistics.quantiles(latencies, n=100)
+    return len(latencies) / elapsed, q[49] * 1000, q[98] * 1000
+
+
+def start_gunicorn(port: int, workers: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "prepay.wsgi", "-w", str(workers), "-b", f"127.0.0.1:{port}",
+         "--keep-alive", "30", "--log-level", "warning"],
+        cwd=ROOT, env=env,
+    )  # fmt: skip
+    for _ in range(100):
+        try:
+            http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/api/openapi.json")
+            return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    sys.exit("gunicorn did not start")
+
+
+def pgbench_tps(url: str, clients: int, seconds: int) -> float:
+    subprocess.run(["pgbench", "-i", "-s", "1", "-q", url], check=True, capture_output=True)
+    out = subprocess.run(
+        ["pgbench", "-b", "tpcb-like", "-c", str(clients), "-j", str(min(clients, 4)), "-T", str(seconds), url],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    subprocess.run(["pgbench", "-i", "-I", "d", url], check=True, capture_output=True)  # drop its tables
+    m = re.search(r"tps = ([\d.]+)", out)
+    return float(m.group(1)) if m else float("nan")
+
+
+def sqlite_tps(path: Path, n: int) -> float:
+    """Transactions/s of one single-row UPDATE + one INSERT each, on a WAL file like Prepay's."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.executescript(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+        "CREATE TABLE acc(id INTEGER PRIMARY KEY, bal INTEGER); CREATE TABLE hist(acc INTEGER, delta INTEGER);"
+        "INSERT INTO acc VALUES (1, 0);"
+    )
+    start = time.perf_counter()
+    for i in range(n):
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("UPDATE acc SET bal = bal + ? WHERE id = 1", (i,))
+        db.execute("INSERT INTO hist VALUES (1, ?)", (i,))
+        db.execute("COMMIT")
+    return n / (time.perf_counter() - start)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--n", type=int, default=200, help="vends per in-process measurement")
+    p.add_argument("--clients", type=int, default=8, help="concurrent HTTP clients (and pgbench clients)")
+    p.add_argument("--per-client", type=int, default=50, help="vends per HTTP client")
+    p.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    p.add_argument("--port", type=int, default=0, help="default: a free port")
+    p.add_argument("--accounts", type=int, default=40)
+    args = p.parse_args()
+
+    if not args.port:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            args.port = s.getsockname()[1]
+    tmp = Path(tempfile.mkdtemp(prefix="prepay-bench-"))
+    url = os.environ.get("DATABASE_URL", "")
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="prepay.settings",
+        PREPAY_VAR_DIR=str(tmp),
+        PREPAY_SECRET_KEY="bench-" + "x" * 40,
+    )
+    if url.startswith("postgres"):
+        fresh_database(url)
+        backend = "PostgreSQL"
+    else:
+        os.environ["DATABASE_URL"] = url = f"sqlite:///{tmp / 'bench.sqlite3'}"
+        backend = "SQLite"
+    try:
+        accounts, keys, points, user = setup(args.accounts, args.clients)
+        from django.db import connections
+
+        action = through_action(accounts, points[0], user, args.n)
+        in_process = through_test_client(accounts, keys[0], args.n)
+        connections.close_all()
+        server = start_gunicorn(args.port, args.workers, dict(os.environ))
+        try:
+            rate, p50, p99 = over_http(args.port, accounts, keys[1:], args.per_client)
+        finally:
+            server.terminate()
+            server.wait(10)
+        from prepay.dbcare import services
+
+        problems = services.check()
+        print(f"backend: {backend}; {args.accounts} STS accounts; every vend issues a token")
+        print(f"action (one thread):                   {action:8.1f} vends/s")
+        print(f"API, Django test client (one thread):  {in_process:8.1f} vends/s")
+        print(
+            f"HTTP, gunicorn -w {args.workers}, {args.clients} clients:   {rate:8.1f} vends/s"
+            f"   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms"
+        )
+        if backend == "PostgreSQL":
+            tps = pgbench_tps(url, args.clients, 10)
+            print(
+                f"baseline pgbench -b tpcb-like, {args.clients} clients: {tps:8.1f} TPS   (vends/s ÷ TPS = {rate / tps:.2f})"
+            )
+        else:
+            tps = sqlite_tps(tmp / "baseline.sqlite3", args.n * 5)
+            print(
+                f"baseline SQLite UPDATE+INSERT txn:     {tps:8.1f} TPS   (vends/s ÷ TPS = {rate / tps:.2f})"
+            )
+        print(f"db check after the run: {problems or 'clean'}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

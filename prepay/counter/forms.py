@@ -1,0 +1,211 @@
+"""Forms of the counter and clerk screens.
+
+The account lifecycle forms (open, assign, replace, transfer, close) are the back office's own
+(prepay/customers/admin.py): one definition, one set of labels and translations for both screens.
+Each form only parses and scopes; the action it feeds validates the business rules.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from prepay.customers.admin import (
+    AssignMeterForm,
+    CloseAccountForm,
+    OpenAccountForm,
+    ReplaceMeterForm,
+    TransferForm,
+)
+from prepay.customers.models import CustomerType
+from prepay.tenancy.models import Site
+from prepay.tenancy.scoping import sites_for
+from prepay.tokens.actions import MANAGEMENT
+from prepay.vending.models import PaymentMethod, PointKind, VendingPoint
+
+__all__ = [
+    "AssignMeterForm",
+    "CloseAccountForm",
+    "CloseShiftForm",
+    "CustomerForm",
+    "DecisionForm",
+    "KeyChangeForm",
+    "ManagementTokenForm",
+    "OpenAccountForm",
+    "OpenShiftForm",
+    "RefundRequestForm",
+    "ReplaceMeterForm",
+    "RelayCommandForm",
+    "ReversalRequestForm",
+    "SellForm",
+    "TransferForm",
+    "new_key",
+]
+
+
+def new_key(prefix: str = "counter") -> str:
+    """A fresh idempotency key, generated when a form is rendered (a re-submit reuses it)."""
+    return f"{prefix}-{uuid.uuid4().hex}"
+
+
+class CustomerForm(forms.Form):
+    """Register a customer at one of the sites where the user may (``customer.change``)."""
+
+    site = forms.ModelChoiceField(queryset=Site.objects.none(), label=_("site"))
+    number = forms.CharField(label=_("customer number"), max_length=32)
+    name = forms.CharField(label=_("name"), max_length=200)
+    customer_type = forms.ModelChoiceField(queryset=CustomerType.objects.none(), label=_("customer type"))
+    phone = forms.CharField(label=_("phone"), max_length=32, required=False)
+    id_number = forms.CharField(label=_("ID / licence number"), max_length=40, required=False)
+    email = forms.EmailField(label=_("email"), required=False)
+    address = forms.CharField(label=_("address"), max_length=300, required=False)
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        sites = sites_for(user, "customer.change").select_related("group")
+        self.fields["site"].queryset = sites  # type: ignore[attr-defined]
+        self.fields["customer_type"].queryset = CustomerType.objects.for_user(user).filter(  # type: ignore[attr-defined]
+            group__in=sites.values("group")
+        )
+        if sites.count() == 1:
+            self.fields["site"].initial = sites.first()
+
+
+class ManagementTokenForm(forms.Form):
+    """A class 2 management token (clear credit, clear tamper, …) with a reason."""
+
+    kind = forms.ChoiceField(
+        label=_("token"),
+        choices=[
+            ("clear_credit", _("Clear credit")),
+            ("clear_tamper", _("Clear tamper")),
+            ("max_power", _("Set maximum power")),
+            ("phase_unbalance", _("Set phase unbalance limit")),
+            ("tariff_rate", _("Set tariff rate")),
+            ("water_factor", _("Set water meter factor")),
+        ],
+    )
+    value = forms.IntegerField(label=_("value"), min_value=0, initial=0)
+    reason = forms.CharField(label=_("reason"), max_length=200)
+
+    def clean_kind(self) -> str:
+        kind: str = self.cleaned_data["kind"]
+        assert kind in MANAGEMENT  # the choices above are a subset of the engine's
+        return kind
+
+
+class KeyChangeForm(forms.Form):
+    """New key parameters for a meter (empty: unchanged); the key-change tokens are printed after."""
+
+    PARAMETERS = ("supply_group_code", "tariff_index", "key_revision", "key_type", "base_date")
+
+    supply_group_code = forms.CharField(label=_("supply group code"), max_length=6, required=False)
+    tariff_index = forms.CharField(label=_("tariff index"), max_length=2, required=False)
+    key_revision = forms.IntegerField(label=_("key revision"), min_value=1, max_value=9, required=False)
+    key_type = forms.IntegerField(label=_("key type"), min_value=0, max_value=3, required=False)
+    base_date = forms.TypedChoiceField(
+        label=_("base date"),
+        choices=[("", "—"), ("1993", "1993"), ("2014", "2014"), ("2035", "2035")],
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
+    ken = forms.IntegerField(label=_("key expiry number"), min_value=0, max_value=255, initial=255)
+    reason = forms.CharField(label=_("reason"), max_length=200)
+
+
+# --------------------------------------------------------------------------------------------------
+# The vending counter
+# --------------------------------------------------------------------------------------------------
+
+MONEY: dict[str, Any] = {"max_digits": 12, "decimal_places": 2}
+
+
+class SellForm(forms.Form):
+    """One purchase: the account, money or energy, how it is paid, the key fixed when rendered."""
+
+    account = forms.IntegerField(widget=forms.HiddenInput)
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=80)
+    mode = forms.ChoiceField(
+        label=_("Sell by"),
+        choices=[("money", _("Money")), ("energy", _("Energy"))],
+        initial="money",
+        widget=forms.RadioSelect,
+    )
+    value = forms.DecimalField(label=_("Amount"), max_digits=14, decimal_places=3, min_value=Decimal("0.001"))
+    method = forms.ChoiceField(label=_("payment method"), choices=PaymentMethod.choices, initial="cash")
+    reference = forms.CharField(label=_("payment reference"), max_length=80, required=False)
+
+    def purchase(self) -> dict[str, Any]:
+        """``amount=`` or ``energy=`` for quote_vend / do_vend."""
+        d = self.cleaned_data
+        return {"amount": d["value"]} if d["mode"] == "money" else {"energy": d["value"]}
+
+
+class OpenShiftForm(forms.Form):
+    point = forms.ModelChoiceField(queryset=VendingPoint.objects.none(), label=_("vending point"))
+    opening_float = forms.DecimalField(
+        label=_("opening cash float"), min_value=Decimal("0"), initial=0, **MONEY
+    )  # type: ignore[arg-type]
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        points = VendingPoint.objects.for_user(user, "vend.sell").filter(kind=PointKind.COUNTER, active=True)
+        self.fields["point"].queryset = points  # type: ignore[attr-defined]
+        if points.count() == 1:
+            self.fields["point"].initial = points.first()
+
+
+class CloseShiftForm(forms.Form):
+    """The money counted in the drawer per payment method (cash-up, 扎帐)."""
+
+    note = forms.CharField(label=_("note"), max_length=200, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for value, label in PaymentMethod.choices:
+            self.fields[f"declared_{value}"] = forms.DecimalField(
+                label=label,
+                min_value=Decimal("0"),
+                initial=0,
+                **MONEY,
+            )
+
+    def declared(self) -> dict[str, Decimal]:
+        return {m: self.cleaned_data[f"declared_{m}"] for m in PaymentMethod.values}
+
+
+class ReversalRequestForm(forms.Form):
+    reason = forms.CharField(label=_("reason"), max_length=200)
+    token_entered = forms.TypedChoiceField(
+        label=_("Was the token entered into the meter?"),
+        choices=[("no", _("No")), ("yes", _("Yes"))],
+        coerce=lambda v: v == "yes",
+        widget=forms.RadioSelect,
+    )
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=80)
+
+
+class RefundRequestForm(forms.Form):
+    amount = forms.DecimalField(label=_("amount"), min_value=Decimal("0.01"), **MONEY)
+    method = forms.ChoiceField(label=_("paid back by"), choices=PaymentMethod.choices, initial="cash")
+    reason = forms.CharField(label=_("reason"), max_length=200)
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=80)
+
+
+class DecisionForm(forms.Form):
+    note = forms.CharField(label=_("note"), max_length=200, required=False)
+
+
+class RelayCommandForm(forms.Form):
+    """Remote trip (cut supply) or close (restore) with the reason, for a networked meter."""
+
+    kind = forms.ChoiceField(
+        label=_("command"), choices=[("trip", _("Trip (cut supply)")), ("close", _("Close (restore supply)"))]
+    )
+    reason = forms.CharField(label=_("reason"), max_length=200)
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=80)

@@ -1,0 +1,46 @@
+"""Include under ``counter/``: ``path("counter/", include("prepay.counter.urls"))`` in prepay/urls.py."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from prepay.counter.views import account, approvals, clerk, sell, shift
+
+app_name = "counter"
+
+urlpatterns = [
+    # the vending counter (cashiers)
+    path("", sell.counter, name="sell"),
+    path("search/", sell.search, name="search"),
+    path("card/<int:pk>/", sell.card, name="card"),
+    path("quote/", sell.quote, name="quote"),
+    path("review/", sell.review, name="review"),
+    path("vend/", sell.sell, name="vend_confirm"),
+    path("vends/<int:pk>/", sell.vend_detail, name="vend"),
+    path("vends/<int:pk>/reprint/", sell.reprint, name="reprint"),
+    path("vends/<int:pk>/reissue/", sell.reissue, name="reissue"),
+    path("vends/<int:pk>/reversal/", approvals.request_reversal, name="request_reversal"),
+    path("shift/open/", shift.open_shift, name="shift_open"),
+    path("shift/close/", shift.close_shift, name="shift_close"),
+    path("shifts/<int:pk>/", shift.shift_detail, name="shift"),
+    # accounts and the customer view
+    path("accounts/", clerk.accounts, name="accounts"),
+    path("accounts/<int:pk>/", account.account, name="account"),
+    path("accounts/<int:pk>/consumption.json", account.consumption, name="consumption"),
+    path("accounts/<int:pk>/refund/", approvals.request_refund, name="request_refund"),
+    # clerk screens
+    path("accounts/<int:pk>/assign-meter/", clerk.assign_meter, name="assign_meter"),
+    path("accounts/<int:pk>/replace-meter/", clerk.replace_meter, name="replace_meter"),
+    path("accounts/<int:pk>/transfer/", clerk.transfer, name="transfer"),
+    path("accounts/<int:pk>/close/", clerk.close, name="close"),
+    path("accounts/<int:pk>/relay/", clerk.relay_command, name="relay_command"),
+    path("customers/", clerk.customers, name="customers"),
+    path("customers/new/", clerk.customer_new, name="customer_new"),
+    path("customers/<int:pk>/open-account/", clerk.open_account, name="open_account"),
+    path("meters/<int:pk>/tokens/", clerk.meter_tokens, name="meter_tokens"),
+    path("meters/<int:pk>/management-token/", clerk.management_token, name="management_token"),
+    path("meters/<int:pk>/key-change/", clerk.key_change, name="key_change"),
+    # approvals (finance / admin)
+    path("approvals/", approvals.queue, name="approvals"),
+    path("approvals/<int:pk>/<str:decision>/", approvals.decide, name="decide"),
+]

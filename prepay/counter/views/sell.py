@@ -1,0 +1,287 @@
+"""The vending counter (售电), keyboard-first.
+
+search (Enter picks a single match) → account card with the sell form (amount, live quote) →
+Enter: review → Enter: ``do_vend`` → receipt with the token. Every step is one htmx request that
+swaps ``#counter-work``; without htmx the same views render the whole page.
+
+The sell form carries an idempotency key generated when the card is rendered; review and confirm
+pass it on, so a double submit (or a retry after a lost answer) returns the first vend.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from prepay.common.errors import ActionError, PermissionDenied
+from prepay.counter.access import require_on, require_somewhere, visible
+from prepay.counter.forms import OpenShiftForm, SellForm, new_key
+from prepay.counter.views.base import call_action
+from prepay.customers.models import Account
+from prepay.telemetry.models import MeterLink
+from prepay.vending import actions as vending
+from prepay.vending import ledger
+from prepay.vending.models import Delivery, PaymentMethod, Receipt, Vend
+
+SELL = "vend.sell"
+
+
+def page(request: HttpRequest, work: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
+    """The fragment ``work`` for htmx; otherwise the whole counter page with it in ``#counter-work``."""
+    if getattr(request, "htmx", False):
+        return render(request, work, context, status=status)
+    shift = vending.current_shift(request.user)
+    full = {"work": work, "shift": shift, **context}
+    if shift is None:
+        full["shift_form"] = OpenShiftForm(user=request.user)
+    return render(request, "counter/sell.html", full, status=status)
+
+
+def quote_context(q: Any) -> dict[str, Any]:
+    """A VendQuote for the templates, with its delivery's label."""
+    return {"quote": q, "delivery_label": Delivery(q.delivery).label if q is not None else ""}
+
+
+def _accounts() -> Any:
+    return Account.objects.select_related("site__group", "customer", "unit__building")
+
+
+def card_context(request: HttpRequest, account: Account, form: SellForm | None = None) -> dict[str, Any]:
+    """The account card: balance, arrears, meter and relay, last purchases, and the sell form."""
+    meter = vending.active_meter(account)
+    balance = ledger.balance_of(account)
+    if form is None:
+        form = SellForm(initial={"account": account.pk, "idempotency_key": new_key("vend"), "mode": "money"})
+    return {
+        "account": account,
+        "balance": balance,
+        "arrears": -balance if balance < 0 else None,
+        "meter": meter,
+        "link": MeterLink.objects.filter(meter=meter).first() if meter else None,
+        "last_vends": Vend.objects.filter(account=account).prefetch_related("tokens")[:5],
+        "form": form,
+    }
+
+
+@login_required
+def counter(request: HttpRequest) -> HttpResponse:
+    """The counter: the open-shift form without a shift; else the search box (``?account=`` preloads a card)."""
+    require_somewhere(request.user, SELL)
+    context: dict[str, Any] = {}
+    work = "counter/_welcome.html"
+    if pk := request.GET.get("account", "").strip():
+        account = visible(request.user, _accounts(), pk if pk.isdigit() else 0)
+        require_on(request.user, SELL, account)
+        context, work = card_context(request, account), "counter/_card.html"
+    return page(request, work, context)
+
+
+@login_required
+def search(request: HttpRequest) -> HttpResponse:
+    """Matches for ``q`` (``find_accounts``); with ``pick=1`` (Enter) a single match opens its card."""
+    require_somewhere(request.user, SELL)
+    q = request.GET.get("q", "")
+    found = vending.find_accounts(request.user, q)
+    if request.GET.get("pick") and len(found) == 1:
+        account = found[0]
+        require_on(request.user, SELL, account)
+        response = page(request, "counter/_card.html", card_context(request, account))
+        response["HX-Retarget"] = "#counter-work"  # the search form targets the results list
+        return response
+    return page(
+        request, "counter/_results.html", {"q": q, "found": found, "picked": bool(request.GET.get("pick"))}
+    )
+
+
+@login_required
+def card(request: HttpRequest, pk: int) -> HttpResponse:
+    account = visible(request.user, _accounts(), pk)
+    require_on(request.user, SELL, account)
+    return page(request, "counter/_card.html", card_context(request, account))
+
+
+def _parse(request: HttpRequest) -> tuple[SellForm, Account | None]:
+    form = SellForm(request.POST if request.method == "POST" else request.GET)
+    if not form.is_valid():
+        return form, None
+    account = visible(request.user, _accounts(), form.cleaned_data["account"])
+    require_on(request.user, SELL, account)
+    return form, account
+
+
+@login_required
+def quote(request: HttpRequest) -> HttpResponse:
+    """The live price breakdown under the amount (``quote_vend``); errors show in its place."""
+    require_somewhere(request.user, SELL)
+    form, account = _parse(request)
+    q = None
+    if account is not None:
+        _ok, q = call_action(
+            form, lambda: vending.quote_vend(account=account, actor=request.user, **form.purchase())
+        )
+    return render(request, "counter/_quote.html", {"form": form, **quote_context(q)})
+
+
+def _card_again(request: HttpRequest, form: SellForm) -> HttpResponse:
+    """The card with the form's errors (400); a form without an account is a bad request."""
+    pk = form.data.get("account", "")
+    if not str(pk).isdigit():
+        return HttpResponse(status=400)
+    account = visible(request.user, _accounts(), pk)
+    require_on(request.user, SELL, account)
+    return page(request, "counter/_card.html", card_context(request, account, form), status=400)
+
+
+def _open_shift(request: HttpRequest) -> Any:
+    """The cashier's open shift, else an ActionError (a counter sells only within a shift)."""
+    shift = vending.current_shift(request.user)
+    if shift is None:
+        raise ActionError("no_open_shift", _("Open a shift before selling."))
+    return shift
+
+
+@login_required
+@require_POST
+def review(request: HttpRequest) -> HttpResponse:
+    """Enter on the amount: check and price the sale, show it for confirmation (nothing is sold yet)."""
+    require_somewhere(request.user, SELL)
+    form, account = _parse(request)
+    if account is None:
+        return _card_again(request, form)
+
+    def check() -> Any:
+        _open_shift(request)
+        return vending.quote_vend(account=account, actor=request.user, **form.purchase())
+
+    ok, q = call_action(form, check)
+    if not ok:
+        return _card_again(request, form)
+    return page(
+        request,
+        "counter/_review.html",
+        {
+            "account": account,
+            "form": form,
+            "method_label": PaymentMethod(form.cleaned_data["method"]).label,
+            **quote_context(q),
+        },
+    )
+
+
+@login_required
+@require_POST
+def sell(request: HttpRequest) -> HttpResponse:
+    """Confirm: ``do_vend`` at the cashier's open shift; the receipt replaces the review."""
+    require_somewhere(request.user, SELL)
+    form, account = _parse(request)
+    if account is None:
+        return _card_again(request, form)
+
+    def run() -> Vend:
+        shift = _open_shift(request)
+        return vending.do_vend(
+            account=account,
+            actor=request.user,
+            point=shift.point,
+            shift=shift,
+            idempotency_key=form.cleaned_data["idempotency_key"],
+            method=form.cleaned_data["method"],
+            reference=form.cleaned_data["reference"],
+            **form.purchase(),
+        )
+
+    ok, vend = call_action(form, run)
+    if not ok:
+        return _card_again(request, form)
+    response = page(request, "counter/_receipt.html", receipt_context(request, vend))
+    response["HX-Push-Url"] = reverse("counter:vend", args=[vend.pk])
+    return response
+
+
+def receipt_links(receipt: Receipt | None) -> dict[str, str]:
+    """Print view and ESC/POS downloads of the receipts helper (empty until its URLs are installed)."""
+    if receipt is None:
+        return {}
+    try:
+        return {
+            "print": reverse("receipts:print", args=[receipt.code]) + "?print=1",
+            "escpos58": reverse("receipts:escpos", args=[receipt.code]) + "?width=58",
+            "escpos80": reverse("receipts:escpos", args=[receipt.code]) + "?width=80",
+            "pdf": reverse("receipts:pdf", args=[receipt.code]),
+        }
+    except NoReverseMatch:
+        return {}
+
+
+def receipt_context(request: HttpRequest, vend: Vend) -> dict[str, Any]:
+    receipt = Receipt.objects.filter(vend=vend).first()
+    return {
+        "vend": vend,
+        "account": vend.account,
+        "tokens": list(vend.tokens.order_by("pk")),
+        "card": getattr(vend, "card", None) if hasattr(vend, "card") else None,
+        "receipt": receipt,
+        "links": receipt_links(receipt),
+        "balance": ledger.balance_of(vend.account),
+        "breakdown": vend.breakdown or {},
+    }
+
+
+def _vend_for(request: HttpRequest, pk: int) -> Vend:
+    return visible(
+        request.user, Vend.objects.select_related("account__site", "account__customer", "point"), pk
+    )
+
+
+@login_required
+def vend_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A sale's receipt screen: token(s), print, re-print, lost-token re-issue, reversal request."""
+    vend = _vend_for(request, pk)
+    require_somewhere(request.user, SELL, "account.lifecycle", "reversal.request")
+    return page(request, "counter/_receipt.html", receipt_context(request, vend))
+
+
+@login_required
+@require_POST
+def reprint(request: HttpRequest, pk: int) -> HttpResponse:
+    """Count a re-print (``do_reprint_receipt``), then open the print view."""
+    vend = _vend_for(request, pk)
+    receipt = Receipt.objects.filter(vend=vend).first()
+    back = reverse("counter:vend", args=[vend.pk])
+    if receipt is None:
+        return HttpResponseRedirect(back)
+    try:
+        vending.do_reprint_receipt(receipt=receipt, actor=request.user)
+    except ActionError as exc:
+        return _refusal(request, exc, back)
+    return HttpResponseRedirect(receipt_links(receipt).get("print", back))
+
+
+@login_required
+@require_POST
+def reissue(request: HttpRequest, pk: int) -> HttpResponse:
+    """Lost token: show the same token(s) again (``do_reissue_token``: same TIDs, never new ones)."""
+    vend = _vend_for(request, pk)
+    back = reverse("counter:vend", args=[vend.pk])
+    try:
+        vending.do_reissue_token(vend=vend, actor=request.user)
+    except ActionError as exc:
+        return _refusal(request, exc, back)
+    messages.success(request, _("The same token was issued again; nothing new was generated."))
+    return HttpResponseRedirect(back)
+
+
+def _refusal(request: HttpRequest, exc: ActionError, back: str) -> HttpResponse:
+    """A refused follow-up action: 403 for a permission, else the message on the receipt screen."""
+    if isinstance(exc, PermissionDenied):
+        raise DjangoPermissionDenied(str(exc))
+    messages.error(request, str(exc))
+    return HttpResponseRedirect(back)
