@@ -39,6 +39,10 @@ def _commands() -> list[tuple[str, str]]:
             _("Run virtual meters that speak Modbus TCP, DL/T 645, CJ/T 188 and MQTT on real sockets"),
         ),
         ("pollmeters", _("Poll networked meters: readings, relay state, online/offline, queued commands")),
+        (
+            "runbilling",
+            _("Billing daemon: charge new readings, run daily and monthly settlements, send notifications"),
+        ),
         ("createsuperuser", _("Create a platform operator account")),
     ]
 

@@ -19,6 +19,9 @@ Contract:
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
@@ -34,8 +37,8 @@ from prepay.customers.models import Account
 from prepay.domain import metering
 from prepay.domain.charging import cycle_of, cycle_starts, scale_tiers, split_period
 from prepay.domain.money import energy as q_energy
+from prepay.domain.tariffs import Kind, price_intervals
 from prepay.domain.tariffs import Tariff as DomainTariff
-from prepay.domain.tariffs import price_intervals
 from prepay.meters.models import Installation, Meter
 from prepay.tariffs import engine
 from prepay.tariffs.models import Tariff
@@ -64,27 +67,63 @@ def register_spec(meter: Meter) -> metering.RegisterSpec:
     )
 
 
+_RUN_CACHE: ContextVar[dict[Any, Any] | None] = ContextVar("billing_run_cache", default=None)
+
+
+@contextmanager
+def run_cache() -> Iterator[None]:
+    """Memoise tariff lookups for one billing run (many accounts share a few tariffs). Tariff rows
+    are master data; a run sees the versions in force when it started."""
+    token = _RUN_CACHE.set({})
+    try:
+        yield
+    finally:
+        _RUN_CACHE.reset(token)
+
+
+def _cached(key: Any, compute: Any) -> Any:
+    cache = _RUN_CACHE.get()
+    if cache is None:
+        return compute()
+    if key not in cache:
+        cache[key] = compute()
+    return cache[key]
+
+
+def _assignment_key(account: Account) -> tuple[Any, ...]:
+    return (account.tariff_id, account.site_id, account.customer.customer_type_id, account.utility)
+
+
 def tariff_versions(account: Account) -> list[Tariff]:
     """All versions of the account's assigned tariff code (same group; its site or group-wide)."""
-    row = engine.assigned_tariff(account)
-    if row is None:
-        return []
-    return list(
-        Tariff.objects.filter(group_id=row.group_id, code=row.code).filter(
-            Q(site_id=row.site_id) | Q(site__isnull=True)
+
+    def compute() -> list[Tariff]:
+        row = engine.assigned_tariff(account)
+        if row is None:
+            return []
+        return list(
+            Tariff.objects.filter(group_id=row.group_id, code=row.code).filter(
+                Q(site_id=row.site_id) | Q(site__isnull=True)
+            )
         )
-    )
+
+    return _cached(("versions", _assignment_key(account)), compute)  # type: ignore[no-any-return]
 
 
 def tariff_for(account: Account, on: date) -> tuple[Tariff, DomainTariff]:
     """The account's tariff version in force on ``on`` (prepay.tariffs.engine.tariff_for) with its
     tiers scaled per person when the tariff says so (TierBasis) and the account has a Household."""
-    try:
-        row, domain = engine.tariff_for(account, on)
-    except ActionError as exc:
-        raise TariffMissing(str(exc)) from None
-    basis = TierBasis.objects.filter(tariff=row).first()
-    if basis is not None and basis.per_person:
+
+    def compute() -> tuple[Tariff, DomainTariff, bool]:
+        try:
+            row, domain = engine.tariff_for(account, on)
+        except ActionError as exc:
+            raise TariffMissing(str(exc)) from None
+        basis = TierBasis.objects.filter(tariff=row).first()
+        return row, domain, basis is not None and basis.per_person
+
+    row, domain, per_person = _cached(("tariff", _assignment_key(account), on), compute)
+    if per_person:
         household = Household.objects.filter(account=account).first()
         domain = scale_tiers(domain, household.persons if household else 1)
     return row, domain
@@ -129,25 +168,49 @@ def _hwm_after(ivs: list[metering.Interval]) -> Decimal:
     return last.from_value if metering.BACKWARDS in last.flags else last.to_value
 
 
-def _charge_installation(account: Account, inst: Installation, until: datetime, actor: Any) -> list[Charge]:
+def _charge_installation(
+    account: Account,
+    inst: Installation,
+    until: datetime,
+    actor: Any,
+    *,
+    cursor: _Cursor | None = None,
+    rows: list[tuple[datetime, Decimal]] | None = None,
+    usage: dict[date, list[Decimal]] | None = None,
+    preloaded: bool = False,
+    save: bool = True,
+) -> list[Charge]:
+    """Charge one installation up to ``until``. The batch path passes what it preloaded: the
+    ``cursor``, the readings after it (``rows``: (read_at, register) in time order, at most
+    ``until``) and the cycle ``usage`` (updated in place; with ``preloaded`` a cycle missing from it
+    has no charges yet); ``save=False`` returns unsaved charges
+    for one bulk insert (their ledger entries are posted here either way)."""
     meter = inst.meter
     tz = local_tz()
-    cur = _cursor(account, inst)
+    cur = cursor or _cursor(account, inst)
     stop = until if inst.ended_at is None else min(until, inst.ended_at)
     if stop <= cur.at:
         return []
     serial = meter.serial
-    readings = [
-        metering.Reading(at, reg, serial)
-        for at, reg in MeterReading.objects.filter(meter=meter, read_at__gt=cur.at, read_at__lte=stop)
-        .order_by("read_at")
-        .values_list("read_at", "register")
-    ]
+    if rows is None:
+        rows = list(
+            MeterReading.objects.filter(meter=meter, read_at__gt=cur.at, read_at__lte=stop)
+            .order_by("read_at")
+            .values_list("read_at", "register")
+        )
+    readings = [metering.Reading(at, reg, serial) for at, reg in rows if cur.at < at <= stop]
     if inst.ended_at is not None and inst.closing_reading is not None and cur.at < inst.ended_at <= until:
         readings = [r for r in readings if r.at != inst.ended_at]
         readings.append(metering.Reading(inst.ended_at, inst.closing_reading, serial))
     if not readings:
         return []
+    usage = {} if usage is None else usage
+
+    def used_in(cycle: date) -> list[Decimal]:
+        if cycle not in usage:
+            usage[cycle] = [Decimal(0), Decimal(0)] if preloaded else list(cycle_usage(account, cycle))
+        return usage[cycle]
+
     spec = register_spec(meter)
     end = max(r.at for r in readings)
     span = metering.InstallationSpan(serial, spec, installed_at=cur.at, opening=cur.register)
@@ -159,21 +222,34 @@ def _charge_installation(account: Account, inst: Installation, until: datetime, 
     out: list[Charge] = []
     from_register = cur.register
     for n, (lo, hi) in enumerate(pieces):
-        pc = metering.consumption(lo, hi, [span], readings)
-        shares = [s for part in pc.parts for s in part.shares]
+        if len(pieces) == 1:  # nothing to prorate: the intervals are the shares
+            shares = [(iv.start, iv.end, iv.energy) for iv in ivs]
+            flags = frozenset().union(*(iv.flags for iv in ivs))
+        else:
+            pc = metering.consumption(lo, hi, [span], readings)
+            shares = [(sh.start, sh.end, sh.energy) for part in pc.parts for sh in part.shares]
+            flags = pc.flags
+        energy = sum((e for _s, _e, e in shares), Decimal(0))
         row, tariff = tariff_for(account, lo.astimezone(tz).date())
         cycle = cycle_of(tariff.cycle, lo, tz)
-        used, quota_used = cycle_usage(account, cycle)
+        position = used_in(cycle)
+        if tariff.kind is Kind.TOU:  # priced by each interval's time of day
+            priced = [(a.astimezone(tz), b.astimezone(tz), e) for a, b, e in shares if e > 0]
+        else:  # flat and tiered price the piece's energy in order: one interval prices the same
+            priced = [(lo.astimezone(tz), hi.astimezone(tz), energy)] if energy > 0 else []
         quote = price_intervals(
             tariff,
-            [(s.start.astimezone(tz), s.end.astimezone(tz), s.energy) for s in shares if s.energy > 0]
-            or [(lo.astimezone(tz), hi.astimezone(tz), Decimal(0))],
-            used_in_cycle=used,
-            quota_used=quota_used,
+            priced or [(lo.astimezone(tz), hi.astimezone(tz), Decimal(0))],
+            used_in_cycle=position[0],
+            quota_used=position[1],
         )
+        tier_energy = quote.used_in_cycle_after - quote.used_in_cycle
+        quota_energy = quote.quota_used_after - quote.quota_used
+        position[0] += tier_energy
+        position[1] += quota_energy
         last_piece = n == len(pieces) - 1
         to_register = (
-            hwm_end if last_piece else q_energy(from_register + pc.energy / spec.multiplier) % spec.modulus
+            hwm_end if last_piece else q_energy(from_register + energy / spec.multiplier) % spec.modulus
         )
         entry = None
         if quote.total != 0:
@@ -182,40 +258,36 @@ def _charge_installation(account: Account, inst: Installation, until: datetime, 
                 EntryKind.CHARGE,
                 -quote.total,
                 actor=actor,
-                energy=pc.energy,
+                energy=energy,
                 memo=f"{meter.serial} {lo.astimezone(tz):%Y-%m-%d %H:%M}–{hi.astimezone(tz):%Y-%m-%d %H:%M}",
                 idempotency_key=charge_key(meter.pk, lo, hi),
                 book=ledger.REVENUE_ENERGY,
                 tax=quote.vat_amount,
             )
-        out.append(
-            Charge.objects.create(
-                account=account,
-                meter=meter,
-                tariff=row,
-                period_start=lo,
-                period_end=hi,
-                cycle_start=cycle,
-                from_register=from_register,
-                to_register=to_register,
-                energy=pc.energy,
-                tier_energy=quote.used_in_cycle_after - quote.used_in_cycle,
-                quota_energy=quote.quota_used_after - quote.quota_used,
-                amount=quote.total,
-                vat=quote.vat_amount,
-                lines=[
-                    {
-                        "key": ln.key,
-                        "energy": str(ln.energy),
-                        "price": str(ln.price),
-                        "amount": str(ln.amount),
-                    }
-                    for ln in quote.lines
-                ],
-                flags=sorted(pc.flags),
-                entry=entry,
-            )
+        charge = Charge(
+            account=account,
+            meter=meter,
+            tariff=row,
+            period_start=lo,
+            period_end=hi,
+            cycle_start=cycle,
+            from_register=from_register,
+            to_register=to_register,
+            energy=energy,
+            tier_energy=tier_energy,
+            quota_energy=quota_energy,
+            amount=quote.total,
+            vat=quote.vat_amount,
+            lines=[
+                {"key": ln.key, "energy": str(ln.energy), "price": str(ln.price), "amount": str(ln.amount)}
+                for ln in quote.lines
+            ],
+            flags=sorted(flags),
+            entry=entry,
         )
+        if save:
+            charge.save()
+        out.append(charge)
         from_register = to_register
     return out
 
@@ -243,3 +315,111 @@ def charge_account(account: Account, *, until: datetime | None = None, actor: An
     for inst in installs:
         out += _charge_installation(account, inst, until, actor)
     return out
+
+
+def _readings(
+    meter_ids: list[int], since: datetime, until: datetime
+) -> Iterator[tuple[int, datetime, Decimal]]:
+    """(meter id, read_at, register) in meter and time order. On PostgreSQL a binary cursor reads
+    them (no text parsing of a million timestamps); the register column holds thousandths."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        yield from (
+            MeterReading.objects.filter(meter_id__in=meter_ids, read_at__gt=since, read_at__lte=until)
+            .order_by("meter_id", "read_at")
+            .values_list("meter_id", "read_at", "register")
+        )
+        return
+    table = MeterReading._meta.db_table
+    sql = (
+        f"SELECT meter_id, read_at, register FROM {table} "  # noqa: S608 - table name from the model
+        "WHERE meter_id = ANY(%s) AND read_at > %s AND read_at <= %s ORDER BY meter_id, read_at"
+    )
+    import psycopg
+
+    connection.ensure_connection()
+    # Django's connections use client-side cursors (text only); a plain server-binding cursor on the
+    # same connection (same transaction) can return binary rows.
+    with psycopg.Cursor(connection.connection) as cur:
+        cur.execute(sql, (meter_ids, since, until), binary=True)
+        for mid, at, reg in cur:
+            yield mid, at, Decimal(reg).scaleb(-3)
+
+
+def charge_batch(account_ids: Sequence[int], *, until: datetime, actor: Any = None) -> list[int]:
+    """Charge several accounts in ONE transaction with a handful of queries for the whole batch
+    (accounts, installations with their cursors, readings, cycle usage, supply facts) plus the ledger
+    postings: the daemon's path. Accounts another worker holds are skipped
+    (``select_for_update(skip_locked=True)``). Results are the same as :func:`charge_account` account by
+    account (tests/billing/test_batch.py). Returns the ids locked and charged.
+    """
+    from django.db import transaction
+    from django.db.models import OuterRef, Subquery
+
+    from prepay.billing import supply
+
+    with transaction.atomic():
+        accounts = list(
+            Account.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(pk__in=list(account_ids))
+            .select_related("customer", "site")
+            .order_by("pk")
+        )
+        accs = [a for a in accounts if chargeable(a)]
+        if not accs:
+            return []
+        last = Charge.objects.filter(
+            account=OuterRef("account_id"),
+            meter=OuterRef("meter_id"),
+            period_start__gte=OuterRef("started_at"),
+        ).order_by("-period_end")
+        installs = list(
+            Installation.objects.filter(account__in=accs, started_at__lt=until)
+            .select_related("meter")
+            .annotate(
+                last_end=Subquery(last.values("period_end")[:1]),
+                last_reg=Subquery(last.values("to_register")[:1]),
+            )
+            .order_by("account_id", "started_at", "pk")
+        )
+        cursors = {
+            i.pk: _Cursor(i.last_end, i.last_reg)
+            if i.last_end is not None
+            else _Cursor(i.started_at, i.opening_reading)
+            for i in installs
+        }
+        if not installs:
+            return [a.pk for a in accs]
+        since = min(c.at for c in cursors.values())
+        rows: dict[int, list[tuple[datetime, Decimal]]] = {i.meter_id: [] for i in installs}
+        for mid, at, reg in _readings(list(rows), since, until):
+            rows[mid].append((at, reg))
+        usage: dict[int, dict[date, list[Decimal]]] = {a.pk: {} for a in accs}
+        first_cycle = date(since.astimezone(local_tz()).year, 1, 1)  # covers month and year cycles
+        for aid, cyc, t, q in (
+            Charge.objects.filter(account__in=accs, cycle_start__gte=first_cycle)
+            .values("account_id", "cycle_start")
+            .annotate(t=Sum("tier_energy"), q=Sum("quota_energy"))
+            .values_list("account_id", "cycle_start", "t", "q")
+        ):
+            usage[aid][cyc] = [t or Decimal(0), q or Decimal(0)]
+        by_account = {a.pk: a for a in accs}
+        new: list[Charge] = []
+        for inst in installs:
+            acc = by_account[inst.account_id]
+            new += _charge_installation(
+                acc,
+                inst,
+                until,
+                actor,
+                cursor=cursors[inst.pk],
+                rows=rows[inst.meter_id],
+                usage=usage[acc.pk],
+                preloaded=True,
+                save=False,
+            )
+        Charge.objects.bulk_create(new)
+        balances = {c.account_id: c.entry.balance_after for c in new if c.entry is not None}
+        supply.evaluate_many(accs, balances, actor=actor)
+        return [a.pk for a in accs]

@@ -3,8 +3,9 @@
 Contract:
 
 * :func:`charge_due` charges remote-control accounts with readings newer than their last charge,
-  each in its own transaction, skipping accounts another worker has locked
-  (``select_for_update(skip_locked=True)``), so several workers share the work without overlap.
+  :data:`BATCH` accounts per transaction (:func:`prepay.billing.charging.charge_batch`), skipping
+  accounts another worker has locked (``select_for_update(skip_locked=True)``), so several workers
+  share the work without overlap.
 * :func:`schedule` makes sure each site has a daily job for yesterday and a monthly job for last month
   (unique per kind, site and period: creating them twice is harmless).
 * :func:`claim` takes one due job atomically (queued, or running with an expired claim — a worker
@@ -27,6 +28,7 @@ from django.utils import timezone
 
 from prepay.audit.actions import record_event
 from prepay.billing import actions, supply
+from prepay.billing.charging import charge_batch, run_cache
 from prepay.billing.models import BillingJob, Charge, JobKind, JobStatus, PublicMeterGroup
 from prepay.customers.choices import AccountMode, AccountStatus
 from prepay.customers.models import Account
@@ -35,6 +37,7 @@ from prepay.tenancy.models import Site
 
 CLAIM_FOR = timedelta(minutes=30)
 MAX_ATTEMPTS = 5
+BATCH = 100  # accounts charged per transaction by charge_due
 Progress = Callable[[int, int], None]
 
 
@@ -65,12 +68,14 @@ def charge_due(
 ) -> int:
     """Charge every account with new readings; returns how many accounts were charged."""
     ids = list(due_accounts(site_id))
+    until = until or timezone.now()
     done = 0
-    for n, pk in enumerate(ids, 1):
-        if actions.claim_and_charge(pk, until=until) is not None:
-            done += 1
-        if progress:
-            progress(n, len(ids))
+    with run_cache():
+        for n in range(0, len(ids), BATCH):
+            chunk = ids[n : n + BATCH]
+            done += len(charge_batch(chunk, until=until))
+            if progress:
+                progress(min(n + BATCH, len(ids)), len(ids))
     return done
 
 

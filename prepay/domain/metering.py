@@ -29,11 +29,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import cached_property
 
 from prepay.domain.money import ENERGY_PLACES, QuantityError, to_decimal
 from prepay.domain.tariffs.errors import TariffError
 from prepay.domain.tariffs.multiplier import multiplier as _multiplier
-from prepay.domain.tariffs.multiplier import real_energy
 
 __all__ = [
     "BACKWARDS",
@@ -146,22 +146,22 @@ class RegisterSpec:
             raise MeteringError(f"rollover_band: must be above 0 and at most 0.5, not {band}")
         object.__setattr__(self, "rollover_band", band)
 
-    @property
+    @cached_property
     def resolution(self) -> Decimal:
         """The smallest register step, e.g. 0.01 for two decimals."""
         return Decimal(1).scaleb(-self.decimals)
 
-    @property
+    @cached_property
     def modulus(self) -> Decimal:
         """The value at which the register wraps to zero, e.g. 1000000 for six integer digits."""
         return Decimal(10) ** self.int_digits
 
-    @property
+    @cached_property
     def max_value(self) -> Decimal:
         """The largest value the register shows, e.g. 999999.99."""
         return (self.modulus - self.resolution).quantize(self.resolution)
 
-    @property
+    @cached_property
     def multiplier(self) -> int:
         """CT ratio × PT ratio (倍率)."""
         return _multiplier(self.ct_ratio, self.pt_ratio)
@@ -226,7 +226,10 @@ def intervals(
         return []
     meter = _single_meter(items)
     for r in items:
-        spec.check(r.value, f"reading of {meter} at {r.at.isoformat()}")
+        try:
+            spec.check(r.value)
+        except MeteringError:  # the message names the reading only when it is needed (hot loop)
+            spec.check(r.value, f"reading of {meter} at {r.at.isoformat()}")
     rate = None if max_rate is None else _decimal(max_rate, "max_rate")
     if rate is not None and rate <= 0:
         raise MeteringError(f"max_rate: must be positive, not {rate}")
@@ -241,6 +244,7 @@ def intervals(
     conflicts = {at for at in instants if len(by_time[at]) > 1}
     points = [(at, min(by_time[at])) for at in instants]
 
+    mult = spec.multiplier
     top = spec.modulus * (1 - spec.rollover_band)
     bottom = spec.modulus * spec.rollover_band
     out: list[Interval] = []
@@ -274,7 +278,7 @@ def intervals(
                 from_value=high,
                 to_value=value,
                 delta=delta,
-                energy=real_energy(delta, spec.ct_ratio, spec.pt_ratio),
+                energy=delta * mult,  # = real_energy(delta, ct, pt), validated once above
                 flags=frozenset(flags),
             )
         )

@@ -15,6 +15,7 @@ from prepay.tariffs.models import Tariff
 from prepay.telemetry.models import MeterReading
 from prepay.vending import ledger
 from tests import factories as f
+from tests.telemetry.conftest import make_sim  # noqa: F401 - the simulator fixture for test_end_to_end
 
 SH = ZoneInfo("Asia/Shanghai")
 

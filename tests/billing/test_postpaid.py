@@ -110,3 +110,22 @@ class PostpaidTestCase:
 
         acc = f.account(world.a1)
         refused("local_control", actions.do_switch_billing, account=acc, to="postpaid", actor=world.clerk)
+
+
+class DoIssueBillsTestCase:
+    def test_it_refuses_the_wrong_role_and_an_outsider(self, world: Any) -> None:
+        site = world.a1.site
+        refused("forbidden", actions.do_issue_bills, site=site, month=date(2026, 3, 1), actor=world.clerk)
+        refused("forbidden", actions.do_issue_bills, site=site, month=date(2026, 3, 1), actor=world.clerk_b)
+
+    def test_it_refuses_a_payment_from_an_outsider_and_without_a_key(self, world: Any) -> None:
+        acc = remote_account(world.a1, billing="postpaid")
+        read(meter_of(acc), at(2026, 3, 15), "10")
+        [bill] = actions.do_issue_bills(site=world.a1.site, month=date(2026, 3, 1), actor=world.admin)
+        kw = {"bill": bill, "amount": Decimal("1"), "actor": world.cashier, "idempotency_key": ""}
+        refused("idempotency_key_required", actions.do_pay_bill, **kw)
+        from prepay.tenancy.choices import Role
+        from tests import factories as f
+
+        outsider = f.user("cashier_b", memberships=[(world.b1.group, world.b1.site, Role.CASHIER)])
+        refused("forbidden", actions.do_pay_bill, **{**kw, "actor": outsider, "idempotency_key": "x"})
