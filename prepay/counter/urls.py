@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from prepay.counter.views import account, approvals, clerk, sell, shift
+from prepay.counter.views import account, approvals, clerk, followup, sell, shift
 
 app_name = "counter"
 
@@ -43,4 +43,9 @@ urlpatterns = [
     # approvals (finance / admin)
     path("approvals/", approvals.queue, name="approvals"),
     path("approvals/<int:pk>/<str:decision>/", approvals.decide, name="decide"),
+    # adjustments and protected supply (issue 7 follow-up)
+    path("accounts/<int:pk>/adjust/", followup.adjust, name="adjust"),
+    path("adjustments/<int:pk>/<str:decision>/", followup.decide_adjustment, name="decide_adjustment"),
+    path("accounts/<int:pk>/protect/", followup.protect, name="protect_supply"),
+    path("protections/<int:pk>/end/", followup.end_protection, name="end_protection"),
 ]
