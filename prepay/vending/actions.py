@@ -302,18 +302,29 @@ def current_shift(user: Any) -> Shift | None:
     return Shift.objects.filter(cashier=user, status=ShiftStatus.OPEN).select_related("point").first()
 
 
+def receipt_code(point: VendingPoint, number: int) -> str:
+    return f"{point.receipt_prefix or point.code.upper()}-{number:06d}"
+
+
 def _next_receipt(point: VendingPoint, actor: Any, **target: Any) -> Receipt:
     """Take the next gap-free number of ``point`` (the caller holds the point's row lock)."""
     point.receipt_counter += 1
     point.save(update_fields=["receipt_counter"])
-    prefix = point.receipt_prefix or point.code.upper()
     return Receipt.objects.create(
         point=point,
         number=point.receipt_counter,
-        code=f"{prefix}-{point.receipt_counter:06d}",
+        code=receipt_code(point, point.receipt_counter),
         issued_by=actor if getattr(actor, "pk", None) else None,
         **target,
     )
+
+
+def _lock(model: Any, pk: Any, *related: str) -> Any:
+    """``locked`` that also fetches ``related`` rows in the same query (only the row itself is locked)."""
+    found = (
+        model._default_manager.select_for_update(of=("self",)).select_related(*related).filter(pk=pk).first()
+    )
+    return found if found is not None else locked(model, pk)
 
 
 def _float_balance(point: VendingPoint) -> tuple[int, Decimal]:
@@ -396,17 +407,17 @@ def do_vend(
     if (first := _replay(key, request_hash)) is not None:
         return first
 
-    account = locked(Account, account.pk)
+    account = _lock(Account, account.pk, "site", "customer__customer_type")
     site = account.site
     require(actor, "vend.sell", group_id=site.group_id, site_id=site.pk)
     if (first := _replay(key, request_hash)) is not None:  # a concurrent retry got here first
         return first
     meter = active_meter(account)
     if meter is not None:
-        meter = locked(Meter, meter.pk)
+        meter = _lock(Meter, meter.pk, "model")
     today = timezone.localdate()
     q, tariff_row = _price(account, meter, amount=amount, energy=energy, on_date=today)
-    point = locked(VendingPoint, point.pk)
+    point = _lock(VendingPoint, point.pk, "site")
     shift = _check_point(point, account, actor, shift)
     if point.uses_float:
         _seq, float_balance = _float_balance(point)
@@ -438,6 +449,9 @@ def do_vend(
         channel=channel[:40],
         created_by=actor if getattr(actor, "pk", None) else None,
     )
+    point.receipt_counter += 1
+    point.save(update_fields=["receipt_counter"])
+    vend.receipt_no = receipt_code(point, point.receipt_counter)
     try:
         with transaction.atomic():
             vend.save()
@@ -455,6 +469,7 @@ def do_vend(
         point=point,
         method=method,
         idempotency_key=f"{key}:pay",
+        fresh_key=True,
         memo=_("Payment at %(p)s") % {"p": point.name},
     )
     if point.uses_float:
@@ -468,11 +483,17 @@ def do_vend(
             energy=q.energy,
             tax=Decimal(q.breakdown["vat_amount"]),
             idempotency_key=f"{key}:vend",
+            fresh_key=True,
+            previous=payment,
             memo=_("Energy %(e)s %(u)s") % {"e": q.energy, "u": q.unit},
         )
-    receipt = _next_receipt(point, actor, vend=vend)
-    vend.receipt_no = receipt.code
-    vend.save(update_fields=["receipt_no"])
+    receipt = Receipt.objects.create(
+        point=point,
+        number=point.receipt_counter,
+        code=vend.receipt_no,
+        vend=vend,
+        issued_by=actor if getattr(actor, "pk", None) else None,
+    )
     _deliver(vend, meter, actor, today)
     account_credited.send(sender=Vend, account=account, entry=payment)
     record_event(
