@@ -494,7 +494,18 @@ def do_vend(
         vend=vend,
         issued_by=actor if getattr(actor, "pk", None) else None,
     )
-    _deliver(vend, meter, actor, today)
+    if q.delivery != Delivery.BALANCE and meter is not None:
+        deliver_units(
+            meter,
+            q.register_units or Decimal(0),
+            q.delivery,
+            actor=actor,
+            utility=account.utility,
+            reason=f"vend {vend.receipt_no}",
+            idempotency_key=f"vend:{vend.pk}",
+            today=today,
+            vend=vend,
+        )
     account_credited.send(sender=Vend, account=account, entry=payment)
     record_event(
         actor=actor,
@@ -528,40 +539,66 @@ def _split_units(units: Decimal) -> list[Decimal]:
     return parts
 
 
-def _deliver(vend: Vend, meter: Meter | None, actor: Any, today: date) -> None:
-    if vend.delivery == Delivery.BALANCE or meter is None:
-        return
-    units = (vend.register_units or Decimal(0)).quantize(UNIT_STEP)
-    if vend.delivery == Delivery.TOKEN:
+def deliver_units(
+    meter: Meter,
+    units: Decimal,
+    delivery: str,
+    *,
+    actor: Any,
+    utility: str,
+    reason: str,
+    idempotency_key: str,
+    today: date,
+    vend: Vend | None = None,
+    adjustment: Any = None,
+) -> dict[str, Any]:
+    """Load ``units`` (register units, 0.1 resolution) onto a local-control meter the way it takes
+    credit: STS token(s), a sealed IC-card image, or a queued remote credit command. Returns what was
+    issued, for the audit event. ``adjustment`` releases an approved adjustment: the approver issues
+    the token and the remote command is queued as the system (the approval is what authorises it).
+    """
+    units = units.quantize(UNIT_STEP)
+    if delivery == Delivery.TOKEN:
         from prepay.tokens.actions import do_issue_credit_token
 
-        subclass = 1 if vend.account.utility == Utility.WATER else 0
-        for part in _split_units(units):
+        tokens = [
             do_issue_credit_token(
                 meter=meter,
                 amount=part,
                 actor=actor,
-                reason=f"vend {vend.receipt_no}",
-                subclass=subclass,
+                reason=reason,
+                subclass=1 if utility == Utility.WATER else 0,
                 vend=vend,
+                adjustment=adjustment,
+                approved=adjustment is not None,
             )
-    elif vend.delivery == Delivery.CARD:
+            for part in _split_units(units)
+        ]
+        return {"token_ids": [t.pk for t in tokens], "units": str(units)}
+    if delivery == Delivery.CARD:
         from prepay.vending.cards import card_image_for
 
         last = meter.card_images.order_by("-sequence").values_list("sequence", flat=True).first() or 0
         image = card_image_for(meter, sequence=last + 1, units=units, issued=today)
-        CardImage.objects.create(meter=meter, sequence=last + 1, units=units, image=image.hex(), vend=vend)
-    elif vend.delivery == Delivery.REMOTE:
+        CardImage.objects.create(
+            meter=meter, sequence=last + 1, units=units, image=image.hex(), vend=vend, adjustment=adjustment
+        )
+        return {"card_sequence": last + 1, "units": str(units)}
+    if delivery == Delivery.REMOTE:
         from prepay.telemetry.actions import do_queue_command
 
+        params: dict[str, Any] = {"amount": str(units)}
+        params |= {"vend": vend.pk, "receipt": vend.receipt_no} if vend else {"adjustment": adjustment.pk}
         do_queue_command(
             meter,
             "credit",
-            actor=actor,
-            reason=f"vend {vend.receipt_no}",
-            params={"amount": str(units), "vend": vend.pk, "receipt": vend.receipt_no},
-            idempotency_key=f"vend:{vend.pk}",
+            actor=None if adjustment is not None else actor,
+            reason=reason,
+            params=params,
+            idempotency_key=idempotency_key,
         )
+        return {"remote_command": idempotency_key, "units": str(units)}
+    raise ValueError(f"{delivery} is not a meter delivery")
 
 
 # --------------------------------------------------------------------------------------------------
