@@ -1,4 +1,4 @@
-"""A small simulated fleet and an in-process poller for ``prepay demo``.
+"""A small simulated fleet, an in-process poller and billing for ``prepay demo``.
 
 The demo's installed meters get virtual twins on loopback sockets, are bound to them (protocol,
 comm_params, a MeterLink due now) and polled every few seconds by a poller thread, so readings,
@@ -39,10 +39,14 @@ def start_demo_fleet(*, limit: int = 40, speed: float = 60.0, poll_interval: int
     stop = threading.Event()
 
     def poll_loop() -> None:
+        from prepay.billing import jobs
+
         with Poller(timeout=1.0, retries=1) as poller:
             while not stop.is_set():
                 try:
                     poller.cycle()
+                    # remote fee control: charge the new readings, warn, cut or restore (as runbilling)
+                    jobs.tick("demo")
                 except Exception:  # keep the demo alive; the error is logged
                     log.exception("demo poller cycle failed")
                 finally:

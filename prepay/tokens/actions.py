@@ -56,6 +56,14 @@ def meter_ref(meter: Meter, **override: Any) -> MeterKeyRef:
     return MeterKeyRef(**values)
 
 
+def _locked_meter(pk: int) -> Meter:
+    """The meter under its row lock, with its model (one query; the lock does not reach the model)."""
+    found = Meter.objects.select_for_update(of=("self",)).select_related("model").filter(pk=pk).first()
+    if found is None:
+        return locked(Meter, pk)  # raises the usual not-found error
+    return found
+
+
 def _require_token_seller(actor: Any, meter: Meter) -> None:
     """Cashiers (``vend.sell``) and clerks (``account.lifecycle``, e.g. credit carried over at 换表)."""
     for capability in ("vend.sell", "account.lifecycle"):
@@ -82,9 +90,12 @@ def _check_sts_meter(meter: Meter) -> None:
 
 def _state(meter: Meter) -> MeterTokenState:
     """Lock (creating on first use) the meter's token state row."""
+    state = MeterTokenState.objects.select_for_update().filter(meter=meter).first()
+    if state is not None:
+        return state
     try:
         with transaction.atomic():
-            MeterTokenState.objects.get_or_create(meter=meter)
+            MeterTokenState.objects.create(meter=meter)
     except IntegrityError:  # another transaction created it first; fine
         pass
     return MeterTokenState.objects.select_for_update().get(meter=meter)
@@ -175,7 +186,7 @@ def do_issue_credit_token(
     (``vend.sell``) and clerks (``account.lifecycle``, e.g. credit carried over at 换表) may issue;
     ``approved=True`` is an approver (``reversal.approve``) releasing an approved adjustment.
     """
-    meter = locked(Meter, meter.pk)
+    meter = _locked_meter(meter.pk)
     if approved:
         require(actor, "reversal.approve", group_id=meter.group_id, site_id=meter.site_id)
     else:

@@ -302,18 +302,29 @@ def current_shift(user: Any) -> Shift | None:
     return Shift.objects.filter(cashier=user, status=ShiftStatus.OPEN).select_related("point").first()
 
 
+def receipt_code(point: VendingPoint, number: int) -> str:
+    return f"{point.receipt_prefix or point.code.upper()}-{number:06d}"
+
+
 def _next_receipt(point: VendingPoint, actor: Any, **target: Any) -> Receipt:
     """Take the next gap-free number of ``point`` (the caller holds the point's row lock)."""
     point.receipt_counter += 1
     point.save(update_fields=["receipt_counter"])
-    prefix = point.receipt_prefix or point.code.upper()
     return Receipt.objects.create(
         point=point,
         number=point.receipt_counter,
-        code=f"{prefix}-{point.receipt_counter:06d}",
+        code=receipt_code(point, point.receipt_counter),
         issued_by=actor if getattr(actor, "pk", None) else None,
         **target,
     )
+
+
+def _lock(model: Any, pk: Any, *related: str) -> Any:
+    """``locked`` that also fetches ``related`` rows in the same query (only the row itself is locked)."""
+    found = (
+        model._default_manager.select_for_update(of=("self",)).select_related(*related).filter(pk=pk).first()
+    )
+    return found if found is not None else locked(model, pk)
 
 
 def _float_balance(point: VendingPoint) -> tuple[int, Decimal]:
@@ -396,17 +407,17 @@ def do_vend(
     if (first := _replay(key, request_hash)) is not None:
         return first
 
-    account = locked(Account, account.pk)
+    account = _lock(Account, account.pk, "site", "customer__customer_type")
     site = account.site
     require(actor, "vend.sell", group_id=site.group_id, site_id=site.pk)
     if (first := _replay(key, request_hash)) is not None:  # a concurrent retry got here first
         return first
     meter = active_meter(account)
     if meter is not None:
-        meter = locked(Meter, meter.pk)
+        meter = _lock(Meter, meter.pk, "model")
     today = timezone.localdate()
     q, tariff_row = _price(account, meter, amount=amount, energy=energy, on_date=today)
-    point = locked(VendingPoint, point.pk)
+    point = _lock(VendingPoint, point.pk, "site")
     shift = _check_point(point, account, actor, shift)
     if point.uses_float:
         _seq, float_balance = _float_balance(point)
@@ -438,6 +449,9 @@ def do_vend(
         channel=channel[:40],
         created_by=actor if getattr(actor, "pk", None) else None,
     )
+    point.receipt_counter += 1
+    point.save(update_fields=["receipt_counter"])
+    vend.receipt_no = receipt_code(point, point.receipt_counter)
     try:
         with transaction.atomic():
             vend.save()
@@ -455,6 +469,7 @@ def do_vend(
         point=point,
         method=method,
         idempotency_key=f"{key}:pay",
+        fresh_key=True,
         memo=_("Payment at %(p)s") % {"p": point.name},
     )
     if point.uses_float:
@@ -468,12 +483,29 @@ def do_vend(
             energy=q.energy,
             tax=Decimal(q.breakdown["vat_amount"]),
             idempotency_key=f"{key}:vend",
+            fresh_key=True,
+            previous=payment,
             memo=_("Energy %(e)s %(u)s") % {"e": q.energy, "u": q.unit},
         )
-    receipt = _next_receipt(point, actor, vend=vend)
-    vend.receipt_no = receipt.code
-    vend.save(update_fields=["receipt_no"])
-    _deliver(vend, meter, actor, today)
+    receipt = Receipt.objects.create(
+        point=point,
+        number=point.receipt_counter,
+        code=vend.receipt_no,
+        vend=vend,
+        issued_by=actor if getattr(actor, "pk", None) else None,
+    )
+    if q.delivery != Delivery.BALANCE and meter is not None:
+        deliver_units(
+            meter,
+            q.register_units or Decimal(0),
+            q.delivery,
+            actor=actor,
+            utility=account.utility,
+            reason=f"vend {vend.receipt_no}",
+            idempotency_key=f"vend:{vend.pk}",
+            today=today,
+            vend=vend,
+        )
     account_credited.send(sender=Vend, account=account, entry=payment)
     record_event(
         actor=actor,
@@ -507,40 +539,66 @@ def _split_units(units: Decimal) -> list[Decimal]:
     return parts
 
 
-def _deliver(vend: Vend, meter: Meter | None, actor: Any, today: date) -> None:
-    if vend.delivery == Delivery.BALANCE or meter is None:
-        return
-    units = (vend.register_units or Decimal(0)).quantize(UNIT_STEP)
-    if vend.delivery == Delivery.TOKEN:
+def deliver_units(
+    meter: Meter,
+    units: Decimal,
+    delivery: str,
+    *,
+    actor: Any,
+    utility: str,
+    reason: str,
+    idempotency_key: str,
+    today: date,
+    vend: Vend | None = None,
+    adjustment: Any = None,
+) -> dict[str, Any]:
+    """Load ``units`` (register units, 0.1 resolution) onto a local-control meter the way it takes
+    credit: STS token(s), a sealed IC-card image, or a queued remote credit command. Returns what was
+    issued, for the audit event. ``adjustment`` releases an approved adjustment: the approver issues
+    the token and the remote command is queued as the system (the approval is what authorises it).
+    """
+    units = units.quantize(UNIT_STEP)
+    if delivery == Delivery.TOKEN:
         from prepay.tokens.actions import do_issue_credit_token
 
-        subclass = 1 if vend.account.utility == Utility.WATER else 0
-        for part in _split_units(units):
+        tokens = [
             do_issue_credit_token(
                 meter=meter,
                 amount=part,
                 actor=actor,
-                reason=f"vend {vend.receipt_no}",
-                subclass=subclass,
+                reason=reason,
+                subclass=1 if utility == Utility.WATER else 0,
                 vend=vend,
+                adjustment=adjustment,
+                approved=adjustment is not None,
             )
-    elif vend.delivery == Delivery.CARD:
+            for part in _split_units(units)
+        ]
+        return {"token_ids": [t.pk for t in tokens], "units": str(units)}
+    if delivery == Delivery.CARD:
         from prepay.vending.cards import card_image_for
 
         last = meter.card_images.order_by("-sequence").values_list("sequence", flat=True).first() or 0
         image = card_image_for(meter, sequence=last + 1, units=units, issued=today)
-        CardImage.objects.create(meter=meter, sequence=last + 1, units=units, image=image.hex(), vend=vend)
-    elif vend.delivery == Delivery.REMOTE:
+        CardImage.objects.create(
+            meter=meter, sequence=last + 1, units=units, image=image.hex(), vend=vend, adjustment=adjustment
+        )
+        return {"card_sequence": last + 1, "units": str(units)}
+    if delivery == Delivery.REMOTE:
         from prepay.telemetry.actions import do_queue_command
 
+        params: dict[str, Any] = {"amount": str(units)}
+        params |= {"vend": vend.pk, "receipt": vend.receipt_no} if vend else {"adjustment": adjustment.pk}
         do_queue_command(
             meter,
             "credit",
-            actor=actor,
-            reason=f"vend {vend.receipt_no}",
-            params={"amount": str(units), "vend": vend.pk, "receipt": vend.receipt_no},
-            idempotency_key=f"vend:{vend.pk}",
+            actor=None if adjustment is not None else actor,
+            reason=reason,
+            params=params,
+            idempotency_key=idempotency_key,
         )
+        return {"remote_command": idempotency_key, "units": str(units)}
+    raise ValueError(f"{delivery} is not a meter delivery")
 
 
 # --------------------------------------------------------------------------------------------------

@@ -21,14 +21,15 @@ from django.utils.translation import gettext as _
 from prepay.audit.actions import record_event
 from prepay.common.actions import locked
 from prepay.common.errors import ActionError
-from prepay.customers.choices import AccountStatus, Utility
+from prepay.customers.choices import AccountStatus
 from prepay.customers.models import Account
 from prepay.domain.money import money
 from prepay.domain.tariffs import register_units
 from prepay.meters.models import Meter
 from prepay.tenancy.scoping import require
 from prepay.vending import ledger
-from prepay.vending.models import Adjustment, AdjustmentStatus, CardImage, Delivery, EntryKind
+from prepay.vending.approvals import lock_for_decision, record_decision
+from prepay.vending.models import Adjustment, AdjustmentStatus, Delivery, EntryKind
 
 
 def _number(value: Any, what: str) -> Decimal:
@@ -118,17 +119,7 @@ def do_request_adjustment(
 
 
 def _decide(adj: Adjustment, actor: Any) -> tuple[Adjustment, Account]:
-    account = locked(Account, adj.account_id)
-    adj = locked(Adjustment, adj.pk)
-    site = account.site
-    require(actor, "reversal.approve", group_id=site.group_id, site_id=site.pk)
-    if adj.status != AdjustmentStatus.REQUESTED:
-        raise ActionError(
-            "already_decided", _("This request was already %(s)s.") % {"s": adj.get_status_display()}
-        )
-    if adj.requested_by_id == getattr(actor, "pk", None):
-        raise ActionError("own_request", _("Nobody approves or rejects their own request."))
-    return adj, account
+    return lock_for_decision(Adjustment, adj.pk, adj.account_id, actor)
 
 
 @transaction.atomic
@@ -153,57 +144,28 @@ def do_approve_adjustment(*, adjustment: Adjustment, actor: Any, note: str = "")
         )
     else:
         extra = _deliver_energy(adj, account, actor)
-    adj.status = AdjustmentStatus.APPROVED
-    adj.decided_by = actor
-    adj.decided_at = timezone.now()
-    adj.decision_note = (note or "").strip()[:200]
-    adj.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    record_decision(adj, actor, AdjustmentStatus.APPROVED, note)
     _audit(actor, "adjustment.approve", adj, **extra)
     return adj
 
 
 def _deliver_energy(adj: Adjustment, account: Account, actor: Any) -> dict[str, Any]:
-    from prepay.vending.actions import active_meter
+    from prepay.vending.actions import active_meter, deliver_units
 
     meter = active_meter(account)
     if meter is None:
         raise ActionError("no_meter", _("Account %(a)s has no meter installed.") % {"a": account.number})
-    meter = locked(Meter, meter.pk)
-    units = (adj.register_units or Decimal(0)).quantize(Decimal("0.1"))
-    if adj.delivery == Delivery.TOKEN:
-        from prepay.tokens.actions import do_issue_credit_token
-
-        token = do_issue_credit_token(
-            meter=meter,
-            amount=units,
-            actor=actor,
-            reason=f"adjustment {adj.pk}: {adj.reason}",
-            subclass=1 if account.utility == Utility.WATER else 0,
-            approved=True,
-            adjustment=adj,
-        )
-        return {"token_id": token.pk, "units": str(units)}
-    if adj.delivery == Delivery.CARD:
-        from prepay.vending.cards import card_image_for
-
-        last = meter.card_images.order_by("-sequence").values_list("sequence", flat=True).first() or 0
-        image = card_image_for(meter, sequence=last + 1, units=units, issued=timezone.localdate())
-        CardImage.objects.create(
-            meter=meter, sequence=last + 1, units=units, image=image.hex(), adjustment=adj
-        )
-        return {"card_sequence": last + 1, "units": str(units)}
-    from prepay.telemetry.actions import do_queue_command
-
-    # the approval (audited with the approver) is what authorises it: queued as the system
-    do_queue_command(
-        meter,
-        "credit",
-        actor=None,
+    return deliver_units(
+        locked(Meter, meter.pk),
+        adj.register_units or Decimal(0),
+        adj.delivery,
+        actor=actor,
+        utility=account.utility,
         reason=f"adjustment {adj.pk}: {adj.reason}",
-        params={"amount": str(units), "adjustment": adj.pk},
         idempotency_key=f"adjustment:{adj.pk}",
+        today=timezone.localdate(),
+        adjustment=adj,
     )
-    return {"remote_command": True, "units": str(units)}
 
 
 @transaction.atomic
@@ -212,10 +174,6 @@ def do_reject_adjustment(*, adjustment: Adjustment, actor: Any, note: str) -> Ad
     note = (note or "").strip()
     if not note:
         raise ActionError("reason_required", _("Say why."))
-    adj.status = AdjustmentStatus.REJECTED
-    adj.decided_by = actor
-    adj.decided_at = timezone.now()
-    adj.decision_note = note[:200]
-    adj.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    record_decision(adj, actor, AdjustmentStatus.REJECTED, note)
     _audit(actor, "adjustment.reject", adj, note=adj.decision_note)
     return adj

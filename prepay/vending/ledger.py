@@ -70,6 +70,8 @@ def post(
     tax: Decimal = Decimal("0.00"),
     point: Any = None,
     method: str = "",
+    previous: LedgerEntry | None = None,
+    fresh_key: bool = False,
 ) -> LedgerEntry:
     """Append one entry and its journal. The caller holds the account row lock (``select_for_update``)
     in its transaction.
@@ -78,12 +80,15 @@ def post(
     amount that is VAT (a positive number; it goes to the tax book with the entry's sign, the rest to
     ``book``). ``point``/``method`` tag cash lines for cash-up and reports.
     A repeated ``idempotency_key`` returns the entry first written with it and moves no money; the
-    same key with a different account, kind or amount is refused.
+    same key with a different account, kind or amount is refused. Callers that have already proved
+    the key new under the account's lock may pass ``fresh_key=True`` (the unique index still guards),
+    and ``previous`` — the account's newest entry, which they wrote in this transaction — to save the
+    round trips.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("ledger.post must run inside the action's transaction")
     amount = money(amount)
-    if idempotency_key:
+    if idempotency_key and not fresh_key:
         existing = LedgerEntry.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
             if (existing.account_id, existing.kind, existing.amount) != (account.pk, kind, amount):
@@ -92,12 +97,15 @@ def post(
                     _("This idempotency key was already used for a different request."),
                 )
             return existing
-    last = (
-        LedgerEntry.objects.filter(account=account)
-        .order_by("-seq")
-        .values_list("seq", "balance_after")
-        .first()
-    )
+    if previous is not None and previous.account_id == account.pk:
+        last: tuple[int, Decimal] | None = (previous.seq, previous.balance_after)
+    else:
+        last = (
+            LedgerEntry.objects.filter(account=account)
+            .order_by("-seq")
+            .values_list("seq", "balance_after")
+            .first()
+        )
     seq, balance = (last[0] + 1, last[1]) if last else (1, Decimal("0.00"))
     entry = LedgerEntry.objects.create(
         account=account,

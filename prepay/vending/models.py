@@ -323,10 +323,15 @@ class ReversalKind(models.TextChoices):
     REFUND = "refund", _("Refund (退费)")
 
 
-class ReversalStatus(models.TextChoices):
+class ApprovalStatus(models.TextChoices):
+    """Where a four-eyes request (reversal, refund, adjustment) stands."""
+
     REQUESTED = "requested", _("Awaiting approval")
     APPROVED = "approved", _("Approved")
     REJECTED = "rejected", _("Rejected")
+
+
+ReversalStatus = ApprovalStatus
 
 
 class Reversal(models.Model):
@@ -451,10 +456,7 @@ class JournalLine(models.Model):
         return f"{self.book} {self.amount}"
 
 
-class AdjustmentStatus(models.TextChoices):
-    REQUESTED = "requested", _("Awaiting approval")
-    APPROVED = "approved", _("Approved")
-    REJECTED = "rejected", _("Rejected")
+AdjustmentStatus = ApprovalStatus
 
 
 class Adjustment(models.Model):

@@ -31,6 +31,7 @@ from prepay.domain.money import money
 from prepay.meters.choices import TokenSystem
 from prepay.tenancy.scoping import require
 from prepay.vending import ledger
+from prepay.vending.approvals import lock_for_decision, record_decision
 from prepay.vending.models import (
     Delivery,
     EntryKind,
@@ -168,17 +169,7 @@ def do_request_refund(
 
 
 def _decide(reversal: Reversal, actor: Any) -> tuple[Reversal, Account]:
-    account = locked(Account, reversal.account_id)
-    reversal = locked(Reversal, reversal.pk)
-    site = account.site
-    require(actor, "reversal.approve", group_id=site.group_id, site_id=site.pk)
-    if reversal.status != ReversalStatus.REQUESTED:
-        raise ActionError(
-            "already_decided", _("This request was already %(s)s.") % {"s": reversal.get_status_display()}
-        )
-    if reversal.requested_by_id == getattr(actor, "pk", None):
-        raise ActionError("own_request", _("Nobody approves or rejects their own request."))
-    return reversal, account
+    return lock_for_decision(Reversal, reversal.pk, reversal.account_id, actor)
 
 
 @transaction.atomic
@@ -205,11 +196,7 @@ def do_approve_reversal(*, reversal: Reversal, actor: Any, note: str = "") -> Re
             idempotency_key=f"refund:{reversal.pk}",
             memo=_("Refund: %(r)s") % {"r": reversal.reason},
         )
-    reversal.status = ReversalStatus.APPROVED
-    reversal.decided_by = actor
-    reversal.decided_at = timezone.now()
-    reversal.decision_note = (note or "").strip()[:200]
-    reversal.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    record_decision(reversal, actor, ReversalStatus.APPROVED, note)
     if reversal.point_id is not None:
         from prepay.common.actions import locked as lock
         from prepay.vending.actions import _next_receipt
@@ -307,11 +294,7 @@ def _reverse_vend(reversal: Reversal, account: Account, actor: Any) -> dict[str,
 def do_reject_reversal(*, reversal: Reversal, actor: Any, note: str) -> Reversal:
     """Reject: nothing moves; the vend is completed again."""
     reversal, _account = _decide(reversal, actor)
-    reversal.status = ReversalStatus.REJECTED
-    reversal.decided_by = actor
-    reversal.decided_at = timezone.now()
-    reversal.decision_note = _reason(note)
-    reversal.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    record_decision(reversal, actor, ReversalStatus.REJECTED, _reason(note))
     if reversal.vend_id:
         Vend.objects.filter(pk=reversal.vend_id).update(status=VendStatus.COMPLETED)
     _audit(actor, f"{reversal.kind}.reject", reversal, note=reversal.decision_note)

@@ -29,7 +29,7 @@ class EnergyAdjustmentTestCase:
         d = decoder()
         assert d.enter(token.token).accepted and d.credit(0) == Decimal("5.0")
         assert shop.account.ledger.count() == 0  # no money moves
-        assert AuditEvent.objects.filter(verb="adjustment.approve").get().after["token_id"] == token.pk
+        assert AuditEvent.objects.filter(verb="adjustment.approve").get().after["token_ids"] == [token.pk]
 
     def test_behind_a_ct_the_units_round_up(self, shop):
         account = shop.sts_account({"ct_ratio": 50})
