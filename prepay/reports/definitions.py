@@ -15,7 +15,7 @@ from typing import Any
 import django_filters as df
 from django.db.models import QuerySet
 from django.utils.formats import date_format
-from django.utils.translation import gettext as _g
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from prepay.domain.reporting import Period, month_period, parse_month, ten_day_period
@@ -37,7 +37,7 @@ class Definition:
 
 
 def _period_text(period: Period) -> str:
-    return _g("Period: %(start)s to %(end)s") % {
+    return gettext("Period: %(start)s to %(end)s") % {
         "start": date_format(period.start, "Y-m-d"),
         "end": date_format(period.end, "Y-m-d"),
     }
@@ -97,14 +97,14 @@ def build_sales(user: Any, fs: df.FilterSet) -> ReportData:
     period = Period(data["date_from"], data["date_to"])
     rows = q.sales_rows(fs.qs)
     totals: dict[str, Any] = dict(q.sum_rows(rows, ("amount", "arrears", "credit", "energy")))
-    totals["receipt"] = _g("%(count)d vends") % {"count": len(rows)}
+    totals["receipt"] = gettext("%(count)d vends") % {"count": len(rows)}
     by_method: dict[str, Decimal] = {}
     for r in rows:
         by_method[r["method"]] = by_method.get(r["method"], Decimal(0)) + r["amount"]
     chart = Chart(
         _("Money by payment method"),
         list(by_method),
-        [(_g("Amount paid"), list(by_method.values()))],
+        [(gettext("Amount paid"), list(by_method.values()))],
         unit="¥",
     )
     return ReportData("sales", _("Sales detail"), _subtitle(period, fs), SALES_COLUMNS, rows, totals, chart)
@@ -145,7 +145,7 @@ def build_allocation(user: Any, fs: df.FilterSet) -> ReportData:
     chart = Chart(
         _("Money collected by site"),
         list(sites),
-        [(_g("Money collected"), [v[0] for v in sites.values()])],
+        [(gettext("Money collected"), [v[0] for v in sites.values()])],
         "¥",
     )
     return ReportData(
@@ -185,8 +185,8 @@ def build_recovery(user: Any, fs: df.FilterSet) -> ReportData:
         _("Money collected and due by site"),
         [r["site"] for r in rows],
         [
-            (_g("Money collected"), [r["collected"] for r in rows]),
-            (_g("Money due"), [r["due"] for r in rows]),
+            (gettext("Money collected"), [r["collected"] for r in rows]),
+            (gettext("Money due"), [r["due"] for r in rows]),
         ],
         "¥",
     )
@@ -226,13 +226,15 @@ def build_arrears(user: Any, fs: df.FilterSet) -> ReportData:
     today = q.local_today()
     rows = q.arrears_rows(user, fs.qs, as_of=today)
     totals: dict[str, Any] = {"balance": sum((r["balance"] for r in rows), Decimal("0.00"))}
-    totals["account"] = _g("%(count)d accounts") % {"count": len(rows)}
+    totals["account"] = gettext("%(count)d accounts") % {"count": len(rows)}
     buckets: dict[str, Decimal] = {}
     for r in rows:
         buckets[r["bucket"]] = buckets.get(r["bucket"], Decimal(0)) - r["balance"]
-    chart = Chart(_("Arrears by age (days)"), list(buckets), [(_g("Arrears"), list(buckets.values()))], "¥")
+    chart = Chart(
+        _("Arrears by age (days)"), list(buckets), [(gettext("Arrears"), list(buckets.values()))], "¥"
+    )
     subtitle = " · ".join(
-        x for x in (_g("As of %(day)s") % {"day": today.isoformat()}, _filters_text(fs)) if x
+        x for x in (gettext("As of %(day)s") % {"day": today.isoformat()}, _filters_text(fs)) if x
     )
     return ReportData("arrears", _("Arrears"), subtitle, ARREARS_COLUMNS, rows, totals, chart)
 
@@ -266,10 +268,12 @@ def build_line_loss(user: Any, fs: df.FilterSet) -> ReportData:
             flags = []
             if r.flagged:
                 flags.append(
-                    _g("above the threshold") if (r.loss or 0) >= 0 else _g("sub-meters above master")
+                    gettext("above the threshold")
+                    if (r.loss or 0) >= 0
+                    else gettext("sub-meters above master")
                 )
             if r.incomplete:
-                flags.append(_g("readings missing"))
+                flags.append(gettext("readings missing"))
             rows.append(
                 {
                     "site": site.name,
@@ -287,8 +291,8 @@ def build_line_loss(user: Any, fs: df.FilterSet) -> ReportData:
         _("Master and sub-meter energy"),
         [r["meter"] for r in rows],
         [
-            (_g("Master energy (kWh)"), [r["master_energy"] or Decimal(0) for r in rows]),
-            (_g("Sub-meters energy (kWh)"), [r["sub_energy"] for r in rows]),
+            (gettext("Master energy (kWh)"), [r["master_energy"] or Decimal(0) for r in rows]),
+            (gettext("Sub-meters energy (kWh)"), [r["sub_energy"] for r in rows]),
         ],
         "kWh",
     )
@@ -358,7 +362,7 @@ def build_apportionment(user: Any, fs: df.FilterSet) -> ReportData:
     for r in rows:
         by_unit[r["unit"]] = by_unit.get(r["unit"], Decimal(0)) + r["amount"]
     chart = Chart(
-        _("Amount apportioned by unit"), list(by_unit), [(_g("Amount"), list(by_unit.values()))], "¥"
+        _("Amount apportioned by unit"), list(by_unit), [(gettext("Amount"), list(by_unit.values()))], "¥"
     )
     return ReportData(
         "apportionment",

@@ -1,9 +1,9 @@
-"""The messages the reports app adds, and their zh-Hans translations (catalogue or pending file).
+"""The messages the reports app adds, found in its code and templates, so tests can check each has a
+zh-Hans translation in the compiled catalogue (prepay/locale/zh_Hans/LC_MESSAGES/django.mo).
 
-The shared catalogue (prepay/locale/zh_Hans/LC_MESSAGES/django.po) is rebuilt by the lead from the
-pending files (prepay/locale/pending/<helper>.json); until then tests install the pending
-translations on top of the compiled catalogue (never overriding it) so pages can be checked in
-Chinese either way.
+A pending file (prepay/locale/pending/reports.json) is only used while a change is being written:
+its translations are installed on top of the compiled catalogue (never overriding it) until
+``make messages`` brings them into the catalogue.
 """
 
 from __future__ import annotations
@@ -60,6 +60,8 @@ def messages() -> set[str]:
 
 
 def pending() -> dict[str, str]:
+    if not PENDING.exists():  # merged into the catalogue
+        return {}
     return json.loads(PENDING.read_text(encoding="utf-8"))
 
 

@@ -18,7 +18,9 @@ class PendingTranslationsTestCase:
     def test_it_translates_every_message_of_the_reports_app(self):
         compiled = gettext.GNUTranslations(MO.open("rb"))
         todo = pending()
-        missing = sorted(m for m in messages() if not todo.get(m) and compiled.gettext(m) == m)
+        missing = sorted(
+            m for m in messages() if not todo.get(m) and compiled.gettext(m) == m and m not in SAME_IN_BOTH
+        )
         assert missing == []
 
     def test_it_keeps_placeholders(self):
