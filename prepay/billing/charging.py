@@ -36,6 +36,7 @@ from prepay.customers.choices import AccountMode, AccountStatus
 from prepay.customers.models import Account
 from prepay.domain import metering
 from prepay.domain.charging import cycle_of, cycle_starts, scale_tiers, split_period
+from prepay.domain.money import ENERGY_PLACES
 from prepay.domain.money import energy as q_energy
 from prepay.domain.tariffs import Kind, price_intervals
 from prepay.domain.tariffs import Tariff as DomainTariff
@@ -44,7 +45,7 @@ from prepay.tariffs import engine
 from prepay.tariffs.models import Tariff
 from prepay.telemetry.models import MeterReading
 from prepay.vending import ledger
-from prepay.vending.models import EntryKind
+from prepay.vending.models import EntryKind, LedgerEntry
 
 
 class TariffMissing(LookupError):
@@ -168,6 +169,59 @@ def _hwm_after(ivs: list[metering.Interval]) -> Decimal:
     return last.from_value if metering.BACKWARDS in last.flags else last.to_value
 
 
+@dataclass(frozen=True)
+class _Summary:
+    """What the database says about an installation's readings in ``(cursor, stop]``: how many, the
+    newest instant, the lowest and highest register, and whether each register is ≥ the one before."""
+
+    count: int
+    last_at: datetime | None
+    low: Decimal | None
+    high: Decimal | None
+    monotonic: bool
+
+
+@dataclass(frozen=True)
+class _Fast:
+    """The whole charge of the common case, computed without per-reading work: ``energy`` up to
+    ``end`` (the newest reading) and the register high-water mark ``hwm`` there."""
+
+    end: datetime
+    energy: Decimal
+    hwm: Decimal
+
+
+def _fast_charge(account: Account, inst: Installation, cur: _Cursor, s: _Summary) -> _Fast | None:
+    """The charge of an installation whose readings are the common case, or ``None`` when the full
+    domain path (:func:`prepay.domain.metering.intervals` reading by reading) is needed.
+
+    The common case: an installation still in place; at least one reading; every register ≥ the one
+    before it and the first ≥ the cursor's register (so no interval is a rollover or backwards and no
+    interval has a flag — the readings table allows one value per meter and instant, so no conflict);
+    every value inside the register range and representable (stored to 0.001, so a register with at
+    least three decimals); a flat or tiered tariff (priced on the period's energy, not per interval)
+    and a period that no cycle start or tariff version cuts. Then Σ interval energies telescopes to
+    (newest register − cursor register) × multiplier, exactly what the intervals would sum to.
+    """
+    if inst.ended_at is not None or s.count == 0 or not s.monotonic:
+        return None
+    assert s.last_at is not None and s.low is not None and s.high is not None
+    spec = register_spec(inst.meter)
+    # validates the opening (cursor) register and the meter id exactly as the full path would
+    metering.InstallationSpan(inst.meter.serial, spec, installed_at=cur.at, opening=cur.register)
+    if spec.decimals < ENERGY_PLACES or s.low < cur.register or s.high > spec.max_value:
+        return None
+    tz = local_tz()
+    _row, tariff = tariff_for(account, cur.at.astimezone(tz).date())
+    if tariff.kind is Kind.TOU:
+        return None
+    cuts = cycle_starts(tariff.cycle, cur.at, s.last_at, tz) + _version_starts(account, cur.at, s.last_at, tz)
+    if len(split_period(cur.at, s.last_at, cuts)) != 1:
+        return None
+    energy = (s.high - cur.register).quantize(spec.resolution) * spec.multiplier
+    return _Fast(s.last_at, energy, s.high)
+
+
 def _charge_installation(
     account: Account,
     inst: Installation,
@@ -179,19 +233,41 @@ def _charge_installation(
     usage: dict[date, list[Decimal]] | None = None,
     preloaded: bool = False,
     save: bool = True,
+    fast: _Fast | None = None,
+    latest: dict[int, Any] | None = None,
+    fresh: set[str] | None = None,
 ) -> list[Charge]:
     """Charge one installation up to ``until``. The batch path passes what it preloaded: the
     ``cursor``, the readings after it (``rows``: (read_at, register) in time order, at most
     ``until``) and the cycle ``usage`` (updated in place; with ``preloaded`` a cycle missing from it
     has no charges yet); ``save=False`` returns unsaved charges
-    for one bulk insert (their ledger entries are posted here either way)."""
+    for one bulk insert (their ledger entries are posted here either way). ``fast``: the charge
+    already computed by :func:`_fast_charge` (no readings needed). ``latest``: account id → its newest
+    ledger entry (read under the lock; kept up to date here) and ``fresh``: idempotency keys proved
+    unused — both only save the ledger's round trips."""
     meter = inst.meter
-    tz = local_tz()
     cur = cursor or _cursor(account, inst)
     stop = until if inst.ended_at is None else min(until, inst.ended_at)
     if stop <= cur.at:
         return []
     serial = meter.serial
+    if fast is not None:
+        return _post_pieces(
+            account,
+            inst,
+            cur,
+            actor,
+            fast.end,
+            fast.hwm,
+            None,
+            [],
+            fast,
+            usage,
+            preloaded,
+            save,
+            latest,
+            fresh,
+        )
     if rows is None:
         rows = list(
             MeterReading.objects.filter(meter=meter, read_at__gt=cur.at, read_at__lte=stop)
@@ -204,6 +280,48 @@ def _charge_installation(
         readings.append(metering.Reading(inst.ended_at, inst.closing_reading, serial))
     if not readings:
         return []
+    spec = register_spec(meter)
+    end = max(r.at for r in readings)
+    span = metering.InstallationSpan(serial, spec, installed_at=cur.at, opening=cur.register)
+    ivs = metering.intervals(span.readings(readings), spec)
+    return _post_pieces(
+        account,
+        inst,
+        cur,
+        actor,
+        end,
+        _hwm_after(ivs),
+        span,
+        readings,
+        ivs,
+        usage,
+        preloaded,
+        save,
+        latest,
+        fresh,
+    )
+
+
+def _post_pieces(
+    account: Account,
+    inst: Installation,
+    cur: _Cursor,
+    actor: Any,
+    end: datetime,
+    hwm_end: Decimal,
+    span: metering.InstallationSpan | None,
+    readings: list[metering.Reading],
+    ivs: list[metering.Interval] | _Fast,
+    usage: dict[date, list[Decimal]] | None,
+    preloaded: bool,
+    save: bool,
+    latest: dict[int, Any] | None,
+    fresh: set[str] | None,
+) -> list[Charge]:
+    """Cut ``[cur.at, end]`` into pieces, price and post each (see :func:`_charge_installation`).
+    ``ivs`` is the intervals, or a :class:`_Fast` charge (then there is exactly one non-TOU piece)."""
+    meter = inst.meter
+    tz = local_tz()
     usage = {} if usage is None else usage
 
     def used_in(cycle: date) -> list[Decimal]:
@@ -212,24 +330,26 @@ def _charge_installation(
         return usage[cycle]
 
     spec = register_spec(meter)
-    end = max(r.at for r in readings)
-    span = metering.InstallationSpan(serial, spec, installed_at=cur.at, opening=cur.register)
-    ivs = metering.intervals(span.readings(readings), spec)
-    hwm_end = _hwm_after(ivs)
     _row0, first_tariff = tariff_for(account, cur.at.astimezone(tz).date())
     cuts = cycle_starts(first_tariff.cycle, cur.at, end, tz) + _version_starts(account, cur.at, end, tz)
     pieces = split_period(cur.at, end, cuts)
     out: list[Charge] = []
     from_register = cur.register
     for n, (lo, hi) in enumerate(pieces):
-        if len(pieces) == 1:  # nothing to prorate: the intervals are the shares
-            shares = [(iv.start, iv.end, iv.energy) for iv in ivs]
-            flags = frozenset().union(*(iv.flags for iv in ivs))
+        if isinstance(ivs, _Fast):  # one flat or tiered piece, no flags (see _fast_charge)
+            shares: list[tuple[datetime, datetime, Decimal]] = []
+            flags: frozenset[str] = frozenset()
+            energy = ivs.energy
         else:
-            pc = metering.consumption(lo, hi, [span], readings)
-            shares = [(sh.start, sh.end, sh.energy) for part in pc.parts for sh in part.shares]
-            flags = pc.flags
-        energy = sum((e for _s, _e, e in shares), Decimal(0))
+            if len(pieces) == 1:  # nothing to prorate: the intervals are the shares
+                shares = [(iv.start, iv.end, iv.energy) for iv in ivs]
+                flags = frozenset().union(*(iv.flags for iv in ivs))
+            else:
+                assert span is not None
+                pc = metering.consumption(lo, hi, [span], readings)
+                shares = [(sh.start, sh.end, sh.energy) for part in pc.parts for sh in part.shares]
+                flags = pc.flags
+            energy = sum((e for _s, _e, e in shares), Decimal(0))
         row, tariff = tariff_for(account, lo.astimezone(tz).date())
         cycle = cycle_of(tariff.cycle, lo, tz)
         position = used_in(cycle)
@@ -253,6 +373,8 @@ def _charge_installation(
         )
         entry = None
         if quote.total != 0:
+            key = charge_key(meter.pk, lo, hi)
+            previous = latest.get(account.pk) if latest is not None else None
             entry = ledger.post(
                 account,
                 EntryKind.CHARGE,
@@ -260,10 +382,15 @@ def _charge_installation(
                 actor=actor,
                 energy=energy,
                 memo=f"{meter.serial} {lo.astimezone(tz):%Y-%m-%d %H:%M}–{hi.astimezone(tz):%Y-%m-%d %H:%M}",
-                idempotency_key=charge_key(meter.pk, lo, hi),
+                idempotency_key=key,
                 book=ledger.REVENUE_ENERGY,
                 tax=quote.vat_amount,
+                previous=previous,
+                fresh_key=fresh is not None and key in fresh,
             )
+            # a repeated key returns the old entry: only a new one becomes the newest
+            if latest is not None and entry.seq > (previous.seq if previous is not None else 0):
+                latest[account.pk] = entry
         charge = Charge(
             account=account,
             meter=meter,
@@ -347,6 +474,65 @@ def _readings(
             yield mid, at, Decimal(reg).scaleb(-3)
 
 
+def _summaries(
+    installs: list[Installation], cursors: dict[int, _Cursor], stops: dict[int, datetime]
+) -> dict[int, _Summary]:
+    """:class:`_Summary` of each installation's readings in ``(cursor, stop]``. On PostgreSQL one
+    query computes them (``lag()`` over each installation's readings in time order), so the
+    million-reading case moves no rows to Python; elsewhere they are computed from the rows."""
+    from django.db import connection
+
+    out = {i.pk: _Summary(0, None, None, None, True) for i in installs}
+    if connection.vendor != "postgresql":
+        for i in installs:
+            regs = list(
+                MeterReading.objects.filter(
+                    meter_id=i.meter_id, read_at__gt=cursors[i.pk].at, read_at__lte=stops[i.pk]
+                )
+                .order_by("read_at")
+                .values_list("read_at", "register")
+            )
+            if regs:
+                values = [r for _at, r in regs]
+                out[i.pk] = _Summary(
+                    len(regs),
+                    regs[-1][0],
+                    min(values),
+                    max(values),
+                    all(b >= a for a, b in zip(values, values[1:], strict=False)),
+                )
+        return out
+    table = MeterReading._meta.db_table
+    sql = (
+        "SELECT inst, count(*), max(read_at), min(register), max(register), "  # noqa: S608 - model table
+        "bool_and(prev IS NULL OR register >= prev) FROM ("
+        "SELECT c.inst, r.read_at, r.register, "
+        "lag(r.register) OVER (PARTITION BY c.inst ORDER BY r.read_at) AS prev "
+        "FROM unnest(%s::bigint[], %s::bigint[], %s::timestamptz[], %s::timestamptz[]) "
+        "AS c(inst, meter, since, stop) "
+        f"JOIN {table} r ON r.meter_id = c.meter AND r.read_at > c.since AND r.read_at <= c.stop"
+        ") w GROUP BY inst"
+    )
+    params = (
+        [i.pk for i in installs],
+        [i.meter_id for i in installs],
+        [cursors[i.pk].at for i in installs],
+        [stops[i.pk] for i in installs],
+    )
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        for pk, n, last_at, low, high, monotonic in cur.fetchall():
+            # the register column holds thousandths (EnergyField)
+            out[pk] = _Summary(
+                n,
+                last_at,
+                Decimal(low).scaleb(-ENERGY_PLACES),
+                Decimal(high).scaleb(-ENERGY_PLACES),
+                monotonic,
+            )
+    return out
+
+
 def charge_batch(account_ids: Sequence[int], *, until: datetime, actor: Any = None) -> list[int]:
     """Charge several accounts in ONE transaction with a handful of queries for the whole batch
     (accounts, installations with their cursors, readings, cycle usage, supply facts) plus the ledger
@@ -392,9 +578,33 @@ def charge_batch(account_ids: Sequence[int], *, until: datetime, actor: Any = No
         if not installs:
             return [a.pk for a in accs]
         since = min(c.at for c in cursors.values())
-        rows: dict[int, list[tuple[datetime, Decimal]]] = {i.meter_id: [] for i in installs}
-        for mid, at, reg in _readings(list(rows), since, until):
-            rows[mid].append((at, reg))
+        stops = {i.pk: until if i.ended_at is None else min(until, i.ended_at) for i in installs}
+        summaries = _summaries(installs, cursors, stops)
+        by_account = {a.pk: a for a in accs}
+        fast = {
+            i.pk: f
+            for i in installs
+            if (f := _fast_charge(by_account[i.account_id], i, cursors[i.pk], summaries[i.pk])) is not None
+        }
+        # only the unusual installations (and ended ones: their closing reading) read row by row
+        slow = [i for i in installs if i.pk not in fast and (summaries[i.pk].count or i.ended_at is not None)]
+        slow_ids = {i.pk for i in slow}
+        rows: dict[int, list[tuple[datetime, Decimal]]] = {i.meter_id: [] for i in slow}
+        if slow:
+            slow_since = min(cursors[i.pk].at for i in slow)
+            for mid, at, reg in _readings(list(rows), slow_since, until):
+                rows[mid].append((at, reg))
+        fresh = {charge_key(i.meter_id, cursors[i.pk].at, f.end) for i in installs if (f := fast.get(i.pk))}
+        fresh -= set(
+            LedgerEntry.objects.filter(idempotency_key__in=fresh).values_list("idempotency_key", flat=True)
+        )
+        newest = LedgerEntry.objects.filter(account=OuterRef("account_id")).order_by("-seq").values("seq")[:1]
+        latest: dict[int, Any] = {
+            e.account_id: e
+            for e in LedgerEntry.objects.filter(account__in=accs, seq=Subquery(newest)).only(
+                "pk", "account_id", "seq", "balance_after"
+            )
+        }
         usage: dict[int, dict[date, list[Decimal]]] = {a.pk: {} for a in accs}
         first_cycle = date(since.astimezone(local_tz()).year, 1, 1)  # covers month and year cycles
         for aid, cyc, t, q in (
@@ -404,9 +614,10 @@ def charge_batch(account_ids: Sequence[int], *, until: datetime, actor: Any = No
             .values_list("account_id", "cycle_start", "t", "q")
         ):
             usage[aid][cyc] = [t or Decimal(0), q or Decimal(0)]
-        by_account = {a.pk: a for a in accs}
         new: list[Charge] = []
         for inst in installs:
+            if inst.pk not in fast and inst.pk not in slow_ids:
+                continue  # nothing read since the cursor: nothing to charge
             acc = by_account[inst.account_id]
             new += _charge_installation(
                 acc,
@@ -414,10 +625,13 @@ def charge_batch(account_ids: Sequence[int], *, until: datetime, actor: Any = No
                 until,
                 actor,
                 cursor=cursors[inst.pk],
-                rows=rows[inst.meter_id],
+                rows=rows.get(inst.meter_id, []),
                 usage=usage[acc.pk],
                 preloaded=True,
                 save=False,
+                fast=fast.get(inst.pk),
+                latest=latest,
+                fresh=fresh,
             )
         Charge.objects.bulk_create(new)
         balances = {c.account_id: c.entry.balance_after for c in new if c.entry is not None}
