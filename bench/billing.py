@@ -14,6 +14,9 @@ deleted afterwards (it refuses to run on SQLite). In the same run it measures:
   path (domain metering: multiplier, rollover, backwards; domain tariff; ledger + journal posting,
   warning rule) — and reports readings/s over both steps together.
 
+After the timed run (untimed) it checks Σ charged energy against the registers, that a re-run
+charges nothing, and that ``prepay db check`` (:func:`prepay.dbcare.services.check`) is clean.
+
 The aim in the issue is at least half the COPY rate.
 """
 
@@ -166,6 +169,37 @@ def cleanup(group: object, meter_ids: list[int]) -> None:
         cur.execute("DELETE FROM telemetry_meterreading WHERE meter_id = ANY(%s)", [meter_ids])
 
 
+def verify(group: object, meter_ids: list[int], readings: int, entries: int, charges: int) -> None:
+    """Untimed checks after the run: Σ charged energy equals what the registers say (the readings
+    start at 0 and never fall), a re-run changes nothing, and ``prepay db check`` is clean."""
+    from django.db import connection
+    from django.db.models import Sum
+
+    from prepay.billing import jobs
+    from prepay.billing.models import Charge
+    from prepay.dbcare.services import check
+    from prepay.vending.models import LedgerEntry
+
+    mine = Charge.objects.filter(account__site__group=group)
+    charged = mine.aggregate(e=Sum("energy"))["e"] or Decimal(0)
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT coalesce(sum(m), 0) FROM (SELECT max(register) AS m FROM telemetry_meterreading "
+            "WHERE meter_id = ANY(%s) GROUP BY meter_id) x",
+            [meter_ids],
+        )
+        read = Decimal(cur.fetchone()[0]).scaleb(-3)
+    again = jobs.charge_due(until=T0 + (readings + 1) * STEP)
+    after = (LedgerEntry.objects.filter(account__site__group=group).count(), mine.count())
+    findings = check()
+    print(f"check: charged {charged} kWh, registers say {read} kWh; re-run charged {again} accounts")
+    print("check: prepay db check " + ("clean" if not findings else f"FOUND {len(findings)} problems"))
+    for finding in findings[:10]:
+        print(f"  {finding}")
+    if charged != read or again or after != (entries, charges) or findings:
+        sys.exit("bench/billing.py: the checks failed")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--meters", type=int, default=1000)
@@ -216,6 +250,7 @@ def main() -> None:
         print(f"{'billing: charge_due over every account':<44}{bill:>10.2f}{n / bill:>14,.0f}")
         print(f"{'ours: ingest + billing':<44}{ours:>10.2f}{n / ours:>14,.0f}")
         print(f"ratio ours / COPY baseline: {baseline / ours:.2f} (aim ≥ 0.50)")
+        verify(group, meter_ids, args.readings, entries, charges)
     finally:
         if not args.keep:
             cleanup(group, meter_ids)
