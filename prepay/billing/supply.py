@@ -237,9 +237,6 @@ def evaluate_many(accounts: list[Account], balances: dict[int, Decimal], *, acto
     run on preloaded facts, and only accounts where it has something to do (notify, trip, close, a
     state change) go through :func:`evaluate_supply` to write it. ``balances``: known balances (the
     last posting's ``balance_after``); the others are read."""
-    from functools import reduce
-    from operator import or_
-
     now = timezone.now()
     if not accounts:
         return
@@ -249,7 +246,21 @@ def evaluate_many(accounts: list[Account], balances: dict[int, Decimal], *, acto
             account__in=accounts, starts_at__lte=now, ends_at__gt=now, cancelled_at__isnull=True
         ).values_list("account_id", flat=True)
     )
-    policies = list(WarningPolicy.objects.filter(reduce(or_, (_policy_q(a) for a in accounts))))
+    # a superset of every account's _policy_q in three terms (one OR term per account made the query
+    # slow to build for a batch); thresholds() keeps only the policies that apply to each account
+    cts = {a.customer.customer_type_id for a in accounts}
+    policies = list(
+        WarningPolicy.objects.filter(
+            Q(account__in=accounts)
+            | Q(account__isnull=True, customer_type_id__in=cts, site_id__in={a.site_id for a in accounts})
+            | Q(
+                account__isnull=True,
+                customer_type_id__in=cts,
+                site__isnull=True,
+                group_id__in={a.site.group_id for a in accounts},
+            )
+        )
+    )
     for acc in accounts:
         if acc.billing == BillingMode.POSTPAID or acc.pk in protected or acc.mode != AccountMode.REMOTE:
             evaluate_supply(acc, actor=actor, now=now)
