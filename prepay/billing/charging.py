@@ -503,15 +503,17 @@ def _summaries(
                 )
         return out
     table = MeterReading._meta.db_table
+    # LATERAL: one ordered index range scan per installation (the planner otherwise tends to hash-join
+    # a sequential scan of the whole table for every batch right after a bulk load)
     sql = (
-        "SELECT inst, count(*), max(read_at), min(register), max(register), "  # noqa: S608 - model table
-        "bool_and(prev IS NULL OR register >= prev) FROM ("
-        "SELECT c.inst, r.read_at, r.register, "
-        "lag(r.register) OVER (PARTITION BY c.inst ORDER BY r.read_at) AS prev "
+        "SELECT c.inst, s.n, s.last_at, s.low, s.high, s.monotonic "  # noqa: S608 - model table
         "FROM unnest(%s::bigint[], %s::bigint[], %s::timestamptz[], %s::timestamptz[]) "
-        "AS c(inst, meter, since, stop) "
-        f"JOIN {table} r ON r.meter_id = c.meter AND r.read_at > c.since AND r.read_at <= c.stop"
-        ") w GROUP BY inst"
+        "AS c(inst, meter, since, stop) CROSS JOIN LATERAL ("
+        "SELECT count(*) AS n, max(read_at) AS last_at, min(register) AS low, max(register) AS high, "
+        "bool_and(prev IS NULL OR register >= prev) AS monotonic FROM ("
+        "SELECT read_at, register, lag(register) OVER (ORDER BY read_at) AS prev "
+        f"FROM {table} r WHERE r.meter_id = c.meter AND r.read_at > c.since AND r.read_at <= c.stop"
+        ") w) s WHERE s.n > 0"
     )
     params = (
         [i.pk for i in installs],
