@@ -13,7 +13,9 @@ Contract:
   tiers by the energy already counted in the cycle — and posted as one ledger CHARGE with the key
   ``charge:<meter id>:<start>:<end>`` (UTC ISO), so the same piece can never be charged twice.
 * Consumption comes from :mod:`prepay.domain.metering` (multiplier, rollover, backwards meters flagged
-  and never credited, straddling intervals prorated at cuts).
+  and never credited, straddling intervals prorated at cuts). The batch path charges the common case
+  (registers never falling, flat or tiered, one piece) from a database summary of the readings with
+  the identical result (:func:`_fast_charge`); everything else goes reading by reading.
 * The caller holds the account's row lock inside a transaction.
 """
 
