@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -37,19 +40,24 @@ def decide(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
     """Approve or reject one request; a refusal (e.g. one's own request) shows as a message."""
     reversal = visible(request.user, Reversal.objects.select_related("account__site"), pk)
     require_on(request.user, "reversal.approve", reversal)
+    return run_decision(
+        request,
+        decision,
+        approve=lambda note: vending.do_approve_reversal(reversal=reversal, actor=request.user, note=note),
+        reject=lambda note: vending.do_reject_reversal(reversal=reversal, actor=request.user, note=note),
+    )
+
+
+def run_decision(
+    request: HttpRequest, decision: str, *, approve: Callable[[str], Any], reject: Callable[[str], Any]
+) -> HttpResponse:
+    """Carry out an approve / reject decision with the posted note; back to the queue with the outcome
+    (a refusal, e.g. one's own request, as an error message)."""
     form = DecisionForm(request.POST)
     form.is_valid()
     note = form.cleaned_data.get("note", "")
-    if decision == "approve":
-        ok, _r = call_action(
-            form, lambda: vending.do_approve_reversal(reversal=reversal, actor=request.user, note=note)
-        )
-        done = _("Approved.")
-    else:
-        ok, _r = call_action(
-            form, lambda: vending.do_reject_reversal(reversal=reversal, actor=request.user, note=note)
-        )
-        done = _("Rejected.")
+    action, done = (approve, _("Approved.")) if decision == "approve" else (reject, _("Rejected."))
+    ok, _r = call_action(form, lambda: action(note))
     if ok:
         messages.success(request, done)
     else:

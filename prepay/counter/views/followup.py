@@ -24,6 +24,7 @@ from prepay.billing.models import ProtectedSupply
 from prepay.counter.access import require_on, visible
 from prepay.counter.clerk_forms import AdjustmentForm, ProtectSupplyForm
 from prepay.counter.forms import DecisionForm, new_key
+from prepay.counter.views.approvals import run_decision
 from prepay.counter.views.base import call_action, form_page
 from prepay.customers.models import Account
 from prepay.vending import actions as vending
@@ -76,24 +77,16 @@ def decide_adjustment(request: HttpRequest, pk: int, decision: str) -> HttpRespo
     """Approve (carry out) or reject an adjustment; a refusal (one's own request, …) shows as a message."""
     adjustment = visible(request.user, Adjustment.objects.select_related("account__site"), pk)
     require_on(request.user, APPROVE, adjustment)
-    form = DecisionForm(request.POST)
-    form.is_valid()
-    note = form.cleaned_data.get("note", "")
-    if decision == "approve":
-        ok, _r = call_action(
-            form, lambda: vending.do_approve_adjustment(adjustment=adjustment, actor=request.user, note=note)
-        )
-        done = _("Approved.")
-    else:
-        ok, _r = call_action(
-            form, lambda: vending.do_reject_adjustment(adjustment=adjustment, actor=request.user, note=note)
-        )
-        done = _("Rejected.")
-    if ok:
-        messages.success(request, done)
-    else:
-        messages.error(request, " ".join(str(e) for e in form.non_field_errors()))
-    return HttpResponseRedirect(reverse("counter:approvals"))
+    return run_decision(
+        request,
+        decision,
+        approve=lambda note: vending.do_approve_adjustment(
+            adjustment=adjustment, actor=request.user, note=note
+        ),
+        reject=lambda note: vending.do_reject_adjustment(
+            adjustment=adjustment, actor=request.user, note=note
+        ),
+    )
 
 
 @login_required
