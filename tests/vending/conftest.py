@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from prepay.meters.models import MeterModel
 from prepay.tokens import actions as t
 from prepay.vending.actions import do_open_shift
 from prepay.vending.models import PointKind, VendingPoint
@@ -31,6 +32,41 @@ class Shop:
 
     def sts_account(self, meter_kw: dict[str, Any] | None = None, **kw: Any) -> Any:
         return f.account(self.world.a1, meter_=self.sts_meter(**(meter_kw or {})), **kw)
+
+    def card_model(self) -> Any:
+        """An IC-card meter model without keypad (credit goes on a card)."""
+        return MeterModel.objects.get_or_create(
+            group=self.world.a1.group,
+            code="card",
+            defaults={
+                "name": "Card meter",
+                "kind": "single_phase",
+                "token_system": "none",
+                "has_keypad": False,
+                "has_ic_card": True,
+            },
+        )[0]
+
+    def networked_model(self) -> Any:
+        """A 4G meter model without keypad or card (credit is pushed remotely)."""
+        return MeterModel.objects.get_or_create(
+            group=self.world.a1.group,
+            code="g4",
+            defaults={
+                "name": "4G meter",
+                "kind": "single_phase",
+                "token_system": "none",
+                "has_keypad": False,
+            },
+        )[0]
+
+    def card_account(self) -> Any:
+        return f.account(self.world.a1, meter_=f.meter(self.world.a1, self.card_model()))
+
+    def networked_account(self) -> Any:
+        return f.account(
+            self.world.a1, meter_=f.meter(self.world.a1, self.networked_model(), protocol="mqtt")
+        )
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from decimal import Decimal
 from prepay.audit.models import AuditEvent
 from prepay.customers.choices import AccountMode
 from prepay.dbcare import services
-from prepay.meters.models import MeterModel
 from prepay.telemetry.models import MeterCommand
 from prepay.vending import ledger
 from prepay.vending.actions import do_approve_adjustment, do_reject_adjustment, do_request_adjustment
@@ -37,17 +36,8 @@ class EnergyAdjustmentTestCase:
         assert adj.register_units == Decimal("2.1")
 
     def test_a_card_meter_gets_a_card_image_and_a_networked_one_a_command(self, shop):
-        card_model = MeterModel.objects.create(
-            group=shop.world.a1.group,
-            code="card",
-            name="Card",
-            kind="single_phase",
-            token_system="none",
-            has_keypad=False,
-            has_ic_card=True,
-        )
-        meter = f.meter(shop.world.a1, card_model)
-        acc = f.account(shop.world.a1, meter_=meter)
+        acc = shop.card_account()
+        meter = acc.installations.get().meter
         sell(shop, account=acc, amount="10.00")  # card #1
         adj = do_request_adjustment(account=acc, actor=shop.world.clerk, reason="x", energy="3")
         do_approve_adjustment(adjustment=adj, actor=shop.world.finance)
@@ -55,15 +45,7 @@ class EnergyAdjustmentTestCase:
         assert verify_card_image(meter, bytes.fromhex(adj.card.image), last_sequence=1).units == Decimal(
             "3.0"
         )
-        g4 = MeterModel.objects.create(
-            group=shop.world.a1.group,
-            code="g4",
-            name="4G",
-            kind="single_phase",
-            token_system="none",
-            has_keypad=False,
-        )
-        acc2 = f.account(shop.world.a1, meter_=f.meter(shop.world.a1, g4, protocol="mqtt"))
+        acc2 = shop.networked_account()
         adj2 = do_request_adjustment(account=acc2, actor=shop.world.clerk, reason="x", energy="2")
         do_approve_adjustment(adjustment=adj2, actor=shop.world.finance)
         assert Decimal(

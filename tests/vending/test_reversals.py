@@ -8,7 +8,6 @@ from django.db import transaction
 
 from prepay.customers.models import Account
 from prepay.dbcare import services
-from prepay.meters.models import MeterModel
 from prepay.telemetry.models import CommandStatus, MeterCommand
 from prepay.tokens.models import IssuedToken, TokenKind
 from prepay.vending import ledger
@@ -71,15 +70,7 @@ class ReversalTestCase:
         assert ledger.balance_of(shop.account) == Decimal("-20.00")
 
     def test_a_queued_remote_credit_is_cancelled(self, shop):
-        model = MeterModel.objects.create(
-            group=shop.world.a1.group,
-            code="g4",
-            name="4G",
-            kind="single_phase",
-            token_system="none",
-            has_keypad=False,
-        )
-        account = f.account(shop.world.a1, meter_=f.meter(shop.world.a1, model, protocol="mqtt"))
+        account = shop.networked_account()
         vend = sell(shop, account=account, amount="10.00")
         r = do_request_reversal(vend=vend, actor=shop.world.cashier, reason="x", token_entered=False)
         do_approve_reversal(reversal=r, actor=shop.world.finance)

@@ -15,7 +15,7 @@ from prepay.dbcare import services
 from prepay.domain.cards import CardError
 from prepay.domain.tokens.sts.meter import MeterDecoder
 from prepay.meters.choices import MeterStatus
-from prepay.meters.models import Meter, MeterModel
+from prepay.meters.models import Meter
 from prepay.tariffs.models import Tariff
 from prepay.telemetry.models import CommandKind, MeterCommand
 from prepay.vending import ledger
@@ -205,17 +205,8 @@ class IdempotencyTestCase:
 
 class DeliveryTestCase:
     def test_a_card_meter_gets_a_sealed_image_that_loads_once(self, shop):
-        model = MeterModel.objects.create(
-            group=shop.world.a1.group,
-            code="card",
-            name="Card meter",
-            kind="single_phase",
-            token_system="none",
-            has_keypad=False,
-            has_ic_card=True,
-        )
-        meter = f.meter(shop.world.a1, model)
-        account = f.account(shop.world.a1, meter_=meter)
+        account = shop.card_account()
+        meter, model = account.installations.get().meter, shop.card_model()
         v1, v2 = sell(shop, account=account, amount="10.00"), sell(shop, account=account, amount="20.00")
         assert v1.delivery == v2.delivery == Delivery.CARD
         assert (v1.card.sequence, v2.card.sequence) == (1, 2)
@@ -235,16 +226,8 @@ class DeliveryTestCase:
         assert info.value.code == "bad_mac"
 
     def test_a_networked_meter_without_keypad_gets_a_queued_credit_command(self, shop):
-        model = MeterModel.objects.create(
-            group=shop.world.a1.group,
-            code="g4",
-            name="4G meter",
-            kind="single_phase",
-            token_system="none",
-            has_keypad=False,
-        )
-        meter = f.meter(shop.world.a1, model, protocol="mqtt")
-        account = f.account(shop.world.a1, meter_=meter)
+        account = shop.networked_account()
+        meter = account.installations.get().meter
         vend = sell(shop, account=account, amount="10.00")
         cmd = MeterCommand.objects.get(meter=meter)
         assert vend.delivery == Delivery.REMOTE and cmd.kind == CommandKind.CREDIT
