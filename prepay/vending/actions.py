@@ -281,8 +281,18 @@ def quote_vend(*, account: Account, actor: Any, amount: Any = None, energy: Any 
 # selling
 
 
+def _canonical(value: Any) -> str:
+    """``50``, ``"50.0"`` and ``Decimal("50.00")`` are the same request."""
+    if value is None:
+        return ""
+    try:
+        return format(Decimal(str(value)).normalize(), "f")
+    except Exception:  # not a number: the sale refuses it anyway
+        return str(value)
+
+
 def _request_hash(account: Account, point: VendingPoint, amount: Any, energy: Any, method: str) -> str:
-    text = f"{account.pk}|{point.pk}|{amount}|{energy}|{method}"
+    text = f"{account.pk}|{point.pk}|{_canonical(amount)}|{_canonical(energy)}|{method}"
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -303,7 +313,9 @@ def current_shift(user: Any) -> Shift | None:
 
 
 def receipt_code(point: VendingPoint, number: int) -> str:
-    return f"{point.receipt_prefix or point.code.upper()}-{number:06d}"
+    """``PREFIX-000123``. Without a prefix, the point's code and id (``C1.7``): a dot never appears in a
+    set prefix, so the two kinds never meet, and the id keeps codes unique across sites and groups."""
+    return f"{point.receipt_prefix or f'{point.code.upper()}.{point.pk}'}-{number:06d}"
 
 
 def _next_receipt(point: VendingPoint, actor: Any, **target: Any) -> Receipt:

@@ -7,7 +7,10 @@ equals the sum of its entries.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -100,7 +103,13 @@ class VendingPoint(models.Model):
         _("draws on a float"), default=False, help_text=_("Agents pay in advance; vends draw on the float.")
     )
     credit_limit = MoneyField(_("credit limit"), default=0)
-    receipt_prefix = models.CharField(_("receipt prefix"), max_length=12, blank=True)
+    receipt_prefix = models.CharField(
+        _("receipt prefix"),
+        max_length=12,
+        blank=True,
+        validators=[RegexValidator(r"^[A-Za-z0-9-]*$", _("Letters, digits and hyphens only."))],
+        help_text=_("Printed before each receipt number; unique. Empty: the point's code and id."),
+    )
     receipt_counter = models.PositiveBigIntegerField(_("last receipt number"), default=0, editable=False)
     active = models.BooleanField(_("active"), default=True)
 
@@ -114,6 +123,12 @@ class VendingPoint(models.Model):
         ordering = ["site", "code"]
         constraints = [
             models.UniqueConstraint(fields=["site", "code"], name="vending_point_code_unique"),
+            # receipt codes are looked up platform-wide (the QR verify page), so prefixes never repeat
+            models.UniqueConstraint(
+                fields=["receipt_prefix"],
+                condition=~models.Q(receipt_prefix=""),
+                name="receipt_prefix_unique",
+            ),
             models.CheckConstraint(
                 condition=models.Q(credit_limit__gte=0), name="point_credit_limit_positive"
             ),
@@ -121,6 +136,18 @@ class VendingPoint(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Editing a point never writes ``receipt_counter``: only the sale that takes a number does
+        (``update_fields=["receipt_counter"]`` under the point's lock), so a form holding an older copy
+        cannot turn the counter back."""
+        if self.pk and kwargs.get("update_fields") is None and not kwargs.get("force_insert"):
+            kwargs["update_fields"] = [
+                f.attname
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.attname != "receipt_counter"
+            ]
+        super().save(*args, **kwargs)
 
 
 class ShiftStatus(models.TextChoices):

@@ -43,7 +43,7 @@ class ReversalTestCase:
         ]
         assert ledger.balance_of(shop.account) == Decimal("0.00")
         assert Vend.objects.filter(pk=vend.pk).exists()  # nothing deleted
-        assert Receipt.objects.filter(reversal=r).get().code == "C1-000002"
+        assert Receipt.objects.filter(reversal=r).get().code == f"C1.{shop.point.pk}-000002"
         assert not IssuedToken.objects.filter(kind=TokenKind.MANAGEMENT).exists()
         assert services.check() == []
 

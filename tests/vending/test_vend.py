@@ -73,9 +73,10 @@ class VendByMoneyTestCase:
             "revenue:energy": Decimal("-50.00"),
         }
         receipt = Receipt.objects.get(vend=vend)
-        assert receipt.code == "C1-000001" == vend.receipt_no
+        first = f"C1.{shop.point.pk}-000001"  # no prefix set: the point's code and id
+        assert receipt.code == first == vend.receipt_no
         event = AuditEvent.objects.filter(verb="vend.sell").get()
-        assert event.after["receipt"] == "C1-000001" and event.after["amount"] == "50.00"
+        assert event.after["receipt"] == first and event.after["amount"] == "50.00"
         assert services.check() == []
 
     def test_it_books_vat_on_its_own_book(self, shop):
@@ -188,8 +189,10 @@ class ArrearsTestCase:
 
 class IdempotencyTestCase:
     def test_a_retry_returns_the_first_vend_and_moves_no_money(self, shop):
-        first = sell(shop, idempotency_key="pos-1-0001")
-        again = sell(shop, idempotency_key="pos-1-0001")
+        first = sell(shop, idempotency_key="pos-1-0001", amount="50.00")
+        again = sell(
+            shop, idempotency_key="pos-1-0001", amount=Decimal("50")
+        )  # the same amount, written otherwise
         assert again.pk == first.pk
         assert Vend.objects.count() == 1 and shop.account.ledger.count() == 2
         assert Receipt.objects.count() == 1 and first.tokens.count() == 1
@@ -200,7 +203,25 @@ class IdempotencyTestCase:
 
     def test_receipt_numbers_are_gap_free_per_point(self, shop):
         codes = [sell(shop).receipt_no for _ in range(3)]
-        assert codes == ["C1-000001", "C1-000002", "C1-000003"]
+        assert codes == [f"C1.{shop.point.pk}-00000{n}" for n in (1, 2, 3)]
+        shop.point.receipt_prefix = "RG"
+        shop.point.save()
+        assert sell(shop).receipt_no == "RG-000004"
+
+    def test_receipt_codes_never_repeat_across_sites_and_prefixes_are_unique(self, shop):
+        from django.db import IntegrityError, transaction
+
+        from prepay.vending.models import VendingPoint
+
+        other = VendingPoint.objects.create(site=shop.world.a2.site, code="c1", name="Counter 1 at A2")
+        from prepay.vending.actions import receipt_code
+
+        assert receipt_code(other, 1) != receipt_code(shop.point, 1)
+        shop.point.receipt_prefix = "RG"
+        shop.point.save()
+        other.receipt_prefix = "RG"
+        with pytest.raises(IntegrityError), transaction.atomic():
+            other.save()
 
 
 class DeliveryTestCase:
