@@ -296,9 +296,14 @@ def _request_hash(account: Account, point: VendingPoint, amount: Any, energy: An
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _replay(idempotency_key: str, request_hash: str) -> Vend | None:
-    existing = Vend.objects.filter(idempotency_key=idempotency_key).first()
-    if existing is not None and existing.request_hash != request_hash:
+def _replay(idempotency_key: str, request_hash: str, actor: Any) -> Vend | None:
+    """The vend first made with this key (the actor must still be allowed to sell there), else None."""
+    existing = Vend.objects.filter(idempotency_key=idempotency_key).select_related("account__site").first()
+    if existing is None:
+        return None
+    site = existing.account.site
+    require(actor, "vend.sell", group_id=site.group_id, site_id=site.pk)
+    if existing.request_hash != request_hash:
         raise ActionError(
             "idempotency_conflict", _("This idempotency key was already used for a different request.")
         )
@@ -416,13 +421,13 @@ def do_vend(
     if method in NEEDS_REFERENCE and not reference:
         raise ActionError("reference_required", _("A transfer or online payment needs its reference."))
     request_hash = _request_hash(account, point, amount, energy, method)
-    if (first := _replay(key, request_hash)) is not None:
+    if (first := _replay(key, request_hash, actor)) is not None:
         return first
 
     account = _lock(Account, account.pk, "site", "customer__customer_type")
     site = account.site
     require(actor, "vend.sell", group_id=site.group_id, site_id=site.pk)
-    if (first := _replay(key, request_hash)) is not None:  # a concurrent retry got here first
+    if (first := _replay(key, request_hash, actor)) is not None:  # a concurrent retry got here first
         return first
     meter = active_meter(account)
     if meter is not None:

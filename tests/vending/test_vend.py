@@ -197,6 +197,10 @@ class IdempotencyTestCase:
         assert Vend.objects.count() == 1 and shop.account.ledger.count() == 2
         assert Receipt.objects.count() == 1 and first.tokens.count() == 1
 
+    def test_a_retry_by_someone_who_may_not_sell_there_gets_nothing(self, shop):
+        sell(shop, idempotency_key="pos-1-0003")
+        refused("forbidden", sell, shop=shop, idempotency_key="pos-1-0003", actor=shop.world.clerk_b)
+
     def test_the_same_key_for_another_request_is_refused(self, shop):
         sell(shop, idempotency_key="pos-1-0002", amount="50.00")
         refused("idempotency_conflict", sell, shop=shop, idempotency_key="pos-1-0002", amount="60.00")
