@@ -256,9 +256,10 @@ def do_close_account(
     before = snapshot(account)
     returned = Decimal("0.00")
     if remaining_credit > 0:
-        tariff = account.effective_tariff()
-        if tariff is None:
-            raise ActionError("no_tariff", _("The account has no tariff to value the remaining credit."))
+        from prepay.tariffs.engine import tariff_for
+
+        # the tariff that prices the account's sales today (override, site default, group default)
+        tariff, _engine = tariff_for(account, timezone.localdate())
         # The credit was bought at this price; valuing it at the same price returns what was paid.
         returned = money(remaining_credit * tariff.unit_price)
         ledger.post(
