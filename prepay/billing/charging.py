@@ -29,7 +29,7 @@ from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
 from prepay.billing.models import Charge, Household, TierBasis
@@ -102,13 +102,7 @@ def tariff_versions(account: Account) -> list[Tariff]:
 
     def compute() -> list[Tariff]:
         row = engine.assigned_tariff(account)
-        if row is None:
-            return []
-        return list(
-            Tariff.objects.filter(group_id=row.group_id, code=row.code).filter(
-                Q(site_id=row.site_id) | Q(site__isnull=True)
-            )
-        )
+        return engine.versions_of(row) if row is not None else []
 
     return _cached(("versions", _assignment_key(account)), compute)  # type: ignore[no-any-return]
 
@@ -638,6 +632,35 @@ def charge_batch(account_ids: Sequence[int], *, until: datetime, actor: Any = No
                 fresh=fresh,
             )
         Charge.objects.bulk_create(new)
+        _audit_batch(new, by_account, actor)
         balances = {c.account_id: c.entry.balance_after for c in new if c.entry is not None}
         supply.evaluate_many(accs, balances, actor=actor)
         return [a.pk for a in accs]
+
+
+def _audit_batch(charges: Sequence[Charge], by_account: dict[int, Account], actor: Any) -> None:
+    """One audit event per site for a batch's postings (in its transaction): which accounts were
+    charged, how many entries and how much. The ledger entries and charge rows hold the detail; an
+    event per charge would serialise every batch on the audit chain's head."""
+    from prepay.audit.actions import record_event
+
+    per_site: dict[int, list[Charge]] = {}
+    for c in charges:
+        if c.entry is not None:
+            per_site.setdefault(by_account[c.account_id].site_id, []).append(c)
+    for site_id, posted in sorted(per_site.items()):
+        site = by_account[posted[0].account_id].site
+        record_event(
+            actor=actor,
+            verb="billing.charge_batch",
+            object_type="tenancy.site",
+            object_id=str(site_id),
+            object_repr=str(site),
+            group_id=site.group_id,
+            site_id=site_id,
+            after={
+                "accounts": sorted({c.account_id for c in posted}),
+                "entries": len(posted),
+                "amount": str(sum((c.amount for c in posted), Decimal("0.00"))),
+            },
+        )

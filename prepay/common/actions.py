@@ -15,10 +15,12 @@ from prepay.tenancy.scoping import require
 M = TypeVar("M", bound=models.Model)
 
 
-def locked(model: type[M], pk: Any) -> M:
-    """Re-read a row under ``SELECT … FOR UPDATE`` inside the current transaction."""
+def locked(model: type[M], pk: Any, *related: str) -> M:
+    """Re-read a row under ``SELECT … FOR UPDATE`` inside the current transaction; ``related`` rows
+    (``select_related`` paths) come in the same query without being locked themselves."""
+    rows = model._default_manager.select_for_update(of=("self",) if related else ())
     try:
-        return model._default_manager.select_for_update().get(pk=pk)
+        return rows.select_related(*related).get(pk=pk) if related else rows.get(pk=pk)
     except model.DoesNotExist:  # type: ignore[attr-defined]
         raise NotFound(
             "not_found", _("%(what)s does not exist.") % {"what": model._meta.verbose_name}

@@ -36,14 +36,19 @@ def engine_tariff(row: Tariff) -> EngineTariff:
         ) from None
 
 
-def version_in_force(row: Tariff, on_date: date) -> Tariff:
-    """The version of ``row``'s tariff code in force on ``on_date`` (same group; the same site or
-    group-wide)."""
-    versions = Tariff.objects.filter(group_id=row.group_id, code=row.code).filter(
-        Q(site_id=row.site_id) | Q(site__isnull=True)
+def versions_of(row: Tariff) -> list[Tariff]:
+    """Every version of ``row``'s tariff code: same group, the same site or group-wide."""
+    return list(
+        Tariff.objects.filter(group_id=row.group_id, code=row.code).filter(
+            Q(site_id=row.site_id) | Q(site__isnull=True)
+        )
     )
+
+
+def version_in_force(row: Tariff, on_date: date) -> Tariff:
+    """The version of ``row``'s tariff code in force on ``on_date``."""
     try:
-        return select_version(list(versions), on_date)
+        return select_version(versions_of(row), on_date)
     except TariffError as exc:
         raise ActionError("no_tariff_in_force", str(exc)) from None
 

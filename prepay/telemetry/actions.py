@@ -28,7 +28,7 @@ from prepay.common.errors import ActionError
 from prepay.meters.choices import MeterStatus
 from prepay.meters.models import Meter
 from prepay.telemetry.models import CommandKind, CommandStatus, MeterCommand, MeterLink
-from prepay.tenancy.scoping import can, require
+from prepay.tenancy.scoping import require, require_any
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -68,11 +68,9 @@ def _require_for(actor: Any, kind: str, meter: Meter) -> None:
     if actor is None:
         return
     capability = CAPABILITY[CommandKind(kind)]
-    if kind == CommandKind.CREDIT and can(
-        actor, "account.lifecycle", group_id=meter.group_id, site_id=meter.site_id
-    ):
-        return  # clerks move credit too (credit carried over at 换表), as for STS tokens
-    require(actor, capability, group_id=meter.group_id, site_id=meter.site_id)
+    # clerks move credit too (credit carried over at 换表), as for STS tokens
+    extra = ("account.lifecycle",) if kind == CommandKind.CREDIT else ()
+    require_any(actor, (capability, *extra), group_id=meter.group_id, site_id=meter.site_id)
 
 
 def _clean_params(kind: str, params: dict[str, Any] | None) -> dict[str, Any]:

@@ -96,6 +96,14 @@ def can(user: Any, capability: str, *, group_id: int | None, site_id: int | None
     return site_id is not None and site_id in r.site_ids
 
 
+def require_any(
+    user: Any, capabilities: tuple[str, ...], *, group_id: int | None, site_id: int | None = None
+) -> None:
+    """Pass when the user holds any of ``capabilities`` there; else refuse naming the first."""
+    if not any(can(user, c, group_id=group_id, site_id=site_id) for c in capabilities):
+        require(user, capabilities[0], group_id=group_id, site_id=site_id)
+
+
 def require(user: Any, capability: str, *, group_id: int | None, site_id: int | None = None) -> None:
     """Raise :class:`PermissionDenied` unless :func:`can`; the message names the missing capability."""
     if not can(user, capability, group_id=group_id, site_id=site_id):

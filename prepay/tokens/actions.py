@@ -25,7 +25,7 @@ from prepay.domain.tokens.sts.tid import TidSequencer, key_expired, tid_from_dat
 from prepay.domain.tokens.sts.token import token_class_of
 from prepay.meters.choices import MeterStatus, TokenSystem
 from prepay.meters.models import Meter
-from prepay.tenancy.scoping import can, require
+from prepay.tenancy.scoping import require, require_any
 from prepay.tokens.keystore import KeyStoreError, MeterKeyRef, get_keystore
 from prepay.tokens.models import IssuedToken, KeyChange, MeterTokenState, TokenKind, VendingKey
 
@@ -56,20 +56,9 @@ def meter_ref(meter: Meter, **override: Any) -> MeterKeyRef:
     return MeterKeyRef(**values)
 
 
-def _locked_meter(pk: int) -> Meter:
-    """The meter under its row lock, with its model (one query; the lock does not reach the model)."""
-    found = Meter.objects.select_for_update(of=("self",)).select_related("model").filter(pk=pk).first()
-    if found is None:
-        return locked(Meter, pk)  # raises the usual not-found error
-    return found
-
-
 def _require_token_seller(actor: Any, meter: Meter) -> None:
     """Cashiers (``vend.sell``) and clerks (``account.lifecycle``, e.g. credit carried over at 换表)."""
-    for capability in ("vend.sell", "account.lifecycle"):
-        if can(actor, capability, group_id=meter.group_id, site_id=meter.site_id):
-            return
-    require(actor, "vend.sell", group_id=meter.group_id, site_id=meter.site_id)
+    require_any(actor, ("vend.sell", "account.lifecycle"), group_id=meter.group_id, site_id=meter.site_id)
 
 
 def _check_sts_meter(meter: Meter) -> None:
@@ -186,7 +175,7 @@ def do_issue_credit_token(
     (``vend.sell``) and clerks (``account.lifecycle``, e.g. credit carried over at 换表) may issue;
     ``approved=True`` is an approver (``reversal.approve``) releasing an approved adjustment.
     """
-    meter = _locked_meter(meter.pk)
+    meter = locked(Meter, meter.pk, "model")
     if approved:
         require(actor, "reversal.approve", group_id=meter.group_id, site_id=meter.site_id)
     else:

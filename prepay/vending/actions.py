@@ -38,7 +38,7 @@ from prepay.domain.tariffs import PurchaseError, TariffError, quote_energy, quot
 from prepay.meters.choices import MeterStatus, TokenSystem
 from prepay.meters.models import Meter
 from prepay.tariffs.engine import cycle_position, tariff_for
-from prepay.tenancy.scoping import require
+from prepay.tenancy.scoping import require, require_any
 from prepay.vending import ledger
 from prepay.vending.models import (
     AgentFloatEntry,
@@ -323,25 +323,27 @@ def receipt_code(point: VendingPoint, number: int) -> str:
     return f"{point.receipt_prefix or f'{point.code.upper()}.{point.pk}'}-{number:06d}"
 
 
-def _next_receipt(point: VendingPoint, actor: Any, **target: Any) -> Receipt:
-    """Take the next gap-free number of ``point`` (the caller holds the point's row lock)."""
+def _take_number(point: VendingPoint) -> str:
+    """Take the next gap-free number of ``point`` (the caller holds the point's row lock); its code."""
     point.receipt_counter += 1
     point.save(update_fields=["receipt_counter"])
+    return receipt_code(point, point.receipt_counter)
+
+
+def _issue_receipt(point: VendingPoint, code: str, actor: Any, **target: Any) -> Receipt:
+    """The receipt for the number just taken with ``_take_number``."""
     return Receipt.objects.create(
         point=point,
         number=point.receipt_counter,
-        code=receipt_code(point, point.receipt_counter),
+        code=code,
         issued_by=actor if getattr(actor, "pk", None) else None,
         **target,
     )
 
 
-def _lock(model: Any, pk: Any, *related: str) -> Any:
-    """``locked`` that also fetches ``related`` rows in the same query (only the row itself is locked)."""
-    found = (
-        model._default_manager.select_for_update(of=("self",)).select_related(*related).filter(pk=pk).first()
-    )
-    return found if found is not None else locked(model, pk)
+def _next_receipt(point: VendingPoint, actor: Any, **target: Any) -> Receipt:
+    """Take the next number and write its receipt (a refund or reversal slip)."""
+    return _issue_receipt(point, _take_number(point), actor, **target)
 
 
 def _float_balance(point: VendingPoint) -> tuple[int, Decimal]:
@@ -424,17 +426,17 @@ def do_vend(
     if (first := _replay(key, request_hash, actor)) is not None:
         return first
 
-    account = _lock(Account, account.pk, "site", "customer__customer_type")
+    account = locked(Account, account.pk, "site", "customer__customer_type")
     site = account.site
     require(actor, "vend.sell", group_id=site.group_id, site_id=site.pk)
     if (first := _replay(key, request_hash, actor)) is not None:  # a concurrent retry got here first
         return first
     meter = active_meter(account)
     if meter is not None:
-        meter = _lock(Meter, meter.pk, "model")
+        meter = locked(Meter, meter.pk, "model")
     today = timezone.localdate()
     q, tariff_row = _price(account, meter, amount=amount, energy=energy, on_date=today)
-    point = _lock(VendingPoint, point.pk, "site")
+    point = locked(VendingPoint, point.pk, "site")
     shift = _check_point(point, account, actor, shift)
     if point.uses_float:
         _seq, float_balance = _float_balance(point)
@@ -466,9 +468,7 @@ def do_vend(
         channel=channel[:40],
         created_by=actor if getattr(actor, "pk", None) else None,
     )
-    point.receipt_counter += 1
-    point.save(update_fields=["receipt_counter"])
-    vend.receipt_no = receipt_code(point, point.receipt_counter)
+    vend.receipt_no = _take_number(point)  # before the insert: the vend row is written once
     try:
         with transaction.atomic():
             vend.save()
@@ -504,13 +504,7 @@ def do_vend(
             previous=payment,
             memo=_("Energy %(e)s %(u)s") % {"e": q.energy, "u": q.unit},
         )
-    receipt = Receipt.objects.create(
-        point=point,
-        number=point.receipt_counter,
-        code=vend.receipt_no,
-        vend=vend,
-        issued_by=actor if getattr(actor, "pk", None) else None,
-    )
+    receipt = _issue_receipt(point, vend.receipt_no, actor, vend=vend)
     if q.delivery != Delivery.BALANCE and meter is not None:
         deliver_units(
             meter,
@@ -623,12 +617,7 @@ def deliver_units(
 
 
 def _require_seller_or_clerk(actor: Any, site: Any) -> None:
-    from prepay.tenancy.scoping import can
-
-    for capability in ("vend.sell", "account.lifecycle"):
-        if can(actor, capability, group_id=site.group_id, site_id=site.pk):
-            return
-    require(actor, "vend.sell", group_id=site.group_id, site_id=site.pk)
+    require_any(actor, ("vend.sell", "account.lifecycle"), group_id=site.group_id, site_id=site.pk)
 
 
 @transaction.atomic

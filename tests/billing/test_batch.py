@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import transaction
 
+from prepay.audit.models import AuditEvent
 from prepay.billing import actions
 from prepay.billing.charging import charge_batch
 from prepay.billing.models import Charge, SupplyState
@@ -56,6 +57,12 @@ class ChargeBatchTestCase:
             a.pk for a in sorted(many, key=lambda a: a.pk)
         ]
         assert sum(len(figures(a)) for a in many) == 4  # re-run: nothing new
+        # one audit event for the batch's postings (the re-run posted nothing, so wrote none)
+        event = AuditEvent.objects.get(verb="billing.charge_batch")
+        posted = Charge.objects.filter(account__in=many, entry__isnull=False)
+        assert event.site_id == w.site.pk and event.after["accounts"] == sorted(a.pk for a in many)
+        assert event.after["entries"] == posted.count()
+        assert Decimal(event.after["amount"]) == sum(c.amount for c in posted)
 
     def test_it_skips_local_and_closed_accounts(self, world: Any) -> None:
         from tests import factories as f
