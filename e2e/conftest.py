@@ -51,7 +51,12 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
-    """Launch Debian's Chromium, headless, with nothing that reaches the network on its own."""
+    """Launch Debian's Chromium, headless, with nothing that reaches the network on its own.
+
+    The browser is a session fixture, set up before any test's own fixtures: Chromium's presence is
+    checked here, before the launch, so a machine without it skips (or, in CI, fails) with the reason.
+    """
+    _need_chromium()
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS, "headless": True}
 
 
@@ -67,6 +72,10 @@ def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]
 
 @pytest.fixture(autouse=True)
 def _chromium_present() -> None:
+    _need_chromium()
+
+
+def _need_chromium() -> None:
     if os.path.exists(CHROMIUM):
         return
     reason = (
