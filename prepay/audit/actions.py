@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, overload
 
 from django.db import IntegrityError, models, transaction
@@ -46,23 +48,14 @@ def record_event(
     """Append one event to the chain. Must run inside the caller's transaction.
 
     The head row is locked (``select_for_update``) so concurrent writers chain one after another.
+    Inside :func:`batched` the event is held and appended with the block's others at its end (its
+    ``seq`` and ``hash`` are set then).
     """
-    if not transaction.get_connection().in_atomic_block:
+    conn = transaction.get_connection()
+    if not conn.in_atomic_block:
         raise RuntimeError("record_event must be called inside the action's transaction")
-    # The head row is created by migration 0003; locking it serialises every writer of the chain.
-    # (A test database flushed by TRUNCATE loses it; it is then created once more, at seq 0.)
-    head = AuditHead.objects.select_for_update().filter(id=1).first()
-    if head is None:
-        try:
-            with transaction.atomic():
-                AuditHead.objects.create(id=1)
-        except IntegrityError:  # a concurrent writer created it first
-            pass
-        head = AuditHead.objects.select_for_update().get(id=1)
-    seq = head.seq + 1
     now = timezone.now()
     event = AuditEvent(
-        seq=seq,
         # millisecond precision: every backend stores it exactly, so the hash survives a round trip
         created_at=now.replace(microsecond=now.microsecond // 1000 * 1000),
         actor=actor if getattr(actor, "pk", None) else None,
@@ -75,13 +68,69 @@ def record_event(
         object_repr=(object_repr or (str(obj) if obj is not None else ""))[:200],
         before=before,
         after=after,
-        prev_hash=head.hash,
     )
-    event.hash = event_hash(_row(event))
-    event.save(force_insert=True)
-    head.seq, head.hash = seq, event.hash
-    head.save(update_fields=["seq", "hash"])
+    pending: list[AuditEvent] | None = getattr(conn, _BATCH, None)
+    if pending is not None:
+        pending.append(event)
+    else:
+        _append([event])
     return event
+
+
+#: attribute of the database connection holding the events of the open :func:`batched` block
+_BATCH = "_prepay_audit_batch"
+
+
+@contextmanager
+def batched() -> Iterator[None]:
+    """Hold the events recorded in this block and append them to the chain together when it ends.
+
+    The chain's head row is then locked for one append at the end of the action instead of from its
+    first event to its commit, so concurrent actions (sales at many counters) queue on it only
+    briefly. Use it inside the action's transaction, around work in which an error aborts the whole
+    block (an error is never swallowed by an inner savepoint): the held events are dropped with it.
+    A nested block joins the outer one.
+    """
+    conn = transaction.get_connection()
+    if not conn.in_atomic_block:
+        raise RuntimeError("audit.batched must be used inside the action's transaction")
+    if getattr(conn, _BATCH, None) is not None:
+        yield
+        return
+    pending: list[AuditEvent] = []
+    setattr(conn, _BATCH, pending)
+    try:
+        yield
+    finally:
+        setattr(conn, _BATCH, None)
+    if pending:
+        if conn.needs_rollback:  # an inner error was swallowed: the work is being rolled back anyway
+            raise RuntimeError("audit.batched block ended in a transaction marked for rollback")
+        _append(pending)
+
+
+def _append(events: list[AuditEvent]) -> None:
+    """Chain ``events`` after the head, in order, under the head's row lock."""
+    # The head row is created by migration 0003; locking it serialises every writer of the chain.
+    # (A test database flushed by TRUNCATE loses it; it is then created once more, at seq 0.)
+    head = AuditHead.objects.select_for_update().filter(id=1).first()
+    if head is None:
+        try:
+            with transaction.atomic():
+                AuditHead.objects.create(id=1)
+        except IntegrityError:  # a concurrent writer created it first
+            pass
+        head = AuditHead.objects.select_for_update().get(id=1)
+    for event in events:
+        event.seq = head.seq + 1
+        event.prev_hash = head.hash
+        event.hash = event_hash(_row(event))
+        head.seq, head.hash = event.seq, event.hash
+    if len(events) == 1:
+        events[0].save(force_insert=True)
+    else:
+        AuditEvent.objects.bulk_create(events)
+    head.save(update_fields=["seq", "hash"])
 
 
 def _row(event: AuditEvent) -> dict[str, Any]:
