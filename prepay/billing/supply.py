@@ -153,6 +153,8 @@ def evaluate_supply(
     if account.status != AccountStatus.OPEN:
         return None
     settings_ = site_settings(account.site_id)
+    if account.mode != AccountMode.REMOTE and not settings_.cut_on_fee_arrears:
+        return None  # a local-control meter cuts itself off; the site doesn't cut for fees
     balance = ledger.balance_of(account)
     if account.mode == AccountMode.REMOTE:
         postpaid = account.billing == BillingMode.POSTPAID
@@ -160,10 +162,8 @@ def evaluate_supply(
         if postpaid:
             overdue, past = overdue_facts(account, timezone.localdate(now), settings_.overdue_cut_days)
         facts = rule.Facts(balance=balance, postpaid=postpaid, overdue=overdue, overdue_past_grace=past)
-    elif settings_.cut_on_fee_arrears:
+    else:  # the site cuts local-control meters for fee arrears
         facts = rule.Facts(balance=balance, fee_arrears=balance < 0, fees_only=True)
-    else:
-        return None
     prot = protected_now(account, now)
     facts = rule.Facts(**{**facts.__dict__, "protected": prot is not None})
     limits = thresholds(account)

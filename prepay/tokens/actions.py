@@ -180,6 +180,31 @@ def do_issue_credit_token(
         require(actor, "reversal.approve", group_id=meter.group_id, site_id=meter.site_id)
     else:
         _require_token_seller(actor, meter)
+    return issue_credit_token(
+        meter=meter,
+        amount=amount,
+        actor=actor,
+        reason=reason,
+        subclass=subclass,
+        vend=vend,
+        at=at,
+        adjustment=adjustment,
+    )
+
+
+def issue_credit_token(
+    *,
+    meter: Meter,
+    amount: Decimal,
+    actor: Any,
+    reason: str,
+    subclass: int = 0,
+    vend: Any = None,
+    at: datetime | None = None,
+    adjustment: Any = None,
+) -> IssuedToken:
+    """The body of :func:`do_issue_credit_token` for an action that already holds ``meter``'s row
+    lock (read with its model) and has checked that the actor may sell there (a vend)."""
     _check_sts_meter(meter)
     if not reason.strip():
         raise ActionError("reason_required", _("Say why the token is issued."))

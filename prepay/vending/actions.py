@@ -28,7 +28,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from prepay.audit.actions import record_event
+from prepay.audit.actions import batched, record_event
 from prepay.common.actions import locked
 from prepay.common.errors import ActionError
 from prepay.customers.choices import AccountMode, AccountStatus, Utility
@@ -93,6 +93,21 @@ def find_accounts(user: Any, query: str, *, limit: int = 20) -> list[Account]:
 def active_meter(account: Account) -> Meter | None:
     inst = account.installations.filter(ended_at__isnull=True).select_related("meter__model").first()
     return inst.meter if inst is not None else None
+
+
+#: rows a sale reads with the account, in its lock query: the site, and the tariffs it may be priced by
+SALE_RELATED = (
+    "site",
+    "tariff",
+    "customer__customer_type__default_electricity_tariff",
+    "customer__customer_type__default_water_tariff",
+)
+
+
+def _locked_active_meter(account: Account) -> Meter | None:
+    """``active_meter`` read under the meter's row lock (with its model), in one query."""
+    rows = Meter.objects.select_for_update(of=("self",)).select_related("model")
+    return rows.filter(installations__account=account, installations__ended_at__isnull=True).first()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -181,7 +196,10 @@ def _price(
     amount: Any = None,
     energy: Any = None,
     on_date: date,
+    last: tuple[int, Decimal] | None = None,
 ) -> tuple[VendQuote, Any]:
+    """The quote and tariff row of a purchase; ``last`` is the account's ``ledger.last_of`` when the
+    caller has just read it."""
     if (amount is None) == (energy is None):
         raise ActionError("amount_or_energy", _("Give either an amount of money or an amount of energy."))
     if account.status != AccountStatus.OPEN:
@@ -193,7 +211,7 @@ def _price(
             % {"m": meter.serial, "s": MeterStatus(meter.status).label},
         )
     delivery = delivery_for(account, meter)
-    balance = ledger.balance_of(account)
+    balance = last[1] if last is not None else ledger.balance_of(account)
     arrears = -balance if balance < 0 else Decimal("0.00")
     percent = account.site.arrears_recovery_percent
     multiplier = meter.multiplier if meter is not None else 1
@@ -297,16 +315,23 @@ def _request_hash(account: Account, point: VendingPoint, amount: Any, energy: An
 
 
 def _replay(idempotency_key: str, request_hash: str, actor: Any) -> Vend | None:
-    """The vend first made with this key (the actor must still be allowed to sell there), else None."""
-    existing = Vend.objects.filter(idempotency_key=idempotency_key).select_related("account__site").first()
-    if existing is None:
+    """The vend first made with this key (the actor must still be allowed to sell there), else None.
+    A vend returned here has ``replayed = True``."""
+    found = (
+        Vend.objects.filter(idempotency_key=idempotency_key)
+        .values_list("pk", "request_hash", "account__site__group_id", "account__site_id")
+        .first()
+    )
+    if found is None:
         return None
-    site = existing.account.site
-    require(actor, "vend.sell", group_id=site.group_id, site_id=site.pk)
-    if existing.request_hash != request_hash:
+    pk, stored_hash, group_id, site_id = found
+    require(actor, "vend.sell", group_id=group_id, site_id=site_id)
+    if stored_hash != request_hash:
         raise ActionError(
             "idempotency_conflict", _("This idempotency key was already used for a different request.")
         )
+    existing = Vend.objects.get(pk=pk)
+    existing.replayed = True
     return existing
 
 
@@ -347,6 +372,7 @@ def _next_receipt(point: VendingPoint, actor: Any, **target: Any) -> Receipt:
 
 
 def _float_balance(point: VendingPoint) -> tuple[int, Decimal]:
+    """(seq, balance) of the point's newest float entry; (0, 0) before the first."""
     last = point.float_entries.order_by("-seq").values_list("seq", "balance_after").first()
     return (last[0], last[1]) if last else (0, Decimal("0.00"))
 
@@ -359,8 +385,11 @@ def _post_float(
     memo: str,
     vend: Vend | None = None,
     idempotency_key: str | None = None,
+    last: tuple[int, Decimal] | None = None,
 ) -> AgentFloatEntry:
-    seq, balance = _float_balance(point)
+    """Append a float entry; ``last`` is the point's ``_float_balance`` when the caller, holding its
+    lock, has just read it."""
+    seq, balance = last if last is not None else _float_balance(point)
     return AgentFloatEntry.objects.create(
         point=point,
         seq=seq + 1,
@@ -423,23 +452,55 @@ def do_vend(
     if method in NEEDS_REFERENCE and not reference:
         raise ActionError("reference_required", _("A transfer or online payment needs its reference."))
     request_hash = _request_hash(account, point, amount, energy, method)
+    # The account's lock orders concurrent retries of one key: the second finds the first's vend.
+    account = locked(Account, account.pk, *SALE_RELATED)
     if (first := _replay(key, request_hash, actor)) is not None:
         return first
-
-    account = locked(Account, account.pk, "site", "customer__customer_type")
     site = account.site
     require(actor, "vend.sell", group_id=site.group_id, site_id=site.pk)
-    if (first := _replay(key, request_hash, actor)) is not None:  # a concurrent retry got here first
-        return first
-    meter = active_meter(account)
-    if meter is not None:
-        meter = locked(Meter, meter.pk, "model")
+    # The chain's head is locked once, for the sale's events together, at the end (audit.batched).
+    with batched():
+        return _sell(
+            account,
+            actor=actor,
+            point=point,
+            key=key,
+            request_hash=request_hash,
+            amount=amount,
+            energy=energy,
+            method=method,
+            reference=reference,
+            shift=shift,
+            channel=channel,
+        )
+
+
+def _sell(
+    account: Account,
+    *,
+    actor: Any,
+    point: VendingPoint,
+    key: str,
+    request_hash: str,
+    amount: Any,
+    energy: Any,
+    method: str,
+    reference: str,
+    shift: Shift | None,
+    channel: str,
+) -> Vend:
+    """``do_vend`` once the account is locked, the key proved new and the actor allowed to sell."""
+    site = account.site
+    meter = _locked_active_meter(account)
     today = timezone.localdate()
-    q, tariff_row = _price(account, meter, amount=amount, energy=energy, on_date=today)
+    last_entry = ledger.last_of(account)
+    q, tariff_row = _price(account, meter, amount=amount, energy=energy, on_date=today, last=last_entry)
     point = locked(VendingPoint, point.pk, "site")
     shift = _check_point(point, account, actor, shift)
+    float_last = None
     if point.uses_float:
-        _seq, float_balance = _float_balance(point)
+        float_last = _float_balance(point)
+        float_balance = float_last[1]
         if float_balance - q.amount < -point.credit_limit:
             raise ActionError(
                 "agent_over_limit",
@@ -470,7 +531,8 @@ def do_vend(
     )
     vend.receipt_no = _take_number(point)  # before the insert: the vend row is written once
     try:
-        with transaction.atomic():
+        # no savepoint: the error ends the sale, and its transaction rolls back with it
+        with transaction.atomic(savepoint=False):
             vend.save()
     except IntegrityError:
         raise ActionError(
@@ -487,10 +549,18 @@ def do_vend(
         method=method,
         idempotency_key=f"{key}:pay",
         fresh_key=True,
+        last=last_entry,
         memo=_("Payment at %(p)s") % {"p": point.name},
     )
     if point.uses_float:
-        _post_float(point, -q.amount, actor=actor, memo=_("Vend to %(a)s") % {"a": account.number}, vend=vend)
+        _post_float(
+            point,
+            -q.amount,
+            actor=actor,
+            memo=_("Vend to %(a)s") % {"a": account.number},
+            vend=vend,
+            last=float_last,
+        )
     if q.delivery != Delivery.BALANCE:
         ledger.post(
             account,
@@ -516,6 +586,7 @@ def do_vend(
             idempotency_key=f"vend:{vend.pk}",
             today=today,
             vend=vend,
+            seller_checked=True,
         )
     account_credited.send(sender=Vend, account=account, entry=payment)
     record_event(
@@ -562,18 +633,23 @@ def deliver_units(
     today: date,
     vend: Vend | None = None,
     adjustment: Any = None,
+    seller_checked: bool = False,
 ) -> dict[str, Any]:
     """Load ``units`` (register units, 0.1 resolution) onto a local-control meter the way it takes
     credit: STS token(s), a sealed IC-card image, or a queued remote credit command. Returns what was
     issued, for the audit event. ``adjustment`` releases an approved adjustment: the approver issues
     the token and the remote command is queued as the system (the approval is what authorises it).
+    ``seller_checked``: the caller (a sale) holds the meter's lock, read with its model, and has
+    checked that the actor sells there, so the tokens are issued without asking again.
     """
     units = units.quantize(UNIT_STEP)
     if delivery == Delivery.TOKEN:
-        from prepay.tokens.actions import do_issue_credit_token
+        from prepay.tokens.actions import do_issue_credit_token, issue_credit_token
 
+        issue = issue_credit_token if seller_checked else do_issue_credit_token
+        extra: dict[str, Any] = {} if seller_checked else {"approved": adjustment is not None}
         tokens = [
-            do_issue_credit_token(
+            issue(
                 meter=meter,
                 amount=part,
                 actor=actor,
@@ -581,7 +657,7 @@ def deliver_units(
                 subclass=1 if utility == Utility.WATER else 0,
                 vend=vend,
                 adjustment=adjustment,
-                approved=adjustment is not None,
+                **extra,
             )
             for part in _split_units(units)
         ]

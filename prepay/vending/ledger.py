@@ -56,6 +56,17 @@ def balance_of(account: Account | int) -> Decimal:
     return last if last is not None else Decimal("0.00")
 
 
+def last_of(account: Account) -> tuple[int, Decimal] | None:
+    """(seq, balance_after) of the account's newest entry; None before the first."""
+    row = (
+        LedgerEntry.objects.filter(account=account)
+        .order_by("-seq")
+        .values_list("seq", "balance_after")
+        .first()
+    )
+    return (row[0], row[1]) if row else None
+
+
 def post(
     account: Account,
     kind: str,
@@ -72,6 +83,7 @@ def post(
     method: str = "",
     previous: LedgerEntry | None = None,
     fresh_key: bool = False,
+    last: tuple[int, Decimal] | None = None,
 ) -> LedgerEntry:
     """Append one entry and its journal. The caller holds the account row lock (``select_for_update``)
     in its transaction.
@@ -82,8 +94,8 @@ def post(
     A repeated ``idempotency_key`` returns the entry first written with it and moves no money; the
     same key with a different account, kind or amount is refused. Callers that have already proved
     the key new under the account's lock may pass ``fresh_key=True`` (the unique index still guards),
-    and ``previous`` — the account's newest entry, which they wrote in this transaction — to save the
-    round trips.
+    and ``previous`` — the account's newest entry, which they wrote in this transaction — or ``last``
+    — its ``last_of``, read under that lock — to save the round trips.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("ledger.post must run inside the action's transaction")
@@ -98,14 +110,9 @@ def post(
                 )
             return existing
     if previous is not None and previous.account_id == account.pk:
-        last: tuple[int, Decimal] | None = (previous.seq, previous.balance_after)
-    else:
-        last = (
-            LedgerEntry.objects.filter(account=account)
-            .order_by("-seq")
-            .values_list("seq", "balance_after")
-            .first()
-        )
+        last = (previous.seq, previous.balance_after)
+    elif last is None:
+        last = last_of(account)
     seq, balance = (last[0] + 1, last[1]) if last else (1, Decimal("0.00"))
     entry = LedgerEntry.objects.create(
         account=account,

@@ -216,6 +216,9 @@ class Vend(models.Model):
     (energy ÷ CT × PT, rounded up to 0.1) on local-control meters. ``breakdown`` is the tariff quote.
     """
 
+    #: not stored: True on the vend ``do_vend`` returns for a repeated idempotency key
+    replayed = False
+
     account = models.ForeignKey(
         "customers.Account", on_delete=models.PROTECT, related_name="vends", verbose_name=_("account")
     )

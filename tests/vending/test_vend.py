@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 
-from prepay.audit.models import AuditEvent
+from prepay.audit.models import AuditEvent, AuditHead
 from prepay.customers.choices import AccountMode, AccountStatus
 from prepay.customers.models import Account
 from prepay.dbcare import services
@@ -77,6 +77,10 @@ class VendByMoneyTestCase:
         assert receipt.code == first == vend.receipt_no
         event = AuditEvent.objects.filter(verb="vend.sell").get()
         assert event.after["receipt"] == first and event.after["amount"] == "50.00"
+        # the sale's events are chained together, after everything else it wrote
+        token_event = AuditEvent.objects.get(verb="token.credit")
+        assert token_event.seq + 1 == event.seq == AuditHead.objects.get().seq
+        assert token_event.after["token_id"] == tokens[0].pk
         assert services.check() == []
 
     def test_it_books_vat_on_its_own_book(self, shop):
@@ -193,8 +197,9 @@ class IdempotencyTestCase:
         again = sell(
             shop, idempotency_key="pos-1-0001", amount=Decimal("50")
         )  # the same amount, written otherwise
-        assert again.pk == first.pk
+        assert again.pk == first.pk and again.replayed and not first.replayed
         assert Vend.objects.count() == 1 and shop.account.ledger.count() == 2
+        assert AuditEvent.objects.filter(verb="vend.sell").count() == 1
         assert Receipt.objects.count() == 1 and first.tokens.count() == 1
 
     def test_a_retry_by_someone_who_may_not_sell_there_gets_nothing(self, shop):

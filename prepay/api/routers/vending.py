@@ -28,7 +28,7 @@ from prepay.vending.actions import (
     do_topup_float,
     do_vend,
 )
-from prepay.vending.models import AgentFloatEntry, LedgerEntry, Receipt, Vend, VendingPoint
+from prepay.vending.models import AgentFloatEntry, Delivery, LedgerEntry, Receipt, Vend, VendingPoint
 
 router = Router(tags=["vending"])
 
@@ -159,8 +159,12 @@ def vend_out(vend: Vend) -> dict[str, Any]:
         .values_list("balance_after", flat=True)
         .first()
     )
-    card = getattr(vend, "card", None)
-    cmd = MeterCommand.objects.filter(idempotency_key=f"vend:{vend.pk}").values("id", "status").first()
+    # only what the vend's delivery can have is looked up
+    card = getattr(vend, "card", None) if vend.delivery == Delivery.CARD else None
+    cmd = None
+    if vend.delivery == Delivery.REMOTE:
+        cmd = MeterCommand.objects.filter(idempotency_key=f"vend:{vend.pk}").values("id", "status").first()
+    tokens = vend.tokens.order_by("pk") if vend.delivery == Delivery.TOKEN else []
     return {
         "id": vend.pk,
         "receipt_no": vend.receipt_no,
@@ -181,7 +185,7 @@ def vend_out(vend: Vend) -> dict[str, Any]:
         "breakdown": vend.breakdown,
         "tokens": [
             {"token": t.token, "display": grouped(t.token), "tid": t.tid, "amount": dec(t.amount)}
-            for t in vend.tokens.order_by("pk")
+            for t in tokens
         ],
         "card": {"sequence": card.sequence, "units": str(card.units), "image": card.image} if card else None,
         "remote_command": cmd,
@@ -224,7 +228,6 @@ def create_vend(
     assert key is not None
     account = account_for(request, "vend", body.account_id, body.account_number)
     point = selling_point(who, body.point_id)
-    replay = Vend.objects.filter(idempotency_key=key).first()
     vend = do_vend(
         account=account,
         actor=who.user,
@@ -241,10 +244,12 @@ def create_vend(
         raise ActionError(
             "idempotency_conflict", _("This idempotency key was already used for a different request.")
         )
-    if replay is not None:
+    if vend.replayed:
         response["Idempotent-Replayed"] = "true"
     # re-read: the answer must be byte-identical to a replay's (decimals as stored)
-    return Status(201, vend_out(Vend.objects.select_related("account", "meter", "point").get(pk=vend.pk)))
+    return Status(
+        201, vend_out(Vend.objects.select_related("account", "meter", "point", "created_by").get(pk=vend.pk))
+    )
 
 
 @router.get("/vends/{vend_id}", response={200: VendOut, 404: Error}, summary="A vend")
