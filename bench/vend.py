@@ -10,6 +10,11 @@ audit event). HTTP clients are threads with keep-alive connections, each an API 
 own agent point (as payment channels do), against ``gunicorn prepay.wsgi`` with --workers processes.
 Prints vends/s and p50/p99 latency, and the baseline: ``pgbench -b tpcb-like`` TPS with as many
 clients on the same PostgreSQL (SQLite: single-row UPDATE + INSERT transactions/s on a WAL file).
+
+Beside it, the same server's ceiling for the lightest authenticated request there is — the agent's
+float balance (API key, membership, point, newest float entry: four queries) — so the vend figure
+can be read against what the stack itself allows on this machine. Every worker is warmed up (URLs,
+translations, connections) before anything is timed.
 """
 
 from __future__ import annotations
@@ -90,7 +95,7 @@ def setup(n_accounts: int, n_clients: int) -> tuple[list[Any], list[str], list[A
             site=w.site,
             point=point,
             name=f"ch{i}",
-            scopes=["vend"],
+            scopes=["vend", "read"],
             roles=["cashier"],
             actor=admin,
         )
@@ -132,39 +137,41 @@ def through_test_client(accounts: list[Any], key: str, n: int) -> float:
     return n / (time.perf_counter() - start)
 
 
-def over_http(port: int, accounts: list[Any], keys: list[str], per_client: int) -> tuple[float, float, float]:
-    """(vends/s, p50 ms, p99 ms) of len(keys) keep-alive clients, each selling per_client vends."""
+Request = tuple[str, str, "str | None", dict[str, str], int]  # method, path, body, headers, status
+
+
+def over_http(
+    port: int, clients: int, per_client: int, request: Any, warm_up: int = 0
+) -> tuple[float, float, float]:
+    """(requests/s, p50 ms, p99 ms) of ``clients`` keep-alive clients, each sending ``per_client``
+    requests ``request(client, i)`` after ``warm_up`` untimed ones."""
     latencies: list[float] = []
     lock = threading.Lock()
     errors: list[str] = []
-    barrier = threading.Barrier(len(keys) + 1)
+    barrier = threading.Barrier(clients + 1)
+
+    def send(conn: http.client.HTTPConnection, req: Request) -> float:
+        method, path, body, headers, status = req
+        t0 = time.perf_counter()
+        conn.request(method, path, body, headers)
+        resp = conn.getresponse()
+        data = resp.read()
+        if resp.status != status:
+            errors.append(f"{resp.status} {data[:200]!r}")
+        return time.perf_counter() - t0
 
     def run(c: int) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        for i in range(warm_up):
+            send(conn, request(c, -1 - i))
         mine: list[float] = []
         barrier.wait()
         for i in range(per_client):
-            body = json.dumps({"account_id": accounts[(c * 7 + i) % len(accounts)].pk, "amount": "10"})
-            t0 = time.perf_counter()
-            conn.request(
-                "POST",
-                "/api/vends",
-                body,
-                {
-                    "Authorization": f"Bearer {keys[c]}",
-                    "Idempotency-Key": f"h-{c}-{i}",
-                    "Content-Type": "application/json",
-                },
-            )
-            resp = conn.getresponse()
-            data = resp.read()
-            mine.append(time.perf_counter() - t0)
-            if resp.status != 201:
-                errors.append(f"{resp.status} {data[:200]!r}")
+            mine.append(send(conn, request(c, i)))
         with lock:
             latencies.extend(mine)
 
-    threads = [threading.Thread(target=run, args=(c,)) for c in range(len(keys))]
+    threads = [threading.Thread(target=run, args=(c,)) for c in range(clients)]
     for t in threads:
         t.start()
     barrier.wait()
@@ -173,9 +180,29 @@ def over_http(port: int, accounts: list[Any], keys: list[str], per_client: int) 
         t.join()
     elapsed = time.perf_counter() - start
     if errors:
-        sys.exit(f"{len(errors)} failed vends, first: {errors[0]}")
+        sys.exit(f"{len(errors)} failed requests, first: {errors[0]}")
     q = statistics.quantiles(latencies, n=100)
     return len(latencies) / elapsed, q[49] * 1000, q[98] * 1000
+
+
+def vend_request(accounts: list[Any], keys: list[str]) -> Any:
+    def request(c: int, i: int) -> Request:
+        body = json.dumps({"account_id": accounts[(c * 7 + i) % len(accounts)].pk, "amount": "10"})
+        headers = {
+            "Authorization": f"Bearer {keys[c]}",
+            "Idempotency-Key": f"h-{c}-{i}",
+            "Content-Type": "application/json",
+        }
+        return "POST", "/api/vends", body, headers, 201
+
+    return request
+
+
+def float_request(points: list[Any], keys: list[str]) -> Any:
+    def request(c: int, i: int) -> Request:
+        return "GET", f"/api/points/{points[c].pk}/float", None, {"Authorization": f"Bearer {keys[c]}"}, 200
+
+    return request
 
 
 def start_gunicorn(port: int, workers: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -257,8 +284,18 @@ def main() -> None:
         in_process = through_test_client(accounts, keys[0], args.n)
         connections.close_all()
         server = start_gunicorn(args.port, args.workers, dict(os.environ))
+        warm = 2 * args.workers  # every worker has served (URLconf, translations, a connection)
         try:
-            rate, p50, p99 = over_http(args.port, accounts, keys[1:], args.per_client)
+            rate, p50, p99 = over_http(
+                args.port, args.clients, args.per_client, vend_request(accounts, keys[1:]), warm_up=warm
+            )
+            ceiling, c50, c99 = over_http(
+                args.port,
+                args.clients,
+                args.per_client * 4,
+                float_request(points[1:], keys[1:]),
+                warm_up=warm,
+            )
         finally:
             server.terminate()
             server.wait(10)
@@ -272,16 +309,19 @@ def main() -> None:
             f"HTTP, gunicorn -w {args.workers}, {args.clients} clients:   {rate:8.1f} vends/s"
             f"   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms"
         )
+        print(
+            f"same server, float balance GET:      {ceiling:8.1f} req/s"
+            f"     p50 {c50:6.1f} ms   p99 {c99:6.1f} ms   (the stack's ceiling here)"
+        )
         if backend == "PostgreSQL":
             tps = pgbench_tps(url, args.clients, 10)
-            print(
-                f"baseline pgbench -b tpcb-like, {args.clients} clients: {tps:8.1f} TPS   (vends/s ÷ TPS = {rate / tps:.2f})"
-            )
+            name = f"pgbench -b tpcb-like, {args.clients} clients"
         else:
             tps = sqlite_tps(tmp / "baseline.sqlite3", args.n * 5)
-            print(
-                f"baseline SQLite UPDATE+INSERT txn:     {tps:8.1f} TPS   (vends/s ÷ TPS = {rate / tps:.2f})"
-            )
+            name = "SQLite UPDATE+INSERT txn"
+        print(f"baseline {name}: {tps:8.1f} TPS")
+        print(f"  vends/s ÷ TPS = {rate / tps:.3f}   (aim 0.25)")
+        print(f"  float GET/s ÷ TPS = {ceiling / tps:.3f}   (no vend can be faster than this request)")
         print(f"db check after the run: {problems or 'clean'}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
