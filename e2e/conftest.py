@@ -115,13 +115,16 @@ def _audit_flushable(transactional_db: Any) -> Iterator[None]:
     if connection.vendor != "sqlite":
         return
     import importlib
+    import pkgutil
 
-    migrations = [
-        importlib.import_module("prepay.audit.migrations.0002_append_only_triggers"),
-        importlib.import_module("prepay.audit.migrations.0003_chain_head_guard"),
-    ]
+    import prepay.audit.migrations as package
+
+    # every audit migration that installs SQLite triggers, oldest first
+    names = sorted(m.name for m in pkgutil.iter_modules(package.__path__))
+    modules = [importlib.import_module(f"{package.__name__}.{name}") for name in names]
+    migrations = [m for m in modules if hasattr(m, "SQLITE")]
     with connection.cursor() as cursor:
-        for m in migrations:
+        for m in reversed(migrations):  # newest first, as migrating backwards would
             for sql in m.SQLITE_REVERSE:
                 cursor.execute(sql)
     try:
