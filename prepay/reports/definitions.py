@@ -296,7 +296,12 @@ def build_line_loss(user: Any, fs: df.FilterSet) -> ReportData:
         ],
         "kWh",
     )
-    notes = [_("Line loss = master energy − Σ energy of its direct sub-meters; % of the master energy.")]
+    notes = [
+        _(
+            "Line loss = master energy − Σ energy of its direct sub-meters; the rate is a percentage of the "
+            "master energy."
+        )
+    ]
     return ReportData(
         "line-loss",
         _("Line-loss statement"),
