@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 
 from prepay.audit.actions import batched, record_event
 from prepay.common.actions import locked
+from prepay.common.amounts import parse_amount
 from prepay.common.errors import ActionError
 from prepay.customers.choices import AccountMode, AccountStatus, Utility
 from prepay.customers.models import Account
@@ -167,16 +168,6 @@ def delivery_for(account: Account, meter: Meter | None) -> str:
     )
 
 
-def _positive(value: Any, name: str) -> Decimal:
-    try:
-        d = Decimal(str(value))
-    except Exception:
-        raise ActionError("invalid_amount", _("%(f)s is not a number.") % {"f": name}) from None
-    if not d.is_finite() or d <= 0:
-        raise ActionError("invalid_amount", _("The %(f)s must be a positive number.") % {"f": name})
-    return d
-
-
 def _recovery(arrears: Decimal, share_base: Decimal, percent: int, *, of_total: bool) -> Decimal:
     """Money of a payment that settles arrears: ``percent`` of the payment (``of_total``: the payment
     is ``share_base``) or, buying energy, the arrears share added on top of ``share_base``."""
@@ -224,7 +215,7 @@ def _price(
                 "energy_not_for_balance",
                 _("Remote fee control accounts are topped up with money; their energy is billed as used."),
             )
-        paid = money(_positive(amount, _("amount")))
+        paid = parse_amount(amount, _("The amount"), places=2)
         if tariff.min_purchase is not None and paid < tariff.min_purchase:
             raise ActionError(
                 "below_minimum", _("The minimum purchase is %(m)s.") % {"m": tariff.min_purchase}
@@ -240,7 +231,7 @@ def _price(
     used, quota_used = cycle_position(account, tariff, on_date)
     try:
         if amount is not None:
-            paid = money(_positive(amount, _("amount")))
+            paid = parse_amount(amount, _("The amount"), places=2)
             recovered = _recovery(arrears, paid, percent, of_total=True)
             credit = paid - recovered
             if credit <= 0:
@@ -251,7 +242,7 @@ def _price(
                 )
             quote = quote_money(tariff, credit, used_in_cycle=used, quota_used=quota_used)
         else:
-            wanted = _positive(energy, _("energy"))
+            wanted = parse_amount(energy, _("The energy"))
             quote = quote_energy(tariff, wanted, used_in_cycle=used, quota_used=quota_used)
             recovered = _recovery(arrears, quote.total, percent, of_total=False)
             paid = quote.total + recovered
@@ -738,7 +729,9 @@ def do_topup_float(*, point: VendingPoint, amount: Any, actor: Any, idempotency_
         raise ActionError("idempotency_key_required", _("A float top-up needs an idempotency key."))
     existing = AgentFloatEntry.objects.filter(idempotency_key=key).first()
     if existing is not None:
-        if existing.point_id != point.pk or existing.amount != money(_positive(amount, _("amount"))):
+        if existing.point_id != point.pk or existing.amount != parse_amount(
+            amount, _("The amount"), places=2
+        ):
             raise ActionError(
                 "idempotency_conflict", _("This idempotency key was already used for a different request.")
             )
@@ -748,7 +741,7 @@ def do_topup_float(*, point: VendingPoint, amount: Any, actor: Any, idempotency_
     require(actor, "reversal.approve", group_id=site.group_id, site_id=site.pk)
     if not point.uses_float:
         raise ActionError("no_float", _("Vending point %(p)s does not draw on a float.") % {"p": point.name})
-    value = money(_positive(amount, _("amount")))
+    value = parse_amount(amount, _("The amount"), places=2)
     entry = _post_float(point, value, actor=actor, memo=_("Float top-up"), idempotency_key=key)
     from prepay.vending.journal import record_float_topup
 

@@ -20,26 +20,16 @@ from django.utils.translation import gettext as _
 
 from prepay.audit.actions import record_event
 from prepay.common.actions import locked
+from prepay.common.amounts import parse_amount
 from prepay.common.errors import ActionError
 from prepay.customers.choices import AccountStatus
 from prepay.customers.models import Account
-from prepay.domain.money import money
 from prepay.domain.tariffs import register_units
 from prepay.meters.models import Meter
 from prepay.tenancy.scoping import require
 from prepay.vending import ledger
 from prepay.vending.approvals import lock_for_decision, record_decision
 from prepay.vending.models import Adjustment, AdjustmentStatus, Delivery, EntryKind
-
-
-def _number(value: Any, what: str) -> Decimal:
-    try:
-        d = Decimal(str(value))
-    except Exception:
-        raise ActionError("invalid_amount", _("%(f)s is not a number.") % {"f": what}) from None
-    if not d.is_finite() or d == 0:
-        raise ActionError("invalid_amount", _("%(f)s must be a non-zero number.") % {"f": what})
-    return d
 
 
 def _audit(actor: Any, verb: str, adj: Adjustment, **extra: Any) -> None:
@@ -94,7 +84,7 @@ def do_request_adjustment(
     if energy is not None:
         from prepay.vending.actions import active_meter, delivery_for
 
-        value = _number(energy, _("The energy")).quantize(Decimal("0.001"))
+        value = parse_amount(energy, _("The energy"), sign="nonzero", places=3)
         if value < 0:
             raise ActionError(
                 "cannot_remove_energy",
@@ -112,7 +102,7 @@ def do_request_adjustment(
         adj.register_units = register_units(value, meter.ct_ratio, meter.pt_ratio)
         adj.delivery = delivery
     else:
-        adj.amount = money(_number(amount, _("The amount")))
+        adj.amount = parse_amount(amount, _("The amount"), sign="nonzero", places=2)
     adj.save()
     _audit(actor, "adjustment.request", adj)
     return adj

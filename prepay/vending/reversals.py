@@ -25,9 +25,9 @@ from django.utils.translation import gettext as _
 
 from prepay.audit.actions import record_event
 from prepay.common.actions import locked
+from prepay.common.amounts import parse_amount
 from prepay.common.errors import ActionError
 from prepay.customers.models import Account
-from prepay.domain.money import money
 from prepay.meters.choices import TokenSystem
 from prepay.tenancy.scoping import require
 from prepay.vending import ledger
@@ -135,18 +135,13 @@ def do_request_refund(
     idempotency_key: str | None = None,
 ) -> Reversal:
     """Ask to pay ``amount`` of the account's positive balance back to the customer."""
-    try:
-        value = money(Decimal(str(amount)))
-    except Exception:
-        raise ActionError("invalid_amount", _("The amount is not a number.")) from None
+    value = parse_amount(amount, _("The amount"), places=2)
     if (found := _existing(idempotency_key, account_id=account.pk, amount=value)) is not None:
         return found
     account = locked(Account, account.pk)
     site = account.site
     require(actor, "reversal.request", group_id=site.group_id, site_id=site.pk)
     reason = _reason(reason)
-    if value <= 0:
-        raise ActionError("invalid_amount", _("The amount must be a positive number."))
     if method not in PaymentMethod.values:
         raise ActionError("invalid_method", _("Unknown payment method %(m)s.") % {"m": method})
     balance = ledger.balance_of(account)

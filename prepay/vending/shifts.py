@@ -12,20 +12,11 @@ from django.utils.translation import gettext as _
 
 from prepay.audit.actions import record_event
 from prepay.common.actions import locked
+from prepay.common.amounts import parse_amount
 from prepay.common.errors import ActionError
 from prepay.domain.money import money
 from prepay.tenancy.scoping import require
 from prepay.vending.models import PaymentMethod, PointKind, Shift, ShiftStatus, Vend, VendingPoint
-
-
-def _amount(value: Any, what: str) -> Decimal:
-    try:
-        d = money(Decimal(str(value)))
-    except Exception:
-        raise ActionError("invalid_amount", _("%(f)s is not a number.") % {"f": what}) from None
-    if d < 0:
-        raise ActionError("invalid_amount", _("%(f)s cannot be negative.") % {"f": what})
-    return d
 
 
 def _audit(actor: Any, verb: str, shift: Shift, **after: Any) -> None:
@@ -40,7 +31,7 @@ def do_open_shift(*, point: VendingPoint, actor: Any, opening_float: Any = 0) ->
     require(actor, "vend.sell", group_id=point.site.group_id, site_id=point.site_id)
     if point.kind != PointKind.COUNTER or not point.active:
         raise ActionError("not_a_counter", _("Shifts are opened at an active vending counter."))
-    cash = _amount(opening_float, _("The opening float"))
+    cash = parse_amount(opening_float, _("The opening float"), sign="nonnegative", places=2)
     try:
         with transaction.atomic():
             shift = Shift.objects.create(
@@ -90,7 +81,10 @@ def do_close_shift(*, shift: Shift, actor: Any, declared: dict[str, Any], note: 
         raise ActionError(
             "invalid_method", _("Unknown payment method %(m)s.") % {"m": ", ".join(sorted(unknown))}
         )
-    counted = {m: _amount(declared.get(m, 0), str(PaymentMethod(m).label)) for m in PaymentMethod.values}
+    counted = {
+        m: parse_amount(declared.get(m, 0), str(PaymentMethod(m).label), sign="nonnegative", places=2)
+        for m in PaymentMethod.values
+    }
     expected = shift_summary(shift)["expected"]
     shift.expected = {m: str(v) for m, v in expected.items()}
     shift.declared = {m: str(v) for m, v in counted.items()}

@@ -323,6 +323,11 @@ class RefusalTestCase:
         )
         refused("invalid_amount", sell, shop=shop, amount="-5")
         refused("invalid_amount", sell, shop=shop, amount="abc")
+        # rounds to 0.00 at the cent: nothing to sell, refused before anything is priced
+        refused("invalid_amount", sell, shop=shop, amount="0.004")
+        # more digits than any till holds: a clear refusal, not a server error
+        refused("invalid_amount", sell, shop=shop, amount="1e40")
+        refused("invalid_amount", sell, shop=shop, energy="NaN", amount=None)
 
     def test_a_transfer_without_reference(self, shop):
         refused("reference_required", sell, shop=shop, method="transfer")
