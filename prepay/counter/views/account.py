@@ -18,6 +18,7 @@ from django.utils import timezone
 from django_tables2 import RequestConfig
 
 from prepay.audit.models import AuditEvent
+from prepay.counter import followup
 from prepay.counter.access import may, visible
 from prepay.counter.consumption import series
 from prepay.counter.tables import LedgerTable
@@ -82,7 +83,12 @@ def account(request: HttpRequest, pk: int) -> HttpResponse:
             "tokens": current is not None and may(user, "token.management", current.meter),
             "sell": acc.status == AccountStatus.OPEN and may(user, "vend.sell", acc),
             "refund": acc.status != AccountStatus.CLOSED and may(user, "reversal.request", acc),
+            "protect": may(user, "supply.protect", acc),
         },
+        "protection": followup.active_protection(acc),
+        "adjustments": followup.adjustment_rows(acc),
+        "protections": followup.protection_rows(acc),
+        "billing": followup.account_billing(acc),
     }
     return render(request, "counter/account.html", context)
 

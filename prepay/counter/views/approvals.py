@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from prepay.counter.access import require_on, require_somewhere, visible
+from prepay.counter.followup import pending_adjustments
 from prepay.counter.forms import DecisionForm, RefundRequestForm, ReversalRequestForm, new_key
 from prepay.counter.views.base import call_action, form_page
 from prepay.customers.models import Account
@@ -31,7 +32,8 @@ def queue(request: HttpRequest) -> HttpResponse:
         .select_related("account__customer", "vend", "requested_by")
         .order_by("requested_at")
     )
-    return render(request, "counter/approvals.html", {"pending": pending, "form": DecisionForm()})
+    context = {"pending": pending, "adjustments": pending_adjustments(request.user), "form": DecisionForm()}
+    return render(request, "counter/approvals.html", context)
 
 
 @login_required

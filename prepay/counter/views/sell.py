@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 
 from prepay.common.errors import ActionError, PermissionDenied
 from prepay.counter.access import require_on, require_somewhere, visible
+from prepay.counter.followup import active_protection
 from prepay.counter.forms import OpenShiftForm, SellForm, new_key
 from prepay.counter.views.base import call_action
 from prepay.customers.models import Account
@@ -67,6 +68,7 @@ def card_context(request: HttpRequest, account: Account, form: SellForm | None =
         "meter": meter,
         "link": MeterLink.objects.filter(meter=meter).first() if meter else None,
         "last_vends": Vend.objects.filter(account=account).prefetch_related("tokens")[:5],
+        "protection": active_protection(account),
         "form": form,
     }
 

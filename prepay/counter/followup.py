@@ -1,7 +1,7 @@
-"""Template tags for the follow-up screens: adjustments, protected supply, bills and fees.
+"""What the follow-up screens show: adjustments, protected supply, bills and fees.
 
-They read only rows of the account they are given (which the view has already scoped to the user)
-or, for the approvals queue, rows scoped with ``for_user``; they never write.
+The views call these with an account they have already scoped to the user (or, for the approvals
+queue, read rows scoped with ``for_user``); nothing here writes.
 """
 
 from __future__ import annotations
@@ -11,26 +11,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django import template
 from django.db.models import Q
 from django.utils import timezone
 
 from prepay.billing.models import Bill, FeeCharge, FeeSchedule, ProtectedSupply, SupplyState
-from prepay.counter.access import may
 from prepay.customers.choices import AccountMode
 from prepay.customers.models import Account
 from prepay.telemetry.models import MeterCommand
 from prepay.vending.models import Adjustment, AdjustmentStatus, CardImage
-
-register = template.Library()
-
-
-@register.simple_tag(takes_context=True)
-def may_do(context: template.Context, capability: str, obj: Any) -> bool:
-    """``{% may_do "supply.protect" account as can_protect %}``: the user holds it where obj lives."""
-    request = context.get("request")
-    return request is not None and may(request.user, capability, obj)
-
 
 # ---- adjustments -------------------------------------------------------------------------------------
 
@@ -64,8 +52,7 @@ def _rows(adjustments: list[Adjustment]) -> list[AdjustmentRow]:
     ]
 
 
-@register.simple_tag
-def account_adjustments(account: Account, limit: int = 50) -> list[AdjustmentRow]:
+def adjustment_rows(account: Account, limit: int = 50) -> list[AdjustmentRow]:
     """The account's adjustments, newest first, with their token / card / command."""
     qs = (
         Adjustment.objects.filter(account=account)
@@ -76,10 +63,8 @@ def account_adjustments(account: Account, limit: int = 50) -> list[AdjustmentRow
     return _rows(list(qs))
 
 
-@register.simple_tag(takes_context=True)
-def pending_adjustments(context: template.Context) -> list[Adjustment]:
+def pending_adjustments(user: Any) -> list[Adjustment]:
     """Adjustments awaiting a decision on the sites where the user may approve, oldest first."""
-    user = context["request"].user
     return list(
         Adjustment.objects.for_user(user, "reversal.approve")  # type: ignore[attr-defined]
         .filter(status=AdjustmentStatus.REQUESTED)
@@ -110,15 +95,13 @@ def _state(p: ProtectedSupply, now: Any) -> str:
     return "active" if p.starts_at <= now else "upcoming"
 
 
-@register.simple_tag
-def account_protections(account: Account, limit: int = 10) -> list[ProtectionRow]:
+def protection_rows(account: Account, limit: int = 10) -> list[ProtectionRow]:
     """The account's protection windows (newest first) with their state now."""
     now = timezone.now()
     qs = ProtectedSupply.objects.filter(account=account).select_related("created_by")
     return [ProtectionRow(p, _state(p, now)) for p in qs.order_by("-starts_at", "-pk")[:limit]]
 
 
-@register.simple_tag
 def active_protection(account: Account) -> ProtectedSupply | None:
     """The protection in force now (the one ending last), if any."""
     now = timezone.now()
@@ -151,7 +134,6 @@ def _bill_status(bill: Bill, paid: Decimal, today: date) -> str:
     return "overdue" if bill.due_date < today else "open"
 
 
-@register.simple_tag
 def account_billing(account: Account) -> dict[str, Any]:
     """Fees (the account's schedules and its unit's, and the charges posted), postpaid bills with what
     was paid, and the warning / cut-off state the billing rule keeps for the account."""
