@@ -49,8 +49,11 @@ def do_create_customer(
     id_number: str = "",
     email: str = "",
     address: str = "",
+    language: str = "",
 ) -> Customer:
-    """Register a customer at ``site``; the customer type must belong to the site's group."""
+    """Register a customer at ``site``; the customer type must belong to the site's group.
+    ``language`` (a code of ``settings.LANGUAGES``, empty for the platform's default) is the one their
+    notifications are written in."""
     require(actor, "customer.change", group_id=site.group_id, site_id=site.pk)
     if customer_type.group_id != site.group_id:
         raise ActionError("wrong_group", _("The customer type belongs to another group."))
@@ -68,6 +71,7 @@ def do_create_customer(
         id_number=id_number.strip(),
         email=email.strip(),
         address=address.strip(),
+        language=language.strip(),
     )
     full_clean(customer)
     customer.save()

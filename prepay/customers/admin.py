@@ -102,7 +102,7 @@ class CustomerAdmin(ScopedHistoryAdmin):
     list_filter = [SITE_FILTER, ("customer_type", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["number", "name", "phone", "id_number", "accounts__number"]
     list_select_related = ["site", "customer_type"]
-    fields = ["site", "number", "name", "customer_type", "phone", "id_number", "email", "address"]
+    fields = ["site", "number", "name", "customer_type", "phone", "id_number", "email", "address", "language"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return ["site"] if obj is not None else []
@@ -121,6 +121,7 @@ class CustomerAdmin(ScopedHistoryAdmin):
             id_number=obj.id_number,
             email=obj.email,
             address=obj.address,
+            language=obj.language,
         )
         obj.pk, obj._state.adding = customer.pk, False
 

@@ -56,6 +56,7 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("id_number", "证件号码", _("ID / licence number"), False, ("id", "身份证号", "证件号")),
         Column("email", "电子邮箱", _("email"), False, ("邮箱",)),
         Column("address", "地址", _("address"), False, ("联系地址",)),
+        Column("language", "通知语言", _("language"), False, ("语言",)),
         Column("building_code", "楼栋编码", _("building code"), False, ("building", "楼栋", "楼号")),
         Column("unit_number", "房号", _("unit number"), False, ("unit", "房间号", "单元号")),
         Column("utility", "能源类型", _("utility"), False, ("表计类型", "类别")),

@@ -51,6 +51,17 @@ MODE = {
     "远程": AccountMode.REMOTE,
     "远程费控": AccountMode.REMOTE,
 }
+LANGUAGE = {
+    "zh-hans": "zh-hans",
+    "zh": "zh-hans",
+    "chinese": "zh-hans",
+    "中文": "zh-hans",
+    "简体中文": "zh-hans",
+    "en": "en",
+    "english": "en",
+    "英文": "en",
+    "英语": "en",
+}
 BILLING = {
     "prepaid": BillingMode.PREPAID,
     "预付费": BillingMode.PREPAID,
@@ -253,6 +264,7 @@ class CustomerImporter(KindImporter):
         id_number = self.text(row, "id_number", 40)
         email = self.text(row, "email", 254)
         address = self.text(row, "address", 300)
+        language = self.choice(row, "language", LANGUAGE, "")
         if email:
             try:
                 validate_email(email)
@@ -328,6 +340,7 @@ class CustomerImporter(KindImporter):
             "id_number": id_number,
             "email": email,
             "address": address,
+            "language": language,
         }
         if not row.bad:
             self.model_errors(row, Customer(site=site, **fields), exclude=["site", "customer_type"])

@@ -45,6 +45,7 @@ PLACEHOLDERS: dict[str, dict[str, str]] = {
         "id_number": "",
         "email": "",
         "address": "Block 1 Room 101",
+        "language": "zh-hans",
         "building_code": "B1",
         "unit_number": "101",
         "utility": "electricity",

@@ -56,7 +56,7 @@ def queue_notification(
     if existing:
         return existing
     site = account.site
-    lang = language_of(language or settings.LANGUAGE_CODE)
+    lang = language_of(language or account.customer.language or settings.LANGUAGE_CODE)
     ctx = {"account": account.number, "customer": account.customer.name, **context}
     subject, body = render(*_texts(site.group_id, key, lang), ctx)
     channels = list(

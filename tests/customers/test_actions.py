@@ -69,6 +69,12 @@ class CreateCustomerTestCase:
             actor=world.clerk,
         )
 
+    def test_it_keeps_the_language_their_notifications_are_written_in(self, world):
+        kw = {"site": world.a1.site, "name": "X", "customer_type": world.a1.ctype, "actor": world.clerk}
+        c = a.do_create_customer(number="C-5", language="en", **kw)
+        assert c.language == "en" and AuditEvent.objects.get(verb="customer.create").after["language"] == "en"
+        refused("invalid", a.do_create_customer, number="C-6", language="fr", **kw)
+
     @pytest.mark.parametrize("who", ["cashier", "auditor", "clerk_a2", "clerk_b"])
     def test_it_refuses_wrong_roles_and_outsiders(self, world, who):
         refused(

@@ -138,3 +138,21 @@ class CustomerImportTestCase:
         report = run_import("customers", csv_bytes([CUSTOMER_HEADER, row("C1")]), actor=world.admin)
         assert report.bad_rows == [2] and report.errors[0].column == "site_code"
         assert counts() == before
+
+
+class CustomerLanguageTestCase:
+    def test_it_reads_the_language_notifications_are_written_in(self, world: Any) -> None:
+        header = [*CUSTOMER_HEADER, "通知语言"]
+        data = csv_bytes([header, [*row("L1"), "English"], [*row("L2"), "中文"], [*row("L3"), ""]])
+        report = run_import("customers", data, actor=world.clerk)
+        assert report.ok, report.errors
+        languages = dict(Customer.objects.filter(number__startswith="L").values_list("number", "language"))
+        assert languages == {"L1": "en", "L2": "zh-hans", "L3": ""}
+
+    def test_it_refuses_a_language_it_cannot_write_and_writes_nothing(self, world: Any) -> None:
+        before = counts()
+        data = csv_bytes([[*CUSTOMER_HEADER, "language"], [*row("L9"), "klingon"]])
+        report = run_import("customers", data, actor=world.clerk)
+        assert report.bad_rows == [2] and report.errors[0].column == "language"
+        assert "klingon" in str(report.errors[0].message) and "zh-hans" in str(report.errors[0].message)
+        assert counts() == before

@@ -106,3 +106,21 @@ class DeliveryTestCase:
             mail.outbox[0].to == ["a@example.com"]
             and mail.outbox[0].subject == "Credit exhausted: supply cut"
         )
+
+
+class CustomerLanguageTestCase:
+    """A customer's own language wins over the platform's default (English in the tests)."""
+
+    def test_a_customer_who_reads_chinese_gets_chinese(self, world: Any) -> None:
+        acc = f.account(world.a1, customer=f.customer(world.a1, name="王五", language="zh-hans"))
+        [n] = queue(acc)
+        assert n.language == "zh-hans" and "余额为18.24元" in n.body
+
+    def test_a_customer_without_a_language_gets_the_platforms(self, world: Any) -> None:
+        [n] = queue(f.account(world.a1))
+        assert n.language == "en" and "18.24" in n.body and "余额" not in n.body
+
+    def test_a_language_asked_for_explicitly_still_wins(self, world: Any) -> None:
+        acc = f.account(world.a1, customer=f.customer(world.a1, language="zh-hans"))
+        [n] = queue(acc, language="en")
+        assert n.language == "en"
