@@ -69,12 +69,23 @@ def record_event(
         before=before,
         after=after,
     )
-    pending: list[AuditEvent] | None = getattr(conn, _BATCH, None)
+    pending: list[tuple[AuditEvent, _Held]] | None = getattr(conn, _BATCH, None)
     if pending is not None:
-        pending.append(event)
+        held = _Held()
+        # Django drops on-commit callbacks registered inside a savepoint that is rolled back: the
+        # marker tells, when the batch ends, whether the work this event describes still stands.
+        transaction.on_commit(held)
+        pending.append((event, held))
     else:
         _append([event])
     return event
+
+
+class _Held:
+    """On-commit marker of a held event (does nothing when it runs)."""
+
+    def __call__(self) -> None:
+        return None
 
 
 #: attribute of the database connection holding the events of the open :func:`batched` block
@@ -88,7 +99,8 @@ def batched() -> Iterator[None]:
     The chain's head row is then locked for one append at the end of the action instead of from its
     first event to its commit, so concurrent actions (sales at many counters) queue on it only
     briefly. Use it inside the action's transaction, around work in which an error aborts the whole
-    block (an error is never swallowed by an inner savepoint): the held events are dropped with it.
+    block. An error inside drops the held events with it; an event recorded inside an inner
+    savepoint that was rolled back (its error caught) is dropped with that savepoint's work.
     A nested block joins the outer one.
     """
     conn = transaction.get_connection()
@@ -97,7 +109,7 @@ def batched() -> Iterator[None]:
     if getattr(conn, _BATCH, None) is not None:
         yield
         return
-    pending: list[AuditEvent] = []
+    pending: list[tuple[AuditEvent, _Held]] = []
     setattr(conn, _BATCH, pending)
     try:
         yield
@@ -106,7 +118,10 @@ def batched() -> Iterator[None]:
     if pending:
         if conn.needs_rollback:  # an inner error was swallowed: the work is being rolled back anyway
             raise RuntimeError("audit.batched block ended in a transaction marked for rollback")
-        _append(pending)
+        standing = {id(entry[1]) for entry in conn.run_on_commit}
+        events = [event for event, held in pending if id(held) in standing]
+        if events:
+            _append(events)
 
 
 def _append(events: list[AuditEvent]) -> None:

@@ -92,6 +92,21 @@ class BatchedEventsTestCase:
         ]
         assert verify_log().ok
 
+    def test_an_event_of_a_rolled_back_savepoint_is_dropped_with_its_work(self, world):
+        with transaction.atomic(), batched():
+            _event(world.clerk, "test.kept")
+            try:
+                with transaction.atomic():  # a step that fails after recording its event; caught
+                    _event(world.clerk, "test.undone")
+                    raise ValueError("the step failed")
+            except ValueError:
+                pass
+            with transaction.atomic():  # a step that succeeds
+                _event(world.clerk, "test.done")
+        verbs = list(AuditEvent.objects.order_by("seq").values_list("seq", "verb"))
+        assert verbs == [(1, "test.kept"), (2, "test.done")]
+        assert verify_log().ok
+
     def test_a_swallowed_inner_error_does_not_chain_the_held_events(self, world):
         _write(world.admin, 1)
         with pytest.raises(RuntimeError, match="marked for rollback"), transaction.atomic(), batched():
