@@ -193,6 +193,9 @@ def do_protect_supply(
     _audit(
         actor, "supply.protect", account, account.site, starts_at=starts_at, ends_at=ends_at, reason=reason
     )
+    now = timezone.now()
+    if starts_at <= now:  # a later window gets its keep-power from the billing daemon when it begins
+        supply.keep_power_on(prot, now)
     supply.evaluate_supply(account, actor=actor)
     return prot
 
@@ -209,6 +212,7 @@ def do_end_protected_supply(*, protection: ProtectedSupply, actor: Any) -> Prote
     prot.cancelled_at = now
     prot.save(update_fields=["cancelled_at"])
     _audit(actor, "supply.unprotect", account, account.site, protection=prot.pk)
+    supply.keep_power_off(prot, now)
     supply.evaluate_supply(account, actor=actor)
     return prot
 

@@ -202,10 +202,19 @@ def run_job(job: BillingJob, *, progress: Progress | None = None) -> BillingJob:
 
 
 def tick(worker: str, *, progress: Progress | None = None) -> dict[str, int]:
-    """One pass of the daemon: charge new readings, schedule and run due jobs, send notifications."""
+    """One pass of the daemon: charge new readings, keep-power for protected supply that began or ended,
+    schedule and run due jobs, send notifications."""
+    from prepay.billing.supply import sync_protections
     from prepay.notify.actions import deliver_pending
 
-    out = {"charged": charge_due(), "scheduled": schedule(), "jobs": 0}
+    protections = sync_protections()
+    out = {
+        "charged": charge_due(),
+        "keep_power": protections["keep_power"],
+        "released": protections["released"],
+        "scheduled": schedule(),
+        "jobs": 0,
+    }
     while (job := claim(worker)) is not None:
         run_job(job, progress=progress)
         out["jobs"] += 1

@@ -156,6 +156,10 @@ class ProtectedSupply(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+", verbose_name=_("by")
     )
+    #: when keep-power was queued for the account's networked relay meters (the window had begun)
+    keep_power_at = models.DateTimeField(_("keep-power sent at"), null=True, blank=True)
+    #: when the window's end was handled: keep-power released, or left to a protection still in force
+    released_at = models.DateTimeField(_("keep-power released at"), null=True, blank=True)
 
     objects = ScopedManager()
     scope_group = "account__site__group"

@@ -11,11 +11,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from prepay.audit.actions import record_event
 from prepay.billing.models import BillingSettings, ProtectedSupply, SupplyState, WarningPolicy
+from prepay.common.actions import locked
 from prepay.common.errors import ActionError
 from prepay.customers.choices import AccountMode, AccountStatus, BillingMode
 from prepay.customers.models import Account
@@ -94,18 +96,23 @@ def relay_meters(account: Account) -> list[Meter]:
     ]
 
 
-def queue_relay(account: Account, kind: str, *, reason: str, key: str, actor: Any) -> list[MeterCommand]:
+def queue_relay(
+    account: Account, kind: str, *, reason: str, key: str, actor: Any, networked_only: bool = False
+) -> list[MeterCommand]:
     """Queue a trip / close command on each of the account's relay meters (idempotent by ``key``).
 
     The command is the system's (``actor=None`` for :func:`do_queue_command`): it carries out the
     warning rule, whoever's action triggered it (a cashier's vend must close the relay even though
     cashiers may not send relay commands themselves). The person is in the billing audit event.
     A meter that cannot take commands (faulty, retired) is skipped; its supply state stays recorded.
+    ``networked_only``: skip meters without a protocol (a keypad meter would never receive it).
     """
     from prepay.telemetry.actions import do_queue_command
 
     out = []
     for meter in relay_meters(account):
+        if networked_only and not meter.protocol:
+            continue
         try:
             out.append(
                 do_queue_command(
@@ -271,3 +278,78 @@ def evaluate_many(accounts: list[Account], balances: dict[int, Decimal], *, acto
         decision = rule.evaluate(state, rule.Facts(balance=balance), thresholds(acc, policies))
         if decision.notify or decision.trip or decision.close or decision.state != state:
             evaluate_supply(acc, actor=actor, now=now)
+
+
+# ---- protected supply on the meters ------------------------------------------------------------------------
+
+
+def keep_power_on(protection: ProtectedSupply, now: datetime) -> list[MeterCommand]:
+    """The window has begun: tell the account's networked relay meters to keep power (a local-control
+    meter would otherwise cut itself at zero credit). Once per protection; the caller holds the
+    account's lock."""
+    if protection.keep_power_at is not None:
+        return []
+    commands = queue_relay(
+        protection.account,
+        CommandKind.KEEP_POWER,
+        reason=f"protected supply #{protection.pk}: {protection.reason}",
+        key=f"protect:{protection.pk}:on",
+        actor=None,
+        networked_only=True,
+    )
+    protection.keep_power_at = now
+    protection.save(update_fields=["keep_power_at"])
+    return commands
+
+
+def keep_power_off(protection: ProtectedSupply, now: datetime) -> list[MeterCommand]:
+    """The window is over (or ended early): release keep-power, unless another protection of the
+    account is in force, which then keeps it. Once per protection; the caller holds the account's lock."""
+    if protection.keep_power_at is None or protection.released_at is not None:
+        return []
+    still = (
+        ProtectedSupply.objects.filter(
+            account_id=protection.account_id, starts_at__lte=now, ends_at__gt=now, cancelled_at__isnull=True
+        )
+        .exclude(pk=protection.pk)
+        .exists()
+    )
+    commands = []
+    if not still:
+        commands = queue_relay(
+            protection.account,
+            CommandKind.KEEP_POWER_OFF,
+            reason=f"protected supply #{protection.pk} over",
+            key=f"protect:{protection.pk}:off",
+            actor=None,
+            networked_only=True,
+        )
+    protection.released_at = now
+    protection.save(update_fields=["released_at"])
+    return commands
+
+
+def sync_protections(now: datetime | None = None) -> dict[str, int]:
+    """Daemon step: keep-power for windows that have begun, release for windows that are over.
+    Each protection is handled under its account's lock, in its own transaction."""
+    now = now or timezone.now()
+    started = ProtectedSupply.objects.filter(
+        starts_at__lte=now, ends_at__gt=now, cancelled_at__isnull=True, keep_power_at__isnull=True
+    )
+    over = ProtectedSupply.objects.filter(keep_power_at__isnull=False, released_at__isnull=True).filter(
+        Q(ends_at__lte=now) | Q(cancelled_at__isnull=False)
+    )
+    out = {"keep_power": 0, "released": 0}
+    # the account's lock first, as the clerk's actions take them
+    for pk, account_id in list(started.values_list("pk", "account_id")):
+        with transaction.atomic():
+            locked(Account, account_id)
+            prot = locked(ProtectedSupply, pk, "account")
+            if prot.cancelled_at is None and prot.starts_at <= now < prot.ends_at:
+                out["keep_power"] += bool(keep_power_on(prot, now))
+    for pk, account_id in list(over.values_list("pk", "account_id")):
+        with transaction.atomic():
+            locked(Account, account_id)
+            prot = locked(ProtectedSupply, pk, "account")
+            out["released"] += bool(keep_power_off(prot, now))
+    return out

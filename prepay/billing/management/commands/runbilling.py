@@ -49,6 +49,11 @@ class Command(BaseCommand):
                 _("charged %(c)s accounts, ran %(j)s jobs, sent %(n)s notifications")
                 % {"c": out["charged"], "j": out["jobs"], "n": out["notified"]}
             )
+            if out["keep_power"] or out["released"]:
+                console.print(
+                    _("protected supply: keep-power sent for %(k)s, released for %(r)s")
+                    % {"k": out["keep_power"], "r": out["released"]}
+                )
             if opts["once"]:
                 return
             time.sleep(opts["interval"])
