@@ -97,6 +97,12 @@ def _assignment_key(account: Account) -> tuple[Any, ...]:
     return (account.tariff_id, account.site_id, account.customer.customer_type_id, account.utility)
 
 
+def tou_calendar(account: Account) -> tuple[frozenset[date], frozenset[date]]:
+    """(holidays, make-up workdays) of the account's group, read once per billing run."""
+    group_id = account.site.group_id
+    return _cached(("calendar", group_id), lambda: engine.calendar(group_id))  # type: ignore[no-any-return]
+
+
 def tariff_versions(account: Account) -> list[Tariff]:
     """All versions of the account's assigned tariff code (same group; its site or group-wide)."""
 
@@ -353,11 +359,15 @@ def _post_pieces(
             priced = [(a.astimezone(tz), b.astimezone(tz), e) for a, b, e in shares if e > 0]
         else:  # flat and tiered price the piece's energy in order: one interval prices the same
             priced = [(lo.astimezone(tz), hi.astimezone(tz), energy)] if energy > 0 else []
+        # holidays and make-up workdays change a time-of-use day's schedule
+        holidays, workdays = tou_calendar(account) if tariff.kind is Kind.TOU else (frozenset(), frozenset())
         quote = price_intervals(
             tariff,
             priced or [(lo.astimezone(tz), hi.astimezone(tz), Decimal(0))],
             used_in_cycle=position[0],
             quota_used=position[1],
+            holidays=holidays,
+            workdays=workdays,
         )
         tier_energy = quote.used_in_cycle_after - quote.used_in_cycle
         quota_energy = quote.quota_used_after - quote.quota_used

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from prepay.common.admin import ScopedHistoryAdmin
-from prepay.tariffs.models import SiteTariff, Tariff
+from prepay.tariffs.models import CalendarDay, SiteTariff, Tariff
 
 
 @admin.register(Tariff)
@@ -32,3 +32,14 @@ class SiteTariffAdmin(ScopedHistoryAdmin):
     list_display = ["site", "customer_type", "utility", "tariff"]
     list_filter = ["utility", ("site", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["site", "customer_type", "tariff"]
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(ScopedHistoryAdmin):
+    """The group's holidays and make-up workdays (节假日 / 调休) for time-of-use pricing."""
+
+    list_display = ["day", "kind", "name", "group"]
+    list_filter = ["kind"]
+    search_fields = ["name"]
+    list_select_related = ["group"]
+    date_hierarchy = "day"

@@ -104,3 +104,14 @@ def cycle_position(account: Any, tariff: EngineTariff, on_date: date) -> tuple[D
             else:
                 used += Decimal(line["energy"])
     return used, quota
+
+
+def calendar(group_id: int) -> tuple[frozenset[date], frozenset[date]]:
+    """(holidays, make-up workdays) of the group's time-of-use calendar (``CalendarDay``)."""
+    from prepay.tariffs.models import CalendarDay, DayKind
+
+    holidays: set[date] = set()
+    workdays: set[date] = set()
+    for day, kind in CalendarDay.objects.filter(group_id=group_id).values_list("day", "kind"):
+        (holidays if kind == DayKind.HOLIDAY else workdays).add(day)
+    return frozenset(holidays), frozenset(workdays)

@@ -91,3 +91,35 @@ class SiteTariff(models.Model):
 
     def __str__(self) -> str:
         return f"{self.site} {self.customer_type} {self.utility}: {self.tariff}"
+
+
+class DayKind(models.TextChoices):
+    HOLIDAY = "holiday", _("Holiday")
+    WORKDAY = "workday", _("Make-up workday (调休)")
+
+
+class CalendarDay(models.Model):
+    """A day the time-of-use schedules do not read from the weekday: a statutory holiday (priced with
+    the tariff's holiday schedule), or a weekend made a workday (调休, priced as a workday). One
+    calendar per group; every other day is a workday Monday to Friday and a weekend day otherwise."""
+
+    group = models.ForeignKey(
+        PropertyGroup, on_delete=models.PROTECT, related_name="calendar_days", verbose_name=_("group")
+    )
+    day = models.DateField(_("date"))
+    kind = models.CharField(_("kind"), max_length=8, choices=DayKind.choices)
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    history = HistoricalRecords()
+
+    objects = ScopedManager()
+    scope_group = "group"
+    scope_site: str | None = None
+
+    class Meta:
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("holiday calendar")
+        ordering = ["day"]
+        constraints = [models.UniqueConstraint(fields=["group", "day"], name="calendar_day_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.get_kind_display()} {self.name}".strip()

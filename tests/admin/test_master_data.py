@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prepay.audit.models import AuditEvent
 from prepay.customers.models import Building, Unit
-from prepay.tariffs.models import Tariff
+from prepay.tariffs.models import CalendarDay, Tariff
 from prepay.tenancy.models import PropertyGroup, Site
 from tests import factories as f
 
@@ -162,6 +162,29 @@ class TariffAdminTestCase:
 
     def test_it_refuses_finance(self, world, login):
         assert login(world.finance).get("/admin/tariffs/tariff/add/").status_code == 403
+
+
+class HolidayCalendarAdminTestCase:
+    def data(self, world, **kw):
+        return {"group": world.a1.group.pk, "day": "2026-10-01", "kind": "holiday", "name": "国庆节", **kw}
+
+    def test_it_lets_the_group_admin_enter_a_holiday_with_an_audit_event(self, world, login):
+        assert login(world.admin).post("/admin/tariffs/calendarday/add/", self.data(world)).status_code == 302
+        day = CalendarDay.objects.get(group=world.a1.group)
+        assert (str(day.day), day.kind) == ("2026-10-01", "holiday")
+        assert AuditEvent.objects.filter(verb="calendarday.create").exists()
+
+    def test_it_refuses_the_same_day_twice(self, world, login):
+        client = login(world.admin)
+        client.post("/admin/tariffs/calendarday/add/", self.data(world))
+        response = client.post("/admin/tariffs/calendarday/add/", self.data(world, kind="workday"))
+        assert response.status_code == 200 and CalendarDay.objects.count() == 1
+
+    def test_it_refuses_a_cashier_and_a_site_admin(self, world, login):
+        assert login(world.cashier).get("/admin/tariffs/calendarday/add/").status_code == 403
+        site_admin = f.user("site_admin", memberships=[(world.a1.group, world.a1.site, "admin")])
+        login(site_admin).post("/admin/tariffs/calendarday/add/", self.data(world))
+        assert not CalendarDay.objects.exists()
 
 
 class TenancyAdminTestCase:

@@ -12,6 +12,7 @@ from django.utils import timezone
 from prepay.billing import actions
 from prepay.billing.models import Charge
 from prepay.meters.actions import do_replace_meter
+from prepay.tariffs.models import CalendarDay, DayKind
 from prepay.vending import ledger
 from prepay.vending.models import LedgerEntry
 from tests import factories as f
@@ -191,3 +192,38 @@ class DoChargeAccountTestCase:
     def test_it_refuses_an_outsider(self, world: Any) -> None:
         acc = remote_account(world.a1)
         refused("forbidden", actions.do_charge_account, account=acc, actor=world.clerk_b)
+
+
+HOLIDAY_TOU = {
+    "prices": TOU["prices"],
+    "schedules": {"workday": TOU["schedule"], "weekend": [["00:00", "24:00", "valley"]]},
+}
+
+
+class HolidayCalendarTestCase:
+    """Billing prices a time-of-use day by the group's calendar: 节假日 and 调休."""
+
+    def day_charge(self, world: Any, day: Any) -> Decimal:
+        w = world.a1
+        t = tariff(w, "tou", "tou", HOLIDAY_TOU, price="0.6000")
+        acc = remote_account(w, tariff=t, start=day)
+        m = meter_of(acc)
+        for i, when in enumerate(hours(day, 25)):
+            read(m, when, str(i))  # 1 kWh every hour for the whole day
+        [c] = charge(acc, until=day + timedelta(hours=25))
+        return c.amount
+
+    def test_a_holiday_on_a_weekday_is_priced_with_the_holiday_schedule(self, world: Any) -> None:
+        day = at(2026, 10, 1)  # a Thursday: the workday schedule, 15.00 for the day
+        CalendarDay.objects.create(group=world.a1.group, day=day.date(), kind=DayKind.HOLIDAY, name="国庆节")
+        assert self.day_charge(world, day) == Decimal("7.20")  # the holiday falls back to weekend: 24 × 0.30
+
+    def test_a_make_up_workday_on_a_saturday_is_priced_as_a_workday(self, world: Any) -> None:
+        day = at(2026, 10, 10)  # a Saturday: the weekend schedule would give 7.20
+        CalendarDay.objects.create(group=world.a1.group, day=day.date(), kind=DayKind.WORKDAY, name="调休")
+        assert self.day_charge(world, day) == Decimal("15.00")
+
+    def test_another_groups_calendar_changes_nothing(self, world: Any) -> None:
+        day = at(2026, 10, 1)
+        CalendarDay.objects.create(group=world.b1.group, day=day.date(), kind=DayKind.HOLIDAY)
+        assert self.day_charge(world, day) == Decimal("15.00")
