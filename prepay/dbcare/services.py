@@ -328,7 +328,7 @@ def check(using: str = "default") -> list[Finding]:
     2. foreign keys: SQLite ``PRAGMA foreign_key_check``; PostgreSQL: every foreign key constraint of
        the schema is re-checked with a query for orphan rows (they appear when constraints were
        disabled, e.g. ``session_replication_role = replica`` during a bad restore);
-    3. the audit log's append-only triggers exist and are enabled;
+    3. the audit log's append-only triggers and the chain head's guard exist and are enabled;
     4. the ledger: per account, ``seq`` runs 1..n without gaps, each ``balance_after`` equals the
        previous one plus ``amount``, and the newest ``balance_after`` equals the sum of amounts;
     5. the double-entry journal: every journal's lines sum to zero, and per account the customer
@@ -457,47 +457,59 @@ def _pg_storage(using: str) -> list[Finding]:
     return out
 
 
+#: the triggers that keep the audit log append-only and its chain head honest, per backend
+AUDIT_TRIGGERS: dict[str, dict[str, tuple[str, ...]]] = {
+    "sqlite": {
+        "audit_auditevent": ("audit_event_no_update", "audit_event_no_delete"),
+        "audit_audithead": ("audit_head_no_delete", "audit_head_forward_only"),
+    },
+    "postgresql": {
+        "audit_auditevent": ("audit_event_append_only",),
+        "audit_audithead": ("audit_head_guard",),
+    },
+}
+
+
 def _triggers(using: str) -> list[Finding]:
-    """The audit log must still refuse UPDATE and DELETE."""
+    """The audit log must still refuse UPDATE and DELETE, and its head move only onto its events."""
     conn = connections[using]
+    expected = AUDIT_TRIGGERS.get(conn.vendor, {})
+    out: list[Finding] = []
+
+    def finding(table: str, name: str, state: str) -> Finding:
+        if table == "audit_auditevent":
+            what = (
+                _("the append-only trigger is missing: audit events can be changed")
+                if state == "missing"
+                else _("the append-only trigger is disabled: audit events can be changed")
+            )
+        else:
+            what = (
+                _("the chain head's guard is missing: the head can be moved or deleted")
+                if state == "missing"
+                else _("the chain head's guard is disabled: the head can be moved or deleted")
+            )
+        return Finding("trigger", f"{table}.{name}", what)
+
     with conn.cursor() as cursor:
-        if conn.vendor == "sqlite":
-            cursor.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_auditevent'"
-            )
-            present = {row[0] for row in cursor.fetchall()}
-            missing = sorted({"audit_event_no_update", "audit_event_no_delete"} - present)
-            return [
-                Finding(
-                    "trigger",
-                    f"audit_auditevent.{name}",
-                    _("the append-only trigger is missing: audit events can be changed"),
+        for table, names in expected.items():
+            if conn.vendor == "sqlite":
+                cursor.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s", [table]
                 )
-                for name in missing
-            ]
-        if conn.vendor == "postgresql":
-            cursor.execute(
-                "SELECT tgenabled FROM pg_trigger WHERE tgrelid = 'audit_auditevent'::regclass "
-                "AND tgname = 'audit_event_append_only'"
-            )
-            row = cursor.fetchone()
-            if row is None:
-                return [
-                    Finding(
-                        "trigger",
-                        "audit_auditevent.audit_event_append_only",
-                        _("the append-only trigger is missing: audit events can be changed"),
-                    )
-                ]
-            if row[0] == "D":
-                return [
-                    Finding(
-                        "trigger",
-                        "audit_auditevent.audit_event_append_only",
-                        _("the append-only trigger is disabled: audit events can be changed"),
-                    )
-                ]
-    return []
+                state = {row[0]: "O" for row in cursor.fetchall()}
+            else:
+                cursor.execute(
+                    "SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = %s::regclass AND NOT tgisinternal",
+                    [table],
+                )
+                state = dict(cursor.fetchall())
+            for name in names:
+                if name not in state:
+                    out.append(finding(table, name, "missing"))
+                elif state[name] == "D":
+                    out.append(finding(table, name, "disabled"))
+    return out
 
 
 def _ledger(using: str) -> Iterator[Finding]:

@@ -94,6 +94,21 @@ class CheckTestCase:
         audit = next(x for x in findings if x.area == "audit")
         assert audit.where.startswith("event #2 (id ") and audit.what.startswith("altered")
 
+    def test_it_finds_the_chain_heads_guard_turned_off(self, books):
+        with connection.cursor() as cursor:
+            if connection.vendor == "sqlite":
+                cursor.execute("DROP TRIGGER audit_head_forward_only")
+                where, state = "audit_audithead.audit_head_forward_only", "missing"
+            else:
+                cursor.execute(
+                    "SET CONSTRAINTS ALL IMMEDIATE"
+                )  # PostgreSQL refuses ALTER with events pending
+                cursor.execute("ALTER TABLE audit_audithead DISABLE TRIGGER audit_head_guard")
+                where, state = "audit_audithead.audit_head_guard", "disabled"
+        [finding] = services.check()
+        assert (finding.area, finding.where) == ("trigger", where)
+        assert f"guard is {state}" in finding.what
+
     def test_it_finds_rows_pointing_at_a_missing_parent(self, books):
         # foreign keys are DEFERRABLE INITIALLY DEFERRED on both databases: an orphan can exist until commit
         with connection.cursor() as cursor:
