@@ -340,16 +340,18 @@ def sync_protections(now: datetime | None = None) -> dict[str, int]:
         Q(ends_at__lte=now) | Q(cancelled_at__isnull=False)
     )
     out = {"keep_power": 0, "released": 0}
-    # the account's lock first, as the clerk's actions take them
     for pk, account_id in list(started.values_list("pk", "account_id")):
         with transaction.atomic():
-            locked(Account, account_id)
-            prot = locked(ProtectedSupply, pk, "account")
+            prot = _locked_protection(pk, account_id)
             if prot.cancelled_at is None and prot.starts_at <= now < prot.ends_at:
                 out["keep_power"] += bool(keep_power_on(prot, now))
     for pk, account_id in list(over.values_list("pk", "account_id")):
         with transaction.atomic():
-            locked(Account, account_id)
-            prot = locked(ProtectedSupply, pk, "account")
-            out["released"] += bool(keep_power_off(prot, now))
+            out["released"] += bool(keep_power_off(_locked_protection(pk, account_id), now))
     return out
+
+
+def _locked_protection(pk: int, account_id: int) -> ProtectedSupply:
+    """The protection under lock, its account's lock taken first (as the clerk's actions take them)."""
+    locked(Account, account_id)
+    return locked(ProtectedSupply, pk, "account")

@@ -484,7 +484,7 @@ def _sell(
     site = account.site
     meter = _locked_active_meter(account)
     today = timezone.localdate()
-    last_entry = ledger.last_of(account)
+    last_entry = ledger.last_of(account) or (0, Decimal("0.00"))  # (0, 0): no entry yet
     q, tariff_row = _price(account, meter, amount=amount, energy=energy, on_date=today, last=last_entry)
     point = locked(VendingPoint, point.pk, "site")
     shift = _check_point(point, account, actor, shift)

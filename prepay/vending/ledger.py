@@ -46,20 +46,15 @@ DEFAULT_BOOK = {
 
 def balance_of(account: Account | int) -> Decimal:
     """The account's balance: ``balance_after`` of its newest entry (0 with no entries)."""
-    account_id = account if isinstance(account, int) else account.pk
-    last = (
-        LedgerEntry.objects.filter(account_id=account_id)
-        .order_by("-seq")
-        .values_list("balance_after", flat=True)
-        .first()
-    )
-    return last if last is not None else Decimal("0.00")
+    last = last_of(account)
+    return last[1] if last is not None else Decimal("0.00")
 
 
-def last_of(account: Account) -> tuple[int, Decimal] | None:
+def last_of(account: Account | int) -> tuple[int, Decimal] | None:
     """(seq, balance_after) of the account's newest entry; None before the first."""
+    account_id = account if isinstance(account, int) else account.pk
     row = (
-        LedgerEntry.objects.filter(account=account)
+        LedgerEntry.objects.filter(account_id=account_id)
         .order_by("-seq")
         .values_list("seq", "balance_after")
         .first()
