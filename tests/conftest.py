@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -43,6 +45,19 @@ def world(db: Any) -> World:
         clerk_a2=f.user("clerk_a2", memberships=[(a1.group, a2.site, Role.CLERK)]),
         clerk_b=f.user("clerk_b1", memberships=[(b1.group, b1.site, Role.CLERK)]),
     )
+
+
+#: the instant the ``clock`` fixture stops at unless a test moves it: a Friday afternoon in the
+#: middle of a month, far from any month, year or daylight-saving boundary
+FIXED_NOW = datetime(2026, 6, 12, 15, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+@pytest.fixture
+def clock(time_machine: Any) -> Any:
+    """A stopped clock for tests whose result depends on "now": ``timezone.now()`` is
+    :data:`FIXED_NOW` until the test calls ``clock.move_to(instant)`` (or ``clock.shift(delta)``)."""
+    time_machine.move_to(FIXED_NOW, tick=False)
+    return time_machine
 
 
 def require_services() -> bool:

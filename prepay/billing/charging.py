@@ -37,10 +37,10 @@ from prepay.common.errors import ActionError
 from prepay.customers.choices import AccountMode, AccountStatus
 from prepay.customers.models import Account
 from prepay.domain import metering
-from prepay.domain.charging import cycle_of, cycle_starts, scale_tiers, split_period
-from prepay.domain.money import ENERGY_PLACES
+from prepay.domain.charging import cycle_of, cycle_starts, round_pieces, scale_tiers, split_period
+from prepay.domain.money import ENERGY_PLACES, MONEY_PLACES, quantize
 from prepay.domain.money import energy as q_energy
-from prepay.domain.tariffs import Kind, price_intervals
+from prepay.domain.tariffs import Kind, Quote, price_intervals
 from prepay.domain.tariffs import Tariff as DomainTariff
 from prepay.meters.models import Installation, Meter
 from prepay.tariffs import engine
@@ -151,8 +151,12 @@ def cycle_usage(account: Account, cycle_start: date) -> tuple[Decimal, Decimal]:
 
 @dataclass
 class _Cursor:
+    """Where the next charge of an installation starts: the instant, the register there, and the
+    money its charges so far left unbilled by rounding (:func:`prepay.domain.charging.round_pieces`)."""
+
     at: datetime
     register: Decimal
+    carry: Decimal = Decimal(0)
 
 
 def _cursor(account: Account, inst: Installation) -> _Cursor:
@@ -162,7 +166,7 @@ def _cursor(account: Account, inst: Installation) -> _Cursor:
         .first()
     )
     if last is not None:
-        return _Cursor(last.period_end, last.to_register)
+        return _Cursor(last.period_end, last.to_register, last.carry)
     return _Cursor(inst.started_at, inst.opening_reading)
 
 
@@ -304,54 +308,67 @@ def _charge_installation(
     )
 
 
-def _post_pieces(
+@dataclass
+class _Piece:
+    """One priced piece of a charge period, before its money is rounded with the others."""
+
+    lo: datetime
+    hi: datetime
+    energy: Decimal
+    flags: frozenset[str]
+    row: Tariff
+    cycle: date
+    quote: Quote
+    tier_energy: Decimal
+    quota_energy: Decimal
+    to_register: Decimal
+    rounding: str
+
+
+def _piece_shares(
+    ivs: list[metering.Interval] | _Fast,
+    pieces: list[tuple[datetime, datetime]],
+    lo: datetime,
+    hi: datetime,
+    span: metering.InstallationSpan | None,
+    readings: list[metering.Reading],
+) -> tuple[list[tuple[datetime, datetime, Decimal]], frozenset[str], Decimal]:
+    """(interval shares, flags, energy) of the piece ``[lo, hi)``."""
+    if isinstance(ivs, _Fast):  # one flat or tiered piece, no flags (see _fast_charge)
+        return [], frozenset(), ivs.energy
+    if len(pieces) == 1:  # nothing to prorate: the intervals are the shares
+        shares = [(iv.start, iv.end, iv.energy) for iv in ivs]
+        flags: frozenset[str] = frozenset().union(*(iv.flags for iv in ivs))
+    else:
+        assert span is not None
+        pc = metering.consumption(lo, hi, [span], readings)
+        shares = [(sh.start, sh.end, sh.energy) for part in pc.parts for sh in part.shares]
+        flags = pc.flags
+    return shares, flags, sum((e for _s, _e, e in shares), Decimal(0))
+
+
+def _price_pieces(
     account: Account,
     inst: Installation,
     cur: _Cursor,
-    actor: Any,
     end: datetime,
     hwm_end: Decimal,
     span: metering.InstallationSpan | None,
     readings: list[metering.Reading],
     ivs: list[metering.Interval] | _Fast,
-    usage: dict[date, list[Decimal]] | None,
-    preloaded: bool,
-    save: bool,
-    latest: dict[int, Any] | None,
-    fresh: set[str] | None,
-) -> list[Charge]:
-    """Cut ``[cur.at, end]`` into pieces, price and post each (see :func:`_charge_installation`).
-    ``ivs`` is the intervals, or a :class:`_Fast` charge (then there is exactly one non-TOU piece)."""
-    meter = inst.meter
+    used_in: Any,
+) -> list[_Piece]:
+    """Cut ``[cur.at, end]`` at cycle starts and tariff versions and price each piece exactly;
+    ``used_in(cycle)`` is the cycle's [tier energy, quota energy] position, advanced here."""
     tz = local_tz()
-    usage = {} if usage is None else usage
-
-    def used_in(cycle: date) -> list[Decimal]:
-        if cycle not in usage:
-            usage[cycle] = [Decimal(0), Decimal(0)] if preloaded else list(cycle_usage(account, cycle))
-        return usage[cycle]
-
-    spec = register_spec(meter)
+    spec = register_spec(inst.meter)
     _row0, first_tariff = tariff_for(account, cur.at.astimezone(tz).date())
     cuts = cycle_starts(first_tariff.cycle, cur.at, end, tz) + _version_starts(account, cur.at, end, tz)
     pieces = split_period(cur.at, end, cuts)
-    out: list[Charge] = []
+    out: list[_Piece] = []
     from_register = cur.register
     for n, (lo, hi) in enumerate(pieces):
-        if isinstance(ivs, _Fast):  # one flat or tiered piece, no flags (see _fast_charge)
-            shares: list[tuple[datetime, datetime, Decimal]] = []
-            flags: frozenset[str] = frozenset()
-            energy = ivs.energy
-        else:
-            if len(pieces) == 1:  # nothing to prorate: the intervals are the shares
-                shares = [(iv.start, iv.end, iv.energy) for iv in ivs]
-                flags = frozenset().union(*(iv.flags for iv in ivs))
-            else:
-                assert span is not None
-                pc = metering.consumption(lo, hi, [span], readings)
-                shares = [(sh.start, sh.end, sh.energy) for part in pc.parts for sh in part.shares]
-                flags = pc.flags
-            energy = sum((e for _s, _e, e in shares), Decimal(0))
+        shares, flags, energy = _piece_shares(ivs, pieces, lo, hi, span, readings)
         row, tariff = tariff_for(account, lo.astimezone(tz).date())
         cycle = cycle_of(tariff.cycle, lo, tz)
         position = used_in(cycle)
@@ -377,20 +394,94 @@ def _post_pieces(
         to_register = (
             hwm_end if last_piece else q_energy(from_register + energy / spec.multiplier) % spec.modulus
         )
+        out.append(
+            _Piece(
+                lo,
+                hi,
+                energy,
+                flags,
+                row,
+                cycle,
+                quote,
+                tier_energy,
+                quota_energy,
+                to_register,
+                tariff.money_rounding,
+            )
+        )
+        from_register = to_register
+    return out
+
+
+def _rounded_quote(quote: Quote, amount: Decimal, rounding: str) -> tuple[Decimal, list[dict[str, str]]]:
+    """(VAT, breakdown lines) of a piece billed ``amount`` instead of its own rounded total: VAT
+    is recomputed from the amount, and the largest line takes the difference so the lines still
+    add up to what is billed (net of VAT when VAT is added, gross when prices include it)."""
+    lines = [
+        {"key": ln.key, "energy": str(ln.energy), "price": str(ln.price), "amount": str(ln.amount)}
+        for ln in quote.lines
+    ]
+    if amount == quote.total:
+        return quote.vat_amount, lines
+    net = quantize(amount / (1 + quote.vat_rate), MONEY_PLACES, rounding)
+    vat = amount - net
+    delta = (amount - quote.total) if quote.vat_included else (net - quote.net_amount)
+    if lines and delta:
+        biggest = max(range(len(lines)), key=lambda i: Decimal(lines[i]["amount"]))
+        lines[biggest]["amount"] = str(Decimal(lines[biggest]["amount"]) + delta)
+    return vat, lines
+
+
+def _post_pieces(
+    account: Account,
+    inst: Installation,
+    cur: _Cursor,
+    actor: Any,
+    end: datetime,
+    hwm_end: Decimal,
+    span: metering.InstallationSpan | None,
+    readings: list[metering.Reading],
+    ivs: list[metering.Interval] | _Fast,
+    usage: dict[date, list[Decimal]] | None,
+    preloaded: bool,
+    save: bool,
+    latest: dict[int, Any] | None,
+    fresh: set[str] | None,
+) -> list[Charge]:
+    """Price the pieces of ``[cur.at, end]``, round their money as a whole with the installation's
+    carry (:func:`prepay.domain.charging.round_pieces`) and post each (see
+    :func:`_charge_installation`). ``ivs`` is the intervals, or a :class:`_Fast` charge (then there
+    is exactly one non-TOU piece)."""
+    meter = inst.meter
+    tz = local_tz()
+    usage = {} if usage is None else usage
+
+    def used_in(cycle: date) -> list[Decimal]:
+        if cycle not in usage:
+            usage[cycle] = [Decimal(0), Decimal(0)] if preloaded else list(cycle_usage(account, cycle))
+        return usage[cycle]
+
+    pieces = _price_pieces(account, inst, cur, end, hwm_end, span, readings, ivs, used_in)
+    rounding = pieces[-1].rounding  # the tariff in force at the end of the run rounds it
+    amounts, carries = round_pieces([p.quote.exact_total for p in pieces], carry=cur.carry, rounding=rounding)
+    out: list[Charge] = []
+    from_register = cur.register
+    for p, amount, carry in zip(pieces, amounts, carries, strict=True):
+        vat, lines = _rounded_quote(p.quote, amount, rounding)
         entry = None
-        if quote.total != 0:
-            key = charge_key(meter.pk, lo, hi)
+        if amount != 0:
+            key = charge_key(meter.pk, p.lo, p.hi)
             previous = latest.get(account.pk) if latest is not None else None
             entry = ledger.post(
                 account,
                 EntryKind.CHARGE,
-                -quote.total,
+                -amount,
                 actor=actor,
-                energy=energy,
-                memo=f"{meter.serial} {lo.astimezone(tz):%Y-%m-%d %H:%M}–{hi.astimezone(tz):%Y-%m-%d %H:%M}",
+                energy=p.energy,
+                memo=f"{meter.serial} {p.lo.astimezone(tz):%Y-%m-%d %H:%M}–{p.hi.astimezone(tz):%Y-%m-%d %H:%M}",
                 idempotency_key=key,
                 book=ledger.REVENUE_ENERGY,
-                tax=quote.vat_amount,
+                tax=vat,
                 previous=previous,
                 fresh_key=fresh is not None and key in fresh,
             )
@@ -400,28 +491,26 @@ def _post_pieces(
         charge = Charge(
             account=account,
             meter=meter,
-            tariff=row,
-            period_start=lo,
-            period_end=hi,
-            cycle_start=cycle,
+            tariff=p.row,
+            period_start=p.lo,
+            period_end=p.hi,
+            cycle_start=p.cycle,
             from_register=from_register,
-            to_register=to_register,
-            energy=energy,
-            tier_energy=tier_energy,
-            quota_energy=quota_energy,
-            amount=quote.total,
-            vat=quote.vat_amount,
-            lines=[
-                {"key": ln.key, "energy": str(ln.energy), "price": str(ln.price), "amount": str(ln.amount)}
-                for ln in quote.lines
-            ],
-            flags=sorted(flags),
+            to_register=p.to_register,
+            energy=p.energy,
+            tier_energy=p.tier_energy,
+            quota_energy=p.quota_energy,
+            amount=amount,
+            vat=vat,
+            carry=carry,
+            lines=lines,
+            flags=sorted(p.flags),
             entry=entry,
         )
         if save:
             charge.save()
         out.append(charge)
-        from_register = to_register
+        from_register = p.to_register
     return out
 
 
@@ -574,11 +663,12 @@ def charge_batch(account_ids: Sequence[int], *, until: datetime, actor: Any = No
             .annotate(
                 last_end=Subquery(last.values("period_end")[:1]),
                 last_reg=Subquery(last.values("to_register")[:1]),
+                last_carry=Subquery(last.values("carry")[:1]),
             )
             .order_by("account_id", "started_at", "pk")
         )
         cursors = {
-            i.pk: _Cursor(i.last_end, i.last_reg)
+            i.pk: _Cursor(i.last_end, i.last_reg, i.last_carry)
             if i.last_end is not None
             else _Cursor(i.started_at, i.opening_reading)
             for i in installs

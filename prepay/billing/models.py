@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from prepay.common.fields import EnergyField, MoneyField, ScaledDecimalField
 from prepay.customers.choices import Utility
+from prepay.domain.charging import CARRY_PLACES
 from prepay.tenancy.models import ScopedManager
 
 
@@ -201,6 +202,9 @@ class Charge(models.Model):
     quota_energy = EnergyField(_("flat-price quota energy"), default=Decimal("0"))
     amount = MoneyField(_("amount"))
     vat = MoneyField(_("VAT"), default=Decimal("0.00"))
+    # exact price − money billed, over this meter's charges on the account up to this one (under one
+    # fen either way): the next charge starts from it, so rounding never adds up across charges
+    carry = ScaledDecimalField(_("rounding carried"), places=CARRY_PLACES, default=Decimal("0"))
     lines = models.JSONField(_("breakdown"), default=list, blank=True)
     flags = models.JSONField(_("flags"), default=list, blank=True)
     entry = models.OneToOneField(

@@ -6,6 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from django.db import transaction
 from django.utils import timezone
 
@@ -123,8 +124,10 @@ class ChargingTestCase:
         assert c.energy == Decimal("12") and "backwards" in c.flags
         assert c.to_register == Decimal("112")
 
-    def test_it_charges_across_a_meter_replacement(self, world: Any) -> None:
-        w = world.a1
+    @pytest.mark.parametrize("today", [at(2026, 3, 20, 9), at(2026, 12, 4, 11), at(2028, 2, 29, 23, 50)])
+    def test_it_charges_across_a_meter_replacement(self, world: Any, clock: Any, today: Any) -> None:
+        clock.move_to(today)  # the replacement happens "now": the old meter's stretch is cut at
+        w = world.a1  # every month start since March, so the number of pieces follows the date
         acc = remote_account(w, opening="100")
         old = meter_of(acc)
         read(old, at(2026, 3, 2), "110")
@@ -142,10 +145,42 @@ class ChargingTestCase:
         read(new, later, "12")
         charges = charge(acc, until=later)
         by_meter: dict[int, Decimal] = {}
-        for c in charges:  # the old meter's stretch is cut at every month start since March
+        for c in charges:
             by_meter[c.meter_id] = by_meter.get(c.meter_id, Decimal(0)) + c.energy
         assert by_meter == {old.pk: Decimal("15"), new.pk: Decimal("7")}  # old: 100 → 115, new: 5 → 12
-        assert ledger.balance_of(acc) == Decimal("-12.94")  # 22 × 0.588
+        assert ledger.balance_of(acc) == Decimal("-12.94")  # 15 × 0.588 = 8.82, 7 × 0.588 = 4.116
+        assert sum(c.amount for c in charges) == Decimal("12.94")
+
+    def test_it_costs_the_same_in_one_piece_or_six(self, world: Any) -> None:
+        w = world.a1
+        one, six = remote_account(w, opening="0"), remote_account(w, opening="0")
+        read(meter_of(one), at(2026, 3, 31), "22.098")
+        read(meter_of(six), at(2026, 8, 20), "22.098")  # cut at five month starts: April … August
+        [single] = charge(one, until=at(2026, 3, 31))
+        pieces = charge(six, until=at(2026, 8, 20))
+        assert len(pieces) == 6
+        # each piece rounded alone would give 13.00 here; the whole is 22.098 × 0.588 = 12.993624
+        assert single.amount == Decimal("12.99") == sum(p.amount for p in pieces)
+        assert ledger.balance_of(one) == ledger.balance_of(six) == Decimal("-12.99")
+        for p in pieces:  # every piece within one fen of its own exact price
+            assert abs(p.amount - p.energy * Decimal("0.588")) < Decimal("0.01")
+        assert all(p.energy > 0 and p.amount >= 0 for p in pieces)
+
+    def test_it_bills_small_readings_polled_often(self, world: Any) -> None:
+        """96 readings a day of 0.008 kWh each (0.0047 yuan): rounded one by one, none would ever be
+        billed; the carry bills the day's 0.768 kWh as round(0.451584) = 0.45 in all."""
+        w = world.a1
+        acc = remote_account(w, opening="0", start=at(2026, 3, 2))
+        m = meter_of(acc)
+        start = at(2026, 3, 2)
+        for i in range(1, 97):
+            when = start + timedelta(minutes=15 * i)
+            read(m, when, str(Decimal("0.008") * i))
+            charge(acc, until=when)
+        charges = Charge.objects.filter(account=acc)
+        assert charges.count() == 96
+        assert ledger.balance_of(acc) == Decimal("-0.45")
+        assert abs(charges.order_by("-period_end").first().carry) < Decimal("0.01")
 
     def test_it_changes_nothing_when_run_again(self, world: Any) -> None:
         w = world.a1

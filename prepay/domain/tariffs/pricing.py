@@ -82,6 +82,9 @@ class Quote:
     used_in_cycle_after: Decimal
     quota_used: Decimal
     quota_used_after: Decimal
+    #: the total before its one rounding (working precision): what the energy and charges cost
+    #: exactly. Charging rounds a run of pieces as a whole from these (prepay.domain.charging).
+    exact_total: Decimal = Decimal(0)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (Decimals as strings) for receipts and the API."""
@@ -253,11 +256,13 @@ def _build(
             amounts[-1] += energy_amount - sum(amounts, Decimal("0.00"))
         one_plus = 1 + tariff.vat_rate
         if tariff.vat_included:
+            exact_total = energy_exact + fixed_amount
             total = base
             net = quantize(total / one_plus, MONEY_PLACES, mode)
         else:
+            exact_total = (energy_exact + fixed_amount) * one_plus
             net = energy_amount + fixed_amount
-            total = quantize((energy_exact + fixed_amount) * one_plus, MONEY_PLACES, mode)
+            total = quantize(exact_total, MONEY_PLACES, mode)
         paid_ = total if paid is None else paid
         quota_energy = sum((f.energy for f in merged if f.quota), Decimal(0))
         energy = sum((f.energy for f in merged), Decimal(0))
@@ -282,6 +287,7 @@ def _build(
             used_in_cycle_after=quantize(used + energy - quota_energy, ENERGY_PLACES),
             quota_used=quota_used,
             quota_used_after=quantize(quota_used + quota_energy, ENERGY_PLACES),
+            exact_total=exact_total,
         )
 
 
