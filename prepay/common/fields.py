@@ -60,9 +60,9 @@ class ScaledDecimalField(_Base):
             raise ValidationError(str(exc), code="invalid") from exc
 
     def formfield(self, **kwargs: Any) -> Any:
-        from django import forms
+        from prepay.common.forms import PlainDecimalField  # forms import translations; fields load first
 
-        defaults: dict[str, Any] = {"form_class": forms.DecimalField, "decimal_places": self.places}
+        defaults: dict[str, Any] = {"form_class": PlainDecimalField, "decimal_places": self.places}
         defaults.update(kwargs)
         return models.Field.formfield(self, **defaults)
 

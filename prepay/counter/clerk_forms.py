@@ -13,6 +13,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from prepay.common.forms import PlainDecimalField
+
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 
 
@@ -25,7 +27,7 @@ class AdjustmentForm(forms.Form):
         initial="energy",
         widget=forms.RadioSelect,
     )
-    value = forms.DecimalField(
+    value = PlainDecimalField(
         label=_("quantity"),
         max_digits=14,
         decimal_places=3,

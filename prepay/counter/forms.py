@@ -12,8 +12,12 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from prepay.common.amounts import parse_amount
+from prepay.common.errors import ActionError
+from prepay.common.forms import PlainDecimalField
 from prepay.customers.admin import (
     AssignMeterForm,
     CloseAccountForm,
@@ -136,9 +140,23 @@ class SellForm(forms.Form):
         initial="money",
         widget=forms.RadioSelect,
     )
-    value = forms.DecimalField(label=_("Amount"), max_digits=14, decimal_places=3, min_value=Decimal("0.001"))
+    value = forms.CharField(label=_("Amount"), max_length=40)
     method = forms.ChoiceField(label=_("payment method"), choices=PaymentMethod.choices, initial="cash")
     reference = forms.CharField(label=_("payment reference"), max_length=80, required=False)
+
+    def clean(self) -> dict[str, Any]:
+        """The value is money (2 places) or energy (3 places) by the mode; its refusal (not a plain
+        number, below one fen, …) is shown next to the amount, in the words the sale itself uses."""
+        data = super().clean() or self.cleaned_data
+        raw, mode = data.get("value"), data.get("mode")
+        if raw is not None and mode:
+            money = mode == "money"
+            what = gettext("The amount") if money else gettext("The energy")
+            try:
+                data["value"] = parse_amount(raw, what, places=2 if money else 3)
+            except ActionError as exc:
+                self.add_error("value", str(exc.message))
+        return data
 
     def purchase(self) -> dict[str, Any]:
         """``amount=`` or ``energy=`` for quote_vend / do_vend."""
@@ -148,7 +166,7 @@ class SellForm(forms.Form):
 
 class OpenShiftForm(forms.Form):
     point = forms.ModelChoiceField(queryset=VendingPoint.objects.none(), label=_("vending point"))
-    opening_float = forms.DecimalField(
+    opening_float = PlainDecimalField(
         label=_("opening cash float"), min_value=Decimal("0"), initial=0, **MONEY
     )  # type: ignore[arg-type]
 
@@ -168,7 +186,7 @@ class CloseShiftForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for value, label in PaymentMethod.choices:
-            self.fields[f"declared_{value}"] = forms.DecimalField(
+            self.fields[f"declared_{value}"] = PlainDecimalField(
                 label=label,
                 min_value=Decimal("0"),
                 initial=0,
@@ -191,7 +209,7 @@ class ReversalRequestForm(forms.Form):
 
 
 class RefundRequestForm(forms.Form):
-    amount = forms.DecimalField(label=_("amount"), min_value=Decimal("0.01"), **MONEY)
+    amount = PlainDecimalField(label=_("amount"), min_value=Decimal("0.01"), **MONEY)
     method = forms.ChoiceField(label=_("paid back by"), choices=PaymentMethod.choices, initial="cash")
     reason = forms.CharField(label=_("reason"), max_length=200)
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=80)

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from prepay.common.admin import LifecycleForm, ReadOnlyInline, ScopedHistoryAdmin, Tool
+from prepay.common.forms import PlainDecimalField
 from prepay.customers import actions
 from prepay.customers.choices import AccountMode, AccountStatus, BillingMode, Utility
 from prepay.customers.models import Account, Building, Customer, CustomerType, Unit
@@ -183,7 +184,7 @@ class AssignMeterForm(LifecycleForm):
     """配表: a meter from stock (by serial number) and its opening reading."""
 
     meter = forms.CharField(label=gettext_lazy("meter serial number"), max_length=32)
-    opening_reading = forms.DecimalField(label=gettext_lazy("opening reading"), **READING)  # type: ignore[arg-type]
+    opening_reading = PlainDecimalField(label=gettext_lazy("opening reading"), **READING)  # type: ignore[arg-type]
 
     def clean_meter(self) -> Meter:
         return find_meter(self, self.cleaned_data["meter"])
@@ -192,15 +193,15 @@ class AssignMeterForm(LifecycleForm):
 class ReplaceMeterForm(LifecycleForm):
     """换表: the old meter's closing reading and remaining credit, the new meter and its reading."""
 
-    old_closing_reading = forms.DecimalField(label=gettext_lazy("old meter closing reading"), **READING)  # type: ignore[arg-type]
-    remaining_credit = forms.DecimalField(
+    old_closing_reading = PlainDecimalField(label=gettext_lazy("old meter closing reading"), **READING)  # type: ignore[arg-type]
+    remaining_credit = PlainDecimalField(
         label=gettext_lazy("credit left on the old meter"),
         initial=Decimal("0"),
         **READING,  # type: ignore[arg-type]
         help_text=gettext_lazy("kWh or m³, carried to the new meter."),
     )
     new_meter = forms.CharField(label=gettext_lazy("new meter serial number"), max_length=32)
-    new_opening_reading = forms.DecimalField(label=gettext_lazy("new meter opening reading"), **READING)  # type: ignore[arg-type]
+    new_opening_reading = PlainDecimalField(label=gettext_lazy("new meter opening reading"), **READING)  # type: ignore[arg-type]
     reason = forms.CharField(label=gettext_lazy("reason"), max_length=200, required=False)
     old_meter_faulty = forms.BooleanField(
         label=gettext_lazy("the old meter is faulty"), required=False, initial=True
@@ -214,7 +215,7 @@ class TransferForm(LifecycleForm):
     """过户: the new owner (customer number at the same site), the hand-over reading, refund or not."""
 
     new_customer = forms.CharField(label=gettext_lazy("new customer number"), max_length=32)
-    reading = forms.DecimalField(label=gettext_lazy("meter reading at hand-over"), **READING)  # type: ignore[arg-type]
+    reading = PlainDecimalField(label=gettext_lazy("meter reading at hand-over"), **READING)  # type: ignore[arg-type]
     refund_balance = forms.BooleanField(
         label=gettext_lazy("refund the balance to the previous owner"), required=False, initial=True
     )
@@ -232,8 +233,8 @@ class TransferForm(LifecycleForm):
 class CloseAccountForm(LifecycleForm):
     """销户: final reading and the credit still on a local-control meter."""
 
-    final_reading = forms.DecimalField(label=gettext_lazy("final reading"), **READING)  # type: ignore[arg-type]
-    remaining_credit = forms.DecimalField(
+    final_reading = PlainDecimalField(label=gettext_lazy("final reading"), **READING)  # type: ignore[arg-type]
+    remaining_credit = PlainDecimalField(
         label=gettext_lazy("credit left on the meter"),
         initial=Decimal("0"),
         **READING,  # type: ignore[arg-type]

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from prepay.common.fields import MoneyField
 from prepay.tenancy.choices import Role
+
+#: defaults of a site's sale limits (yuan): far above a household's purchase, well below a slip's
+DEFAULT_MAX_SALE = Decimal("50000.00")
+DEFAULT_MAX_DAILY = Decimal("100000.00")
+DEFAULT_CONFIRM_ABOVE = Decimal("5000.00")
 
 
 class ScopedQuerySet(models.QuerySet):  # type: ignore[type-arg]
@@ -67,6 +75,28 @@ class Site(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(100)],
         help_text=_("Share of each purchase that settles arrears and fees first, until they are cleared."),
     )
+    # Limits that stop a typing slip (an extra zero, the meter number typed as the amount) from
+    # becoming a sale; set by the site's admin in the back office.
+    max_sale_amount = MoneyField(
+        _("largest single sale"),
+        default=DEFAULT_MAX_SALE,
+        validators=[MinValueValidator(Decimal("0.01"))],
+        help_text=_("A sale above this is refused at the counter and in the API."),
+    )
+    max_daily_amount = MoneyField(
+        _("most one account may buy in a day"),
+        default=DEFAULT_MAX_DAILY,
+        validators=[MinValueValidator(Decimal("0.01"))],
+        help_text=_("The sum of one account's sales on one day (reversed sales not counted)."),
+    )
+    confirm_sale_above = MoneyField(
+        _("second confirmation above"),
+        default=DEFAULT_CONFIRM_ABOVE,
+        validators=[MinValueValidator(Decimal("0.01"))],
+        help_text=_(
+            "At the counter, a sale above this must be confirmed once more, with the amount in words."
+        ),
+    )
     history = HistoricalRecords()
 
     objects = ScopedManager()
@@ -81,6 +111,21 @@ class Site(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        if None not in (self.confirm_sale_above, self.max_sale_amount) and (
+            self.confirm_sale_above > self.max_sale_amount
+        ):
+            raise ValidationError(
+                {"confirm_sale_above": _("The confirmation threshold must not be above the largest sale.")}
+            )
+        if None not in (self.max_daily_amount, self.max_sale_amount) and (
+            self.max_daily_amount < self.max_sale_amount
+        ):
+            raise ValidationError(
+                {"max_daily_amount": _("The daily maximum must not be below the largest single sale.")}
+            )
 
 
 class Membership(models.Model):

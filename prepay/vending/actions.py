@@ -24,7 +24,7 @@ from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -36,6 +36,8 @@ from prepay.customers.choices import AccountMode, AccountStatus, Utility
 from prepay.customers.models import Account
 from prepay.domain.money import money
 from prepay.domain.tariffs import PurchaseError, TariffError, quote_energy, quote_money, register_units
+from prepay.domain.typed import TypedError, ascii_text, plain_decimal
+from prepay.domain.words import chinese_uppercase
 from prepay.meters.choices import MeterStatus, TokenSystem
 from prepay.meters.models import Meter
 from prepay.tariffs.engine import cycle_position, tariff_for
@@ -53,6 +55,7 @@ from prepay.vending.models import (
     ShiftStatus,
     Vend,
     VendingPoint,
+    VendStatus,
 )
 from prepay.vending.signals import account_credited
 
@@ -69,8 +72,9 @@ NEEDS_REFERENCE = {PaymentMethod.TRANSFER, PaymentMethod.ONLINE}
 
 def find_accounts(user: Any, query: str, *, limit: int = 20) -> list[Account]:
     """Accounts the user may see matching ``query``: exact meter serial or account number first, then
-    customer name / phone / unit number containing it. Closed accounts come last."""
-    query = (query or "").strip()
+    customer name / phone / unit number containing it. Closed accounts come last. Full-width digits
+    and letters from a Chinese IME (``１２３``) are read as ASCII."""
+    query = ascii_text(query or "").strip()
     if not query:
         return []
     base = Account.objects.for_user(user).select_related("customer", "unit__building", "site")
@@ -242,7 +246,7 @@ def _price(
                 )
             quote = quote_money(tariff, credit, used_in_cycle=used, quota_used=quota_used)
         else:
-            wanted = parse_amount(energy, _("The energy"))
+            wanted = parse_amount(energy, _("The energy"), places=3)
             quote = quote_energy(tariff, wanted, used_in_cycle=used, quota_used=quota_used)
             recovered = _recovery(arrears, quote.total, percent, of_total=False)
             paid = quote.total + recovered
@@ -277,12 +281,47 @@ def _purchase_message(exc: PurchaseError) -> str:
     return f"{text} ({limit})" if limit else text
 
 
+def check_sale_limits(account: Account, amount: Decimal) -> None:
+    """Refuse (``amount_too_large``) a sale of ``amount`` above the site's largest single sale, or
+    one that takes the account's sales today (reversed sales not counted) above the daily maximum."""
+    site = account.site
+    if amount > site.max_sale_amount:
+        raise ActionError(
+            "amount_too_large",
+            _(
+                "%(a)s is more than the largest sale allowed at %(s)s (%(m)s). Check the amount; "
+                "an administrator sets this limit."
+            )
+            % {"a": amount, "s": site.name, "m": site.max_sale_amount},
+        )
+    start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    today = Vend.objects.filter(account=account, created_at__gte=start).exclude(status=VendStatus.REVERSED)
+    bought = today.aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
+    if bought + amount > site.max_daily_amount:
+        raise ActionError(
+            "amount_too_large",
+            _(
+                "Account %(n)s has bought %(b)s today; one account may buy at most %(m)s a day at "
+                "%(s)s, so %(left)s more at most."
+            )
+            % {
+                "n": account.number,
+                "b": bought,
+                "m": site.max_daily_amount,
+                "s": site.name,
+                "left": max(site.max_daily_amount - bought, Decimal("0.00")),
+            },
+        )
+
+
 def quote_vend(*, account: Account, actor: Any, amount: Any = None, energy: Any = None) -> VendQuote:
-    """Price a purchase without selling it (the counter's live breakdown, the API's quote)."""
+    """Price a purchase without selling it (the counter's live breakdown, the API's quote); a
+    purchase over the site's sale limits is refused here as it would be at the sale."""
     require(actor, "view", group_id=account.site.group_id, site_id=account.site_id)
     q, _row = _price(
         account, active_meter(account), amount=amount, energy=energy, on_date=timezone.localdate()
     )
+    check_sale_limits(account, q.amount)
     return q
 
 
@@ -429,9 +468,13 @@ def do_vend(
     reference: str = "",
     shift: Shift | None = None,
     channel: str = "",
+    confirm_large: bool = False,
+    confirmed_amount: Any = None,
 ) -> Vend:
     """Sell credit to ``account`` at ``point`` (see the module docstring). Returns the vend; a repeat
-    of ``idempotency_key`` returns the first vend unchanged."""
+    of ``idempotency_key`` returns the first vend unchanged. With ``confirm_large`` (the counter), a
+    sale above the site's ``confirm_sale_above`` needs ``confirmed_amount``: the money typed a second
+    time, equal to the amount taken (``confirmation_required`` otherwise)."""
     key = (idempotency_key or "").strip()
     if not key or len(key) > 80:
         raise ActionError(
@@ -463,6 +506,25 @@ def do_vend(
             reference=reference,
             shift=shift,
             channel=channel,
+            confirmation=(confirmed_amount,) if confirm_large else None,
+        )
+
+
+def _check_confirmation(account: Account, amount: Decimal, confirmation: tuple[Any] | None) -> None:
+    """A large sale at the counter is confirmed by typing its amount again (see ``do_vend``)."""
+    site = account.site
+    if confirmation is None or amount <= site.confirm_sale_above:
+        return
+    typed = confirmation[0]
+    try:
+        same = typed not in (None, "") and plain_decimal(typed, 2) == amount
+    except TypedError:
+        same = False
+    if not same:
+        raise ActionError(
+            "confirmation_required",
+            _("%(a)s (%(w)s) is above %(t)s: type the amount again to confirm the sale.")
+            % {"a": amount, "w": chinese_uppercase(amount), "t": site.confirm_sale_above},
         )
 
 
@@ -479,6 +541,7 @@ def _sell(
     reference: str,
     shift: Shift | None,
     channel: str,
+    confirmation: tuple[Any] | None = None,
 ) -> Vend:
     """``do_vend`` once the account is locked, the key proved new and the actor allowed to sell."""
     site = account.site
@@ -486,6 +549,8 @@ def _sell(
     today = timezone.localdate()
     last_entry = ledger.last_of(account) or (0, Decimal("0.00"))  # (0, 0): no entry yet
     q, tariff_row = _price(account, meter, amount=amount, energy=energy, on_date=today, last=last_entry)
+    check_sale_limits(account, q.amount)
+    _check_confirmation(account, q.amount, confirmation)
     point = locked(VendingPoint, point.pk, "site")
     shift = _check_point(point, account, actor, shift)
     float_last = None

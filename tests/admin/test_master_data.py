@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+import pytest
+
 from prepay.audit.models import AuditEvent
 from prepay.customers.models import Building, Unit
 from prepay.tariffs.models import CalendarDay, Tariff
@@ -202,9 +206,44 @@ class TenancyAdminTestCase:
             "name": "Site a3",
             "address": "",
             "arrears_recovery_percent": 100,
+            "max_sale_amount": "20000",
+            "max_daily_amount": "50000",
+            "confirm_sale_above": "３000",  # typed with a Chinese IME
         }
         assert login(world.admin).post("/admin/tenancy/site/add/", data).status_code == 302
-        assert Site.objects.filter(code="a3", group=world.a1.group).exists()
+        site = Site.objects.get(code="a3", group=world.a1.group)
+        assert (site.max_sale_amount, site.max_daily_amount, site.confirm_sale_above) == (
+            Decimal("20000.00"),
+            Decimal("50000.00"),
+            Decimal("3000.00"),
+        )
+
+    @pytest.mark.parametrize(
+        ("limits", "field", "message"),
+        [
+            ({"confirm_sale_above": "30000"}, "confirm_sale_above", "must not be above the largest sale"),
+            ({"max_daily_amount": "10000"}, "max_daily_amount", "must not be below the largest single sale"),
+            ({"max_sale_amount": "0"}, "max_sale_amount", "greater than or equal to 0.01"),
+            ({"max_sale_amount": "1E+4"}, "max_sale_amount", "must be a plain number"),
+            ({"max_sale_amount": "20000.001"}, "max_sale_amount", "at most 2 decimal places"),
+        ],
+    )
+    def test_it_refuses_sale_limits_that_make_no_sense(self, world, login, limits, field, message):
+        data = {
+            "group": world.a1.group.pk,
+            "code": "a3",
+            "name": "Site a3",
+            "address": "",
+            "arrears_recovery_percent": 100,
+            "max_sale_amount": "20000",
+            "max_daily_amount": "50000",
+            "confirm_sale_above": "3000",
+            **limits,
+        }
+        response = login(world.admin).post("/admin/tenancy/site/add/", data)
+        assert response.status_code == 200
+        assert message in " ".join(response.context["adminform"].form.errors[field])
+        assert not Site.objects.filter(code="a3").exists()
 
     def test_it_refuses_a_site_in_another_group(self, world, login):
         data = {"group": world.b1.group.pk, "code": "b3", "name": "Site b3", "address": ""}

@@ -92,7 +92,7 @@ class AdjustmentRequestTestCase:
     @pytest.mark.parametrize(
         ("case", "data", "message"),
         [
-            ("zero", {"mode": "energy", "value": "0"}, "must be a non-zero number"),
+            ("zero", {"mode": "energy", "value": "0"}, "must not be zero"),
             ("negative energy", {"mode": "energy", "value": "-1"}, "Credit cannot be taken out of a meter"),
             ("energy on a balance", {"mode": "energy", "value": "2"}, "adjusted with money"),
             ("no meter", {"mode": "energy", "value": "2"}, "has no meter installed"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest
@@ -10,7 +9,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Router, Schema
 
-from prepay.api.common import caller, dec, normalised, visible
+from prepay.api.common import caller, dec, visible
+from prepay.api.types import DecimalString
 from prepay.common.errors import ActionError
 from prepay.customers.models import Account
 from prepay.meters.models import Meter
@@ -66,8 +66,8 @@ class MeterLookupOut(MeterOut):
 class QuoteIn(Schema):
     account_id: int | None = None
     account_number: str | None = None
-    amount: Decimal | None = None
-    energy: Decimal | None = None
+    amount: DecimalString | None = None
+    energy: DecimalString | None = None
 
 
 class QuoteOut(Schema):
@@ -171,8 +171,8 @@ def quote(request: HttpRequest, body: QuoteIn) -> dict[str, Any]:
     q = quote_vend(
         account=account,
         actor=request.auth.user,  # type: ignore[attr-defined]
-        amount=normalised(body.amount, 2),
-        energy=normalised(body.energy, 3),
+        amount=body.amount,
+        energy=body.energy,
     )
     return {"account": account.number} | q.to_dict()
 

@@ -17,8 +17,9 @@ from django.utils.translation import gettext as _
 from ninja import Header, Router, Schema, Status
 
 from prepay.api.auth import Caller
-from prepay.api.common import caller, dec, idempotency_key, normalised, visible
+from prepay.api.common import caller, dec, idempotency_key, visible
 from prepay.api.routers.accounts import Error, account_for
+from prepay.api.types import DecimalString
 from prepay.common.errors import ActionError, PermissionDenied
 from prepay.tenancy.scoping import can
 from prepay.vending.actions import (
@@ -36,8 +37,8 @@ router = Router(tags=["vending"])
 class VendIn(Schema):
     account_id: int | None = None
     account_number: str | None = None
-    amount: Decimal | None = None
-    energy: Decimal | None = None
+    amount: DecimalString | None = None
+    energy: DecimalString | None = None
     method: str = "cash"
     reference: str = ""
     point_id: int | None = None
@@ -115,7 +116,7 @@ class FloatOut(Schema):
 
 
 class TopupIn(Schema):
-    amount: Decimal
+    amount: DecimalString
 
 
 def grouped(token: str) -> str:
@@ -233,8 +234,8 @@ def create_vend(
         actor=who.user,
         point=point,
         idempotency_key=key,
-        amount=normalised(body.amount, 2),
-        energy=normalised(body.energy, 3),
+        amount=body.amount,
+        energy=body.energy,
         method=body.method,
         reference=body.reference,
         channel=who.client.name if who.client is not None else "web",
@@ -333,6 +334,6 @@ def topup_float(
     key = idempotency_key(request, who)
     assert key is not None
     point = visible(VendingPoint, who, pk=point_id)
-    do_topup_float(point=point, amount=normalised(body.amount, 2), actor=who.user, idempotency_key=key)
+    do_topup_float(point=point, amount=body.amount, actor=who.user, idempotency_key=key)
     point.refresh_from_db()
     return Status(201, float_out(point))

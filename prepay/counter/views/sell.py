@@ -25,8 +25,8 @@ from prepay.common.errors import ActionError, PermissionDenied
 from prepay.counter.access import require_on, require_somewhere, visible
 from prepay.counter.followup import active_protection
 from prepay.counter.forms import OpenShiftForm, SellForm, new_key
-from prepay.counter.views.base import call_action
 from prepay.customers.models import Account
+from prepay.domain.words import chinese_uppercase, english_words
 from prepay.telemetry.models import MeterLink
 from prepay.vending import actions as vending
 from prepay.vending import ledger
@@ -126,9 +126,10 @@ def quote(request: HttpRequest) -> HttpResponse:
     form, account = _parse(request)
     q = None
     if account is not None:
-        _ok, q = call_action(
-            form, lambda: vending.quote_vend(account=account, actor=request.user, **form.purchase())
-        )
+        try:
+            q = vending.quote_vend(account=account, actor=request.user, **form.purchase())
+        except ActionError as exc:
+            _refuse(form, exc)
     return render(request, "counter/_quote.html", {"form": form, **quote_context(q)})
 
 
@@ -150,6 +151,51 @@ def _open_shift(request: HttpRequest) -> Any:
     return shift
 
 
+#: refusals about the amount typed: shown next to the amount box rather than above the form
+AMOUNT_CODES = frozenset(
+    {
+        "invalid_amount",
+        "amount_too_large",
+        "below_minimum",
+        "above_maximum",
+        "too_small_for_any_energy",
+        "all_to_arrears",
+        "fixed_charges_not_covered",
+        "energy_not_for_balance",
+    }
+)
+
+
+def _refuse(form: SellForm, exc: ActionError) -> None:
+    """Put an action's refusal on the form: by the amount when it is about the amount."""
+    if isinstance(exc, PermissionDenied):
+        raise DjangoPermissionDenied(str(exc))
+    form.add_error("value" if exc.code in AMOUNT_CODES else None, str(exc))
+
+
+def _review(
+    request: HttpRequest, form: SellForm, account: Account, q: Any, *, error: str = "", status: int = 200
+) -> HttpResponse:
+    """The review of a priced sale; above the site's threshold it asks for the amount once more,
+    repeating it in words (大写金额)."""
+    large = q.amount > account.site.confirm_sale_above
+    return page(
+        request,
+        "counter/_review.html",
+        {
+            "account": account,
+            "form": form,
+            "method_label": PaymentMethod(form.cleaned_data["method"]).label,
+            "large": large,
+            "words_zh": chinese_uppercase(q.amount) if large else "",
+            "words_en": english_words(q.amount) if large else "",
+            "confirm_error": error,
+            **quote_context(q),
+        },
+        status=status,
+    )
+
+
 @login_required
 @require_POST
 def review(request: HttpRequest) -> HttpResponse:
@@ -158,38 +204,27 @@ def review(request: HttpRequest) -> HttpResponse:
     form, account = _parse(request)
     if account is None:
         return _card_again(request, form)
-
-    def check() -> Any:
+    try:
         _open_shift(request)
-        return vending.quote_vend(account=account, actor=request.user, **form.purchase())
-
-    ok, q = call_action(form, check)
-    if not ok:
+        q = vending.quote_vend(account=account, actor=request.user, **form.purchase())
+    except ActionError as exc:
+        _refuse(form, exc)
         return _card_again(request, form)
-    return page(
-        request,
-        "counter/_review.html",
-        {
-            "account": account,
-            "form": form,
-            "method_label": PaymentMethod(form.cleaned_data["method"]).label,
-            **quote_context(q),
-        },
-    )
+    return _review(request, form, account, q)
 
 
 @login_required
 @require_POST
 def sell(request: HttpRequest) -> HttpResponse:
-    """Confirm: ``do_vend`` at the cashier's open shift; the receipt replaces the review."""
+    """Confirm: ``do_vend`` at the cashier's open shift; the receipt replaces the review. A large
+    sale whose amount was not typed again (or typed differently) goes back to the review."""
     require_somewhere(request.user, SELL)
     form, account = _parse(request)
     if account is None:
         return _card_again(request, form)
-
-    def run() -> Vend:
+    try:
         shift = _open_shift(request)
-        return vending.do_vend(
+        vend = vending.do_vend(
             account=account,
             actor=request.user,
             point=shift.point,
@@ -197,11 +232,15 @@ def sell(request: HttpRequest) -> HttpResponse:
             idempotency_key=form.cleaned_data["idempotency_key"],
             method=form.cleaned_data["method"],
             reference=form.cleaned_data["reference"],
+            confirm_large=True,
+            confirmed_amount=request.POST.get("confirm_amount", ""),
             **form.purchase(),
         )
-
-    ok, vend = call_action(form, run)
-    if not ok:
+    except ActionError as exc:
+        if exc.code == "confirmation_required":
+            q = vending.quote_vend(account=account, actor=request.user, **form.purchase())
+            return _review(request, form, account, q, error=str(exc), status=400)
+        _refuse(form, exc)
         return _card_again(request, form)
     response = page(request, "counter/_receipt.html", receipt_context(request, vend))
     response["HX-Push-Url"] = reverse("counter:vend", args=[vend.pk])
