@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from prepay.common.amounts import refusal_message
-from prepay.domain.typed import TypedError, plain_decimal
+from prepay.domain.typed import TypedError, ascii_text, plain_decimal
 
 
 class PlainDecimalField(forms.DecimalField):
@@ -41,3 +41,12 @@ class PlainDecimalField(forms.DecimalField):
         attrs = super().widget_attrs(widget)
         attrs.pop("step", None)  # a text box: no spinner steps
         return attrs
+
+
+class CodeField(forms.CharField):
+    """A meter serial, account or customer number as typed: full-width characters from a Chinese IME
+    are read as ASCII (``Ｍ００１`` is ``M001``), surrounding spaces dropped."""
+
+    def to_python(self, value: Any) -> str:
+        text = super().to_python(value)
+        return ascii_text(text).strip() if text else text

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from prepay.common.admin import LifecycleForm, ReadOnlyInline, ScopedHistoryAdmin, Tool
-from prepay.common.forms import PlainDecimalField
+from prepay.common.forms import CodeField, PlainDecimalField
 from prepay.customers import actions
 from prepay.customers.choices import AccountMode, AccountStatus, BillingMode, Utility
 from prepay.customers.models import Account, Building, Customer, CustomerType, Unit
@@ -183,7 +183,7 @@ def find_meter(form: LifecycleForm, serial: str) -> Meter:
 class AssignMeterForm(LifecycleForm):
     """配表: a meter from stock (by serial number) and its opening reading."""
 
-    meter = forms.CharField(label=gettext_lazy("meter serial number"), max_length=32)
+    meter = CodeField(label=gettext_lazy("meter serial number"), max_length=32)
     opening_reading = PlainDecimalField(label=gettext_lazy("opening reading"), **READING)  # type: ignore[arg-type]
 
     def clean_meter(self) -> Meter:
@@ -200,7 +200,7 @@ class ReplaceMeterForm(LifecycleForm):
         **READING,  # type: ignore[arg-type]
         help_text=gettext_lazy("kWh or m³, carried to the new meter."),
     )
-    new_meter = forms.CharField(label=gettext_lazy("new meter serial number"), max_length=32)
+    new_meter = CodeField(label=gettext_lazy("new meter serial number"), max_length=32)
     new_opening_reading = PlainDecimalField(label=gettext_lazy("new meter opening reading"), **READING)  # type: ignore[arg-type]
     reason = forms.CharField(label=gettext_lazy("reason"), max_length=200, required=False)
     old_meter_faulty = forms.BooleanField(
@@ -214,7 +214,7 @@ class ReplaceMeterForm(LifecycleForm):
 class TransferForm(LifecycleForm):
     """过户: the new owner (customer number at the same site), the hand-over reading, refund or not."""
 
-    new_customer = forms.CharField(label=gettext_lazy("new customer number"), max_length=32)
+    new_customer = CodeField(label=gettext_lazy("new customer number"), max_length=32)
     reading = PlainDecimalField(label=gettext_lazy("meter reading at hand-over"), **READING)  # type: ignore[arg-type]
     refund_balance = forms.BooleanField(
         label=gettext_lazy("refund the balance to the previous owner"), required=False, initial=True

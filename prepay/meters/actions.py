@@ -15,6 +15,7 @@ from prepay.common.errors import ActionError
 from prepay.customers.choices import AccountStatus, Utility
 from prepay.customers.models import Account
 from prepay.domain.money import energy as q_energy
+from prepay.domain.typed import ascii_text
 from prepay.meters.choices import MeterKind, MeterStatus
 from prepay.meters.models import Installation, Meter, MeterModel
 from prepay.tenancy.scoping import require
@@ -72,7 +73,7 @@ def do_register_meter(
     _check_ratios(ct_ratio, pt_ratio)
     if model.group_id != site.group_id:
         raise ActionError("wrong_group", _("The meter model belongs to another group."))
-    serial = serial.strip()
+    serial = ascii_text(serial or "").strip()  # Ｍ００１ typed with a Chinese IME is M001
     if Meter.objects.filter(group_id=site.group_id, serial=serial).exists():
         raise ActionError("duplicate", _("Meter %(s)s is already registered.") % {"s": serial})
     allowed = set(REGISTER_FIELDS)

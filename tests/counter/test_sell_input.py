@@ -106,3 +106,36 @@ class LargeSaleTestCase:
             "/counter/vend/", {**sale(shop, "12000"), "confirm_amount": "１２０００"}
         )
         assert r.status_code == 200 and Vend.objects.get().amount == Decimal("12000.00")
+
+
+FULL = str.maketrans(
+    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ.",
+    "０１２３４５６７８９ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ．",
+)
+
+
+class FullWidthCodesTestCase:
+    """Serials and readings typed with a Chinese IME on the clerk screens are read as ASCII."""
+
+    def test_it_assigns_a_meter_typed_in_full_width(self, world: Any) -> None:
+        from prepay.meters.models import Installation
+        from tests import factories as f
+        from tests.counter.conftest import client_for
+
+        acc = f.account(world.a1)
+        meter = world.a1.meters[0]
+        r = client_for(world.clerk).post(
+            f"/counter/accounts/{acc.pk}/assign-meter/",
+            {"meter": f" {meter.serial.translate(FULL)} ", "opening_reading": "１２．５"},
+        )
+        assert r.status_code == 302
+        inst = Installation.objects.get(account=acc)
+        assert inst.meter == meter and inst.opening_reading == Decimal("12.5")
+
+    def test_it_registers_a_serial_typed_in_full_width_as_ascii(self, world: Any) -> None:
+        from prepay.meters.actions import do_register_meter
+
+        meter = do_register_meter(
+            site=world.a1.site, serial="ＦＷ００１", model=world.a1.single, actor=world.clerk
+        )
+        assert meter.serial == "FW001"
