@@ -13,6 +13,13 @@ Conventions (Acrel's own ``control`` payloads are not public; these are ours and
 * relay: ``FORCESWITCH`` as MeterPro sends it (``do1`` 1 = trip, 0 = close) and ``RELAY`` with
   ``op`` for close-allowed, alarm and keep-power;
 * credit: ``{"method": "RECHARGE", "amount": 12.5, "buyTimes": n}`` (ignored when ``n`` ≤ the count).
+
+Limits (:class:`~prepay.meters.drivers.limits.Limits`): the hub connects with MQTT 5 and announces a
+Maximum Packet Size of ``mqtt_max_payload`` + 1 KiB, so the broker never sends it a larger message
+(Mosquitto drops it for this subscriber); a payload over ``mqtt_max_payload`` that still arrives
+(an MQTT 3.1.1-only broker) is dropped before parsing. At most ``mqtt_max_queue`` messages wait
+between the network and the dispatcher; more are dropped and counted. Every drop logs one line
+(throttled) on ``prepay.wire``; the broker connection stays up, since it carries every meter.
 """
 
 from __future__ import annotations
@@ -25,18 +32,56 @@ from decimal import Decimal
 from typing import Any
 
 import aiomqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from prepay.domain.protocols import mqtt as codec
 from prepay.domain.protocols.errors import ProtocolError
 from prepay.meters.drivers.base import Capability, DriverError, MeterDriver, Reading, RelayOp, Target, param
+from prepay.meters.drivers.limits import Limits, LogThrottle
+
+#: room for the topic and the packet's headers above the payload limit
+PACKET_OVERHEAD = 1024
+
+
+def _bounded_queue(hub: MqttHub) -> type[asyncio.Queue[aiomqtt.Message]]:
+    """A queue class for aiomqtt that drops (and counts) a message when it is full."""
+
+    class BoundedQueue(asyncio.Queue[aiomqtt.Message]):
+        def put_nowait(self, item: aiomqtt.Message) -> None:
+            try:
+                super().put_nowait(item)
+            except asyncio.QueueFull:
+                hub.queue_dropped += 1
+                hub.throttle.warning(
+                    "mqtt_queue",
+                    "MQTT %s:%s: dropped a message on %s: %s messages wait (limit mqtt_max_queue)",
+                    hub.host,
+                    hub.port,
+                    item.topic.value,
+                    self.qsize(),
+                )
+
+    return BoundedQueue
 
 
 class MqttHub:
-    """One broker connection shared by all MQTT meters; routes acks and telemetry to waiters."""
+    """One broker connection shared by all MQTT meters; routes acks and telemetry to waiters.
 
-    def __init__(self, host: str, port: int, *, timeout: float, retries: int) -> None:
+    Counters (never raised into a poll): ``received`` messages, ``rejected`` malformed ones,
+    ``oversize`` payloads over the limit, ``queue_dropped`` messages dropped on a full queue.
+    """
+
+    def __init__(
+        self, host: str, port: int, *, timeout: float, retries: int, limits: Limits | None = None
+    ) -> None:
         self.host, self.port = host, port
         self.timeout, self.retries = timeout, retries
+        self.limits = limits or Limits()
+        self.throttle = LogThrottle()
+        self.received = 0
+        self.oversize = 0
+        self.queue_dropped = 0
         self._client: aiomqtt.Client | None = None
         self._task: asyncio.Task[None] | None = None
         self._waiters: dict[tuple[str, str, str], asyncio.Future[Any]] = {}
@@ -49,7 +94,17 @@ class MqttHub:
         async with self._connect_lock:
             if self._client is not None and self._task is not None and not self._task.done():
                 return self._client
-            client = aiomqtt.Client(self.host, self.port, identifier=f"prepay-poller-{next(self._ids)}")
+            props = Properties(PacketTypes.CONNECT)
+            props.MaximumPacketSize = self.limits.mqtt_max_payload + PACKET_OVERHEAD
+            client = aiomqtt.Client(
+                self.host,
+                self.port,
+                identifier=f"prepay-poller-{next(self._ids)}",
+                protocol=aiomqtt.ProtocolVersion.V5,
+                properties=props,
+                queue_type=_bounded_queue(self),
+                max_queued_incoming_messages=self.limits.mqtt_max_queue,
+            )
             try:
                 await asyncio.wait_for(client.__aenter__(), self.timeout)
                 await client.subscribe("data/up/+/+", qos=1)
@@ -63,7 +118,20 @@ class MqttHub:
     async def _dispatch(self, client: aiomqtt.Client) -> None:
         with contextlib.suppress(aiomqtt.MqttError, asyncio.CancelledError):
             async for message in client.messages:
+                self.received += 1
                 payload = message.payload if isinstance(message.payload, bytes) else b""
+                if len(payload) > self.limits.mqtt_max_payload:
+                    self.oversize += 1
+                    self.throttle.warning(
+                        "mqtt_oversize",
+                        "MQTT %s:%s: dropped a message of %s bytes on %s (limit mqtt_max_payload=%s)",
+                        self.host,
+                        self.port,
+                        len(payload),
+                        message.topic.value,
+                        self.limits.mqtt_max_payload,
+                    )
+                    continue
                 try:
                     up = codec.parse_uplink(message.topic.value, payload)
                 except ProtocolError:
