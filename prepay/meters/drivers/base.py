@@ -15,7 +15,9 @@ Errors: every failure is a :class:`DriverError` with a stable ``code``:
   :class:`~prepay.domain.protocols.ProtocolError`); nothing was changed on our side;
 * ``refused`` — the meter answered with an error (e.g. trip refused under keep-power);
 * ``unsupported`` — the meter or its protocol cannot do that (e.g. credit over CJ/T 188);
-* ``config`` — the meter's ``comm_params`` are missing or invalid.
+* ``config`` — the meter's ``comm_params`` are missing or invalid;
+* ``disputed`` — a command (credit, relay, clock) was not sent: the connection carrying the meter
+  holds its DTU id under dispute (see :mod:`prepay.meters.drivers.dialin`); try again later.
 """
 
 from __future__ import annotations

@@ -28,8 +28,8 @@ class Cjt188Driver(MeterDriver):
         self.meter_type = int(target.comm_params.get("meter_type", cjt188.COLD_WATER))
         self._ser = itertools.cycle(range(256))
 
-    async def _send(self, frame: cjt188.Frame) -> cjt188.Frame:
-        reply = await self.link.request(cjt188.encode_frame(frame), lambda f: f.is_reply)
+    async def _send(self, frame: cjt188.Frame, *, command: bool = False) -> cjt188.Frame:
+        reply = await self.link.request(cjt188.encode_frame(frame), lambda f: f.is_reply, command=command)
         assert reply is not None
         return reply
 
@@ -57,7 +57,7 @@ class Cjt188Driver(MeterDriver):
             await super().relay(op)
         opening = op != RelayOp.TRIP
         frame = cjt188.build_valve(self.address, opening, meter_type=self.meter_type, ser=next(self._ser))
-        reply = await self._send(frame)
+        reply = await self._send(frame, command=True)
         try:
             cjt188.parse_valve_reply(reply, expected_address=self.address)
         except MeterErrorReply as exc:

@@ -68,12 +68,13 @@ class Dlt645Driver(MeterDriver):
             caps.add(Capability.CREDIT)
         self.capabilities = frozenset(caps)
 
-    async def _send(self, frame: dlt645.Frame) -> dlt645.Frame:
+    async def _send(self, frame: dlt645.Frame, *, command: bool = False) -> dlt645.Frame:
+        """Send ``frame``, return the reply; ``command``: it changes the meter (see Link.request)."""
         try:
             raw = dlt645.encode_frame(frame)
         except ProtocolError as exc:
             raise protocol_error(exc) from None
-        reply = await self.link.request(raw, _is_reply)
+        reply = await self.link.request(raw, _is_reply, command=command)
         assert reply is not None
         return reply
 
@@ -119,7 +120,7 @@ class Dlt645Driver(MeterDriver):
         )
 
     async def _ack(self, frame: dlt645.Frame, func: int) -> None:
-        reply = await self._send(frame)
+        reply = await self._send(frame, command=True)
         try:
             dlt645.parse_ack(reply, func, expected_address=self.address)
         except MeterErrorReply as exc:
@@ -154,4 +155,4 @@ class Dlt645Driver(MeterDriver):
 
     async def sync_clock(self, now: dt.datetime) -> None:
         frame = dlt645.build_broadcast_time(now.replace(microsecond=0))
-        await self.link.request(dlt645.encode_frame(frame), expect_reply=False)
+        await self.link.request(dlt645.encode_frame(frame), expect_reply=False, command=True)

@@ -18,10 +18,12 @@ from prepay.domain.protocols import dlt645 as dlt645_codec
 from prepay.meters.choices import Protocol
 from prepay.meters.drivers.base import DriverError, MeterDriver, Target, param
 from prepay.meters.drivers.cjt188 import Cjt188Driver
+from prepay.meters.drivers.dialin import DialInServer, WireEvent
 from prepay.meters.drivers.dlt645 import Dlt645Driver
+from prepay.meters.drivers.limits import Limits
 from prepay.meters.drivers.modbus import ModbusDriver, ModbusGateway
 from prepay.meters.drivers.mqtt import MqttDriver, MqttHub
-from prepay.meters.drivers.transport import DialInServer, Link, TcpLink
+from prepay.meters.drivers.transport import Link, TcpLink
 
 Factory = Callable[[Target, "DriverPool"], MeterDriver]
 
@@ -44,7 +46,10 @@ def mqtt_url() -> tuple[str, int]:
 
 
 class DriverPool:
-    """Shared transports for one poller. ``listen``: (host, port) for DTUs that dial in."""
+    """Shared transports for one poller. ``listen``: (host, port) for DTUs that dial in.
+
+    ``limits`` bound what the transports hold (default: :meth:`Limits.from_env`).
+    """
 
     def __init__(
         self,
@@ -53,12 +58,16 @@ class DriverPool:
         retries: int = 1,
         listen: tuple[str, int] | None = None,
         mqtt: tuple[str, int] | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.timeout = timeout
         self.retries = retries
+        self.limits = limits or Limits.from_env()
         self.links: dict[tuple[str, str, int], Link[Any]] = {}
         self.gateways: dict[tuple[str, int], ModbusGateway] = {}
-        self.dial_in = DialInServer(*listen, timeout=timeout, retries=retries) if listen else None
+        self.dial_in = (
+            DialInServer(*listen, timeout=timeout, retries=retries, limits=self.limits) if listen else None
+        )
         self._mqtt_address = mqtt or mqtt_url()
         self._mqtt: MqttHub | None = None
 
@@ -76,6 +85,10 @@ class DriverPool:
         if self.dial_in is not None:
             await self.dial_in.close()
 
+    def take_events(self) -> list[WireEvent]:
+        """Security events of the DTU listener waiting for the database writer (then forgotten)."""
+        return self.dial_in.take_events() if self.dial_in is not None else []
+
     def driver(self, target: Target) -> MeterDriver:
         factory = REGISTRY.get(target.protocol)
         if factory is None:
@@ -88,7 +101,15 @@ class DriverPool:
         key = (kind, host, port)
         link = self.links.get(key)
         if link is None:
-            link = TcpLink(host, port, reader, timeout=self.timeout, retries=self.retries)
+            link = TcpLink(
+                host,
+                port,
+                reader,
+                timeout=self.timeout,
+                retries=self.retries,
+                spec=self.limits.frame_spec(kind),
+                max_buffer=self.limits.max_buffer,
+            )
             self.links[key] = link
         return link
 
@@ -103,7 +124,9 @@ class DriverPool:
 
     def mqtt(self) -> MqttHub:
         if self._mqtt is None:
-            self._mqtt = MqttHub(*self._mqtt_address, timeout=self.timeout, retries=self.retries)
+            self._mqtt = MqttHub(
+                *self._mqtt_address, timeout=self.timeout, retries=self.retries, limits=self.limits
+            )
         return self._mqtt
 
 

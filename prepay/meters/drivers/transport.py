@@ -7,9 +7,12 @@ timed-out request must never be taken for the answer to the next one).
 
 * :class:`TcpLink` connects out to ``host:port`` (a DTU in server mode, an Ethernet gateway), and
   reconnects when the connection drops.
-* :class:`DialInServer` listens for DTUs that connect in to the platform (4G DTUs usually do). A
-  DTU first sends its registration packet — its id, ASCII, ended by ``\\n`` — then carries frames
-  transparently; heartbeats in between are skipped by the frame readers as noise.
+* DTUs that connect in are accepted by :class:`~prepay.meters.drivers.dialin.DialInServer`.
+
+Every link holds at most a bounded number of bytes: a frame larger than its protocol's limit (or a
+length byte announcing one), or more than ``max_buffer`` bytes without the answer, closes the
+connection (``protocol`` error) and logs one line; the next request connects again.
+The stream's own buffer holds at most twice ``max_buffer`` before the socket is paused.
 """
 
 from __future__ import annotations
@@ -21,8 +24,11 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from prepay.domain.protocols.errors import ProtocolError
 from prepay.meters.drivers.base import DriverError
+from prepay.meters.drivers.limits import FrameSpec, LogThrottle, frame_violation
 
 F = TypeVar("F")
+
+_throttle = LogThrottle()
 
 
 class FrameReaderLike(Protocol[F]):
@@ -30,9 +36,23 @@ class FrameReaderLike(Protocol[F]):
 
     def reset(self) -> None: ...
 
+    def pending(self) -> bytes: ...
+
+
+class WireLimitError(Exception):
+    """A peer broke a wire limit; ``reason`` says which (no payload bytes)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
 
 class Link(Generic[F]):
-    """A shared byte stream with one outstanding request at a time."""
+    """A shared byte stream with one outstanding request at a time.
+
+    ``spec`` bounds the frames accepted (None: only ``max_buffer`` applies); ``max_buffer`` bounds the
+    bytes taken in while waiting for one answer.
+    """
 
     def __init__(
         self,
@@ -41,11 +61,15 @@ class Link(Generic[F]):
         timeout: float = 2.0,
         retries: int = 1,
         name: str = "",
+        spec: FrameSpec | None = None,
+        max_buffer: int = 4096,
     ) -> None:
         self.reader_factory = reader_factory
         self.timeout = timeout
         self.retries = retries
         self.name = name
+        self.spec = spec
+        self.max_buffer = max_buffer
         self.lock = asyncio.Lock()
         self._frames: FrameReaderLike[F] = reader_factory()
         self._pending: list[F] = []
@@ -69,12 +93,20 @@ class Link(Generic[F]):
                     await w.wait_closed()
 
     async def request(
-        self, data: bytes, accept: Callable[[F], bool] | None = None, *, expect_reply: bool = True
+        self,
+        data: bytes,
+        accept: Callable[[F], bool] | None = None,
+        *,
+        expect_reply: bool = True,
+        command: bool = False,
     ) -> F | None:
         """Send ``data``; return the first frame ``accept`` takes (any frame when ``accept`` is None).
 
         Frames ``accept`` rejects (e.g. echoes of requests on a bus) are skipped. Retries on timeout
-        and on a dropped connection; raises :class:`DriverError` (``timeout`` / ``connect``).
+        and on a dropped connection; raises :class:`DriverError` (``timeout`` / ``connect``, or
+        ``protocol`` when the peer broke a wire limit — the connection is then closed, not retried).
+        ``command``: the request changes the meter (credit, relay, clock); links whose peer is not
+        trusted yet refuse it with ``disputed`` before sending anything.
         """
         async with self.lock:
             last: DriverError | None = None
@@ -95,6 +127,10 @@ class Link(Generic[F]):
                     return await asyncio.wait_for(self._read_until(reader, accept), self.timeout)
                 except TimeoutError:
                     last = DriverError("timeout", f"{self.name}: no reply within {self.timeout}s")
+                except WireLimitError as exc:
+                    self._drop()
+                    _throttle.warning(f"link:{self.name}", "link %s: closed: %s", self.name, exc.reason)
+                    raise DriverError("protocol", f"{self.name}: {exc.reason}; connection closed") from None
                 except (ConnectionError, OSError, asyncio.IncompleteReadError) as exc:
                     self._drop()
                     last = DriverError("connect", f"{self.name}: connection lost ({exc})")
@@ -102,15 +138,35 @@ class Link(Generic[F]):
             raise last
 
     async def _read_until(self, reader: asyncio.StreamReader, accept: Callable[[F], bool] | None) -> F:
+        # No count of the bytes received here: the stream may still hold bytes from before the request
+        # (bounded by its limit); an endless stream of noise ends at the reply timeout.
         while True:
             while self._pending:
                 frame = self._pending.pop(0)
                 if accept is None or accept(frame):
                     return frame
-            chunk = await reader.read(4096)
+            chunk = await reader.read(self.max_buffer + 1)
             if not chunk:
                 raise ConnectionResetError("closed by peer")
-            self._pending.extend(self._frames.feed(chunk))
+            frames = self._frames.feed(chunk)
+            self.check(frames)
+            self._pending.extend(frames)
+
+    def check(self, frames: list[F], received: int = 0) -> None:
+        """Raise :class:`WireLimitError` when the stream broke the frame or buffer limit.
+
+        ``received``: bytes taken in while waiting for the current answer, when the caller knows it.
+        """
+        if self.spec is not None:
+            reason = frame_violation(self.spec, self._frames.pending(), frames, received, self.max_buffer)
+        elif received > self.max_buffer or len(self._frames.pending()) > self.max_buffer:
+            reason = f"{received} bytes without the answer (limit {self.max_buffer})"
+        else:
+            reason = ""
+        if reason:
+            self._frames.reset()
+            self._pending.clear()
+            raise WireLimitError(reason)
 
 
 class TcpLink(Link[F]):
@@ -123,92 +179,16 @@ class TcpLink(Link[F]):
     async def _ensure(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         if self._r is None or self._w is None or self._w.is_closing():
             try:
-                r, w = await asyncio.wait_for(asyncio.open_connection(self.host, self.port), self.timeout)
+                # the stream's own buffer pauses the socket at twice its limit
+                r, w = await asyncio.wait_for(
+                    asyncio.open_connection(self.host, self.port, limit=self.max_buffer), self.timeout
+                )
             except (TimeoutError, OSError) as exc:
                 self._drop()
                 raise DriverError("connect", f"cannot connect to {self.name}: {exc}") from None
             self._r, self._w = r, w
             return r, w
         return self._r, self._w
-
-
-class DialInLink(Link[F]):
-    """The byte stream of a DTU that dialled in; replaced when the DTU reconnects."""
-
-    def attach(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._drop()
-        self._r, self._w = reader, writer
-        self._frames.reset()
-
-    @property
-    def connected(self) -> bool:
-        return self._w is not None and not self._w.is_closing()
-
-    async def _ensure(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        if self._r is None or self._w is None or self._w.is_closing():
-            raise DriverError("connect", f"DTU {self.name} is not connected")
-        return self._r, self._w
-
-
-class DialInServer:
-    """Listens for DTUs. ``link(dtu_id, reader_factory)`` gives the (possibly not yet connected) link."""
-
-    def __init__(self, host: str, port: int, *, timeout: float = 2.0, retries: int = 1) -> None:
-        self.host, self.port = host, port
-        self.timeout, self.retries = timeout, retries
-        self.links: dict[str, DialInLink[Any]] = {}
-        self._server: asyncio.Server | None = None
-        self._changed = asyncio.Event()
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._accept, self.host, self.port)
-        if self.port == 0:
-            self.port = self._server.sockets[0].getsockname()[1]
-
-    async def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            for link in self.links.values():
-                await link.close()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 2)
-
-    def link(self, dtu_id: str, reader_factory: Callable[[], FrameReaderLike[F]]) -> DialInLink[F]:
-        existing = self.links.get(dtu_id)
-        if existing is None:
-            existing = DialInLink(reader_factory, timeout=self.timeout, retries=self.retries, name=dtu_id)
-            self.links[dtu_id] = existing
-        return existing
-
-    async def wait_for(self, dtu_id: str, timeout: float = 5.0) -> None:
-        """Wait until DTU ``dtu_id`` has registered (tests, start-up)."""
-
-        async def connected() -> None:
-            while not (dtu_id in self.links and self.links[dtu_id].connected):
-                self._changed.clear()
-                await self._changed.wait()
-
-        await asyncio.wait_for(connected(), timeout)
-
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            line = await asyncio.wait_for(reader.readuntil(b"\n"), self.timeout * 5)
-        except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, OSError):
-            writer.close()
-            return
-        dtu_id = line.strip().decode("ascii", "replace")
-        if not dtu_id or not dtu_id.isprintable() or len(dtu_id) > 64:
-            writer.close()
-            return
-        link = self.links.get(dtu_id)
-        if link is None:
-            # created before any meter asked for it; the driver's reader factory replaces ours on use
-            from prepay.domain.protocols import dlt645
-
-            link = DialInLink(dlt645.FrameReader, timeout=self.timeout, retries=self.retries, name=dtu_id)
-            self.links[dtu_id] = link
-        link.attach(reader, writer)
-        self._changed.set()
 
 
 def protocol_error(exc: ProtocolError) -> DriverError:

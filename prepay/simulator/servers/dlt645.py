@@ -177,13 +177,17 @@ async def dial_in(
     port: int,
     *,
     retry: float = 1.0,
+    heartbeat: float | None = 30.0,
     stop: asyncio.Event | None = None,
 ) -> None:
     """A DTU that dials in to the platform's listener, registers as ``dtu_id`` and carries the bus.
 
+    Sends its registration packet again as a heartbeat every ``heartbeat`` seconds (None: never),
+    so the listener neither closes it as idle nor lets another connection take its id over.
     Reconnects after ``retry`` seconds whenever the connection fails or drops, until ``stop`` is set.
     """
     stop = stop or asyncio.Event()
+    packet = dtu_id.encode("ascii") + b"\n"
     while not stop.is_set():
         try:
             reader, writer = await asyncio.open_connection(host, port)
@@ -191,7 +195,21 @@ async def dial_in(
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), retry)
             continue
-        writer.write(dtu_id.encode("ascii") + b"\n")
-        await bus.serve_stream(reader, writer)
+        writer.write(packet)
+        beats = asyncio.create_task(_heartbeats(writer, packet, heartbeat)) if heartbeat else None
+        try:
+            await bus.serve_stream(reader, writer)
+        finally:
+            if beats is not None:
+                beats.cancel()
+                with contextlib.suppress(BaseException):
+                    await beats
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), retry)
+
+
+async def _heartbeats(writer: asyncio.StreamWriter, packet: bytes, every: float) -> None:
+    with contextlib.suppress(ConnectionError, OSError):
+        while not writer.is_closing():
+            await asyncio.sleep(every)
+            writer.write(packet)
