@@ -27,12 +27,20 @@ from prepay.common.actions import locked
 from prepay.common.errors import ActionError
 from prepay.meters.choices import MeterStatus
 from prepay.meters.models import Meter
-from prepay.telemetry.models import CommandKind, CommandStatus, MeterCommand, MeterLink
+from prepay.telemetry.models import (
+    CommandKind,
+    CommandStatus,
+    MeterCommand,
+    MeterEvent,
+    MeterLink,
+    WireEventKind,
+)
 from prepay.tenancy.scoping import require, require_any
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from prepay.meters.drivers.dialin import WireEvent
     from prepay.telemetry.poller import PollSummary
 
 #: command kinds that drive the relay (or a water meter's valve)
@@ -247,6 +255,106 @@ def finish_command(
             },
         )
         return cmd
+
+
+def hold_command(cmd: MeterCommand, *, error: str, retry_in: timedelta) -> MeterCommand:
+    """Put a command back in the queue without counting an attempt (poller only), audited.
+
+    For a command that was not sent at all because the connection carrying the meter holds its
+    DTU id under dispute (``DriverError("disputed")``): it waits ``retry_in`` and is tried again,
+    as long as the dispute lasts; staff may cancel it meanwhile.
+    """
+    with transaction.atomic():
+        cmd = locked(MeterCommand, cmd.pk)
+        if cmd.status not in (CommandStatus.QUEUED, CommandStatus.SENT):
+            return cmd
+        cmd.status = CommandStatus.QUEUED
+        cmd.next_attempt_at = timezone.now() + retry_in
+        cmd.error = error[:200]
+        cmd.save(update_fields=["status", "next_attempt_at", "error"])
+        meter = cmd.meter
+        record_event(
+            actor=cmd.requested_by,
+            verb="meter.command.hold",
+            obj=cmd,
+            object_repr=f"{meter.serial} {cmd.kind}",
+            group_id=meter.group_id,
+            site_id=meter.site_id,
+            after={"meter": meter.serial, "kind": cmd.kind, "error": cmd.error, "attempts": cmd.attempts},
+        )
+        return cmd
+
+
+def _wire_message(event: WireEvent) -> str:
+    """The sentence staff read for a listener security event (in the active language)."""
+    values = {"dtu": event.dtu, "peer": event.peer, "owner": event.owner, "s": event.silent}
+    if event.kind == WireEventKind.DTU_CLAIM_REFUSED:
+        return (
+            _(
+                "A connection from %(peer)s registered as DTU %(dtu)s while the live connection from "
+                "%(owner)s held it; it was refused and closed."
+            )
+            % values
+        )
+    if event.holder_state == "closed":
+        return (
+            _(
+                "A connection from %(peer)s took DTU %(dtu)s over from the closed connection from "
+                "%(owner)s; commands wait until the claim has gone uncontested."
+            )
+            % values
+        )
+    return (
+        _(
+            "A connection from %(peer)s took DTU %(dtu)s over from the connection from %(owner)s, "
+            "silent for %(s)s s; commands wait until the claim has gone uncontested."
+        )
+        % values
+    )
+
+
+def record_wire_events(events: Iterable[WireEvent]) -> int:
+    """Write the DTU listener's security events (poller only); returns the meter events written.
+
+    Each event becomes a :class:`MeterEvent` (kind ``dtu_claim_refused`` / ``dtu_takeover``) on every
+    meter whose ``comm_params["dtu"]`` is the DTU, and one audit event per site of those meters
+    (``meter.dtu_claim_refused`` / ``meter.dtu_takeover``, actor: the system). An event for a DTU
+    no meter uses is not written (the listener logged it).
+    """
+    written = 0
+    for event in events:
+        meters = list(Meter.objects.filter(comm_params__dtu=event.dtu).order_by("pk"))
+        if not meters:
+            continue
+        detail = {
+            "dtu": event.dtu,
+            "peer": event.peer,
+            "holder": event.owner,
+            "holder_state": event.holder_state,
+            "silent_s": event.silent,
+            "repeats": event.repeats,
+            "message": _wire_message(event),
+        }
+        sites: dict[tuple[int, int | None], list[str]] = {}
+        for m in meters:
+            sites.setdefault((m.group_id, m.site_id), []).append(m.serial)
+        with transaction.atomic():
+            MeterEvent.objects.bulk_create(
+                [MeterEvent(meter=m, at=event.at, kind=event.kind, detail=detail) for m in meters]
+            )
+            for (group_id, site_id), serials in sites.items():
+                record_event(
+                    actor=None,
+                    verb=f"meter.{event.kind}",
+                    object_type="telemetry.dtu",
+                    object_id=event.dtu,
+                    object_repr=f"DTU {event.dtu}",
+                    group_id=group_id,
+                    site_id=site_id,
+                    after=detail | {"meters": serials},
+                )
+        written += len(meters)
+    return written
 
 
 @transaction.atomic

@@ -166,6 +166,13 @@ class MeterCommand(models.Model):
         return f"{self.meter} {self.kind} {self.status}"
 
 
+class WireEventKind(models.TextChoices):
+    """Security events of the DTU listener, recorded as meter events of every meter behind the DTU."""
+
+    DTU_CLAIM_REFUSED = "dtu_claim_refused", _("Second connection for a DTU refused")
+    DTU_TAKEOVER = "dtu_takeover", _("DTU connection taken over")
+
+
 class MeterEvent(models.Model):
     """Something a meter did or that happened to it: offline/online, relay change, tamper, alarm."""
 

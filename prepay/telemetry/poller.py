@@ -15,6 +15,10 @@ calling thread and the network only from the poller's event loop:
    bulk (online / offline after ``offline_after`` consecutive failures, relay state, status), events
    written, commands finished through :func:`prepay.telemetry.actions.finish_command` (audited with
    the requester as actor) and the claims released.
+
+Every cycle also writes the DTU listener's security events (refused claims, takeovers), which wait
+for it in the listener's bounded queue. A command the driver did not send because the meter's DTU
+id is disputed (``DriverError("disputed")``) stays queued without using up an attempt.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ from prepay.domain.money import money as q_money
 from prepay.meters.drivers.base import Capability, DriverError, MeterDriver, Reading, RelayOp, Target
 from prepay.meters.drivers.registry import DriverPool
 from prepay.meters.models import Meter
-from prepay.telemetry.actions import ensure_link, finish_command
+from prepay.telemetry.actions import ensure_link, finish_command, hold_command, record_wire_events
 from prepay.telemetry.models import (
     CommandKind,
     CommandStatus,
@@ -71,6 +75,8 @@ class PollSummary:
     commands_confirmed: int = 0
     commands_retried: int = 0
     commands_failed: int = 0
+    commands_held: int = 0  # not sent: the DTU claim is disputed; still queued
+    wire_events: int = 0  # meter events written for the DTU listener's security events
     went_offline: int = 0
     came_online: int = 0
     seconds: float = 0.0
@@ -87,6 +93,8 @@ class PollSummary:
             "commands_confirmed",
             "commands_retried",
             "commands_failed",
+            "commands_held",
+            "wire_events",
             "went_offline",
             "came_online",
         ):
@@ -113,6 +121,7 @@ class _CommandOutcome:
     result: dict[str, Any]
     error: str = ""
     final: bool = False  # do not retry
+    held: bool = False  # not sent (DTU claim disputed): back to the queue, no attempt counted
 
 
 @dataclass
@@ -199,6 +208,9 @@ class Poller:
     def __exit__(self, *exc: object) -> None:
         if self._io is not None:
             if self.pool is not None:
+                # security events still queued in the listener are written before it goes away
+                with contextlib.suppress(Exception):
+                    self._record_wire_events()
                 # closing is best-effort: the loop is torn down anyway
                 with contextlib.suppress(Exception):
                     self._io.run(self.pool.close(), timeout=10)
@@ -217,6 +229,7 @@ class Poller:
         """Claim (due links, or exactly ``meters``), talk, write. Returns the cycle's summary."""
         t0 = time.perf_counter()
         summary = PollSummary()
+        summary.wire_events = self._record_wire_events()
         now = timezone.now()
         link_ids = self._claim(now, meters)
         summary.claimed = len(link_ids)
@@ -230,6 +243,17 @@ class Poller:
             summary.write_seconds = time.perf_counter() - t2
         summary.seconds = time.perf_counter() - t0
         return summary
+
+    def _record_wire_events(self) -> int:
+        """Move the listener's queued security events to the database (meter events, audit)."""
+        assert self.pool is not None
+        pool = self.pool
+
+        async def take() -> list[Any]:
+            return pool.take_events()
+
+        events = self.run(take()) if pool.dial_in is not None else []
+        return record_wire_events(events) if events else 0
 
     def _claim(self, now: datetime, meters: Iterable[Meter] | None) -> list[int]:
         until = now + timedelta(seconds=self.lease)
@@ -328,6 +352,8 @@ class Poller:
                 return _CommandOutcome(job.pk, True, result)
             return _CommandOutcome(job.pk, False, result, "read-back does not show the command's effect")
         except DriverError as exc:
+            if exc.code == "disputed":
+                return _CommandOutcome(job.pk, False, result, exc.message, held=True)
             return _CommandOutcome(job.pk, False, result, exc.message, final=exc.code in FINAL_ERRORS)
 
     async def _credit(self, driver: MeterDriver, job: _Job, result: dict[str, Any]) -> _CommandOutcome:
@@ -415,22 +441,31 @@ class Poller:
             if events:
                 MeterEvent.objects.bulk_create(events, batch_size=1000)
             _update_links(list(links.values()))
+        self._finish_commands(outcomes, summary)
+
+    def _finish_commands(self, outcomes: list[_Outcome], summary: PollSummary) -> None:
+        """Record each command's attempt (or its hold) and bring retried meters forward."""
         for o in outcomes:
             for c in o.commands:
-                cmd = finish_command(
-                    MeterCommand(pk=c.pk),
-                    confirmed=c.confirmed,
-                    result=c.result,
-                    error=c.error,
-                    retry_in=None if c.final else self.command_retry,
-                    max_attempts=self.max_attempts,
-                )
-                if cmd.status == CommandStatus.CONFIRMED:
-                    summary.commands_confirmed += 1
-                elif cmd.status == CommandStatus.FAILED:
-                    summary.commands_failed += 1
+                if c.held:
+                    cmd = hold_command(MeterCommand(pk=c.pk), error=c.error, retry_in=self.command_retry)
+                    summary.commands_held += 1
                 else:
-                    summary.commands_retried += 1
+                    cmd = finish_command(
+                        MeterCommand(pk=c.pk),
+                        confirmed=c.confirmed,
+                        result=c.result,
+                        error=c.error,
+                        retry_in=None if c.final else self.command_retry,
+                        max_attempts=self.max_attempts,
+                    )
+                    if cmd.status == CommandStatus.CONFIRMED:
+                        summary.commands_confirmed += 1
+                    elif cmd.status == CommandStatus.FAILED:
+                        summary.commands_failed += 1
+                    else:
+                        summary.commands_retried += 1
+                if cmd.status == CommandStatus.QUEUED:
                     MeterLink.objects.filter(pk=o.link_id, next_poll_at__gt=cmd.next_attempt_at).update(
                         next_poll_at=cmd.next_attempt_at
                     )

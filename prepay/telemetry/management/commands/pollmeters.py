@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
+from prepay.meters.drivers.limits import Limits
 from prepay.telemetry.poller import Poller, PollSummary
 
 
@@ -20,7 +21,7 @@ def host_port(text: str) -> tuple[str, int]:
 
 def summary_line(s: PollSummary) -> str:
     errors = ", ".join(f"{k} {v}" for k, v in sorted(s.errors.items()))
-    return _(
+    line = _(
         "%(claimed)s meters in %(sec).2f s: %(ok)s read, %(failed)s failed%(errors)s; commands "
         "%(conf)s confirmed, %(retry)s to retry, %(fail)s failed; %(off)s went offline, %(on)s came online"
     ) % {
@@ -35,6 +36,11 @@ def summary_line(s: PollSummary) -> str:
         "off": s.went_offline,
         "on": s.came_online,
     }
+    if s.commands_held:
+        line += _("; %(n)s commands held (DTU claim disputed)") % {"n": s.commands_held}
+    if s.wire_events:
+        line += _("; %(n)s DTU security events recorded") % {"n": s.wire_events}
+    return line
 
 
 class Command(BaseCommand):
@@ -54,7 +60,12 @@ class Command(BaseCommand):
         parser.add_argument("--name", help=_("Poller name recorded on claimed meters"))
 
     def handle(self, *args: Any, **opts: Any) -> None:
+        try:
+            limits = Limits.from_env()  # PREPAY_DTU_*, PREPAY_WIRE_*, PREPAY_*_MAX_FRAME, PREPAY_MQTT_*
+        except ValueError as exc:
+            raise CommandError(_("Invalid wire limit: %(e)s") % {"e": exc}) from None
         options: dict[str, Any] = {
+            "limits": limits,
             "batch": opts["batch"],
             "concurrency": opts["concurrency"],
             "timeout": opts["timeout"],
@@ -68,6 +79,7 @@ class Command(BaseCommand):
         with Poller(**options) as poller:
             if opts["listen"] and poller.pool is not None and poller.pool.dial_in is not None:
                 self.stdout.write(_("Listening for DTUs on port %(p)s") % {"p": poller.pool.dial_in.port})
+                self.stdout.write(_("Wire limits: %(l)s") % {"l": limits.describe()})
             try:
                 while True:
                     s = poller.cycle()
