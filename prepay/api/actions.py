@@ -1,4 +1,9 @@
-"""Creating and revoking API clients (each with its service user and memberships), audited."""
+"""Creating, re-pointing and revoking API clients (each with its service user and memberships), audited.
+
+A client records who created it (``created_by``, for the four-eyes rule in
+:mod:`prepay.api.identity`). A client bound to a site sells only as a vending point of that site
+(``point_other_site``); a group-wide client as any point of its group.
+"""
 
 from __future__ import annotations
 
@@ -56,8 +61,7 @@ def do_create_api_client(
         )
     if site is not None and site.group_id != group.pk:
         raise ActionError("wrong_site", _("The site does not belong to the group."))
-    if point is not None and point.site.group_id != group.pk:
-        raise ActionError("wrong_site", _("This vending point belongs to another group."))
+    check_point(group_id=group.pk, site=site, point=point)
     if ApiClient.objects.filter(group=group, name=name).exists():
         raise ActionError("name_taken", _("An API client named %(n)s already exists.") % {"n": name})
     key, prefix, salt, digest = new_key()
@@ -75,6 +79,7 @@ def do_create_api_client(
         scopes=sorted(set(scopes)),
         point=point,
         user=user,
+        created_by=actor if getattr(actor, "pk", None) else None,
     )
     record_event(
         actor=actor,
@@ -91,6 +96,50 @@ def do_create_api_client(
         },
     )
     return client, key
+
+
+def check_point(*, group_id: int, site: Site | None, point: VendingPoint | None) -> None:
+    """Refuse a vending point the client may not sell as: one of another group (``wrong_site``), or,
+    for a client bound to ``site``, one of another site of the group (``point_other_site``)."""
+    if point is None:
+        return
+    if point.site.group_id != group_id:
+        raise ActionError("wrong_site", _("This vending point belongs to another group."))
+    if site is not None and point.site_id != site.pk:
+        raise ActionError(
+            "point_other_site",
+            _(
+                "Vending point %(point)s belongs to site %(other)s; this API client works for site "
+                "%(site)s only. Choose a point of %(site)s."
+            )
+            % {"point": point.code, "other": point.site.code, "site": site.code},
+        )
+
+
+@transaction.atomic
+def do_set_api_client_point(*, client: ApiClient, point: VendingPoint | None, actor: Any) -> ApiClient:
+    """Change the vending point the client sells as (None: none). Same rules as at creation; a
+    revoked client is refused (``client_revoked``); choosing the current point changes nothing."""
+    client = locked(ApiClient, client.pk)
+    require(actor, "staff.manage", group_id=client.group_id, site_id=client.site_id)
+    if not client.active:
+        raise ActionError("client_revoked", _("This API client is revoked; create a new one."))
+    check_point(group_id=client.group_id, site=client.site, point=point)
+    if client.point_id == (point.pk if point else None):
+        return client
+    before = {"point": client.point.code if client.point else None}
+    client.point = point
+    client.save(update_fields=["point"])
+    record_event(
+        actor=actor,
+        verb="apiclient.point",
+        obj=client,
+        group_id=client.group_id,
+        site_id=client.site_id,
+        before=before,
+        after={"point": point.code if point else None},
+    )
+    return client
 
 
 @transaction.atomic

@@ -1,7 +1,9 @@
 """API clients: integrations (payment channels, partner agents) that call the vending API with a key.
 
 A client acts as its own service user, which holds ordinary memberships, so every permission and
-scoping rule of the staff screens applies to it unchanged. The key itself is never stored: only its
+scoping rule of the staff screens applies to it unchanged. ``created_by`` records the person behind
+it, so four-eyes rules can tell that a request made through a client and an approval by its creator
+(or through another client of the same creator) are one person's (:mod:`prepay.api.identity`). The key itself is never stored: only its
 public prefix (to find the row) and a salted SHA-256 of the secret part. Keys are 256-bit random
 strings, so a fast hash is enough (there is nothing to brute-force, unlike a password); a slow
 password hash would cost tens of milliseconds on every request.
@@ -56,6 +58,19 @@ class ApiClient(models.Model):
         on_delete=models.PROTECT,
         related_name="api_client",
         verbose_name=_("acting user"),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="created_api_clients",
+        verbose_name=_("created by"),
+        help_text=_(
+            "The person who created the client. Empty: not recorded (a client older than this field "
+            "without its audit event); it then counts as created by any admin of its site."
+        ),
     )
     active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)

@@ -9,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from prepay.api.identity import require_different_people
 from prepay.common.actions import locked
 from prepay.common.errors import ActionError
 from prepay.customers.models import Account
@@ -20,7 +21,8 @@ R = TypeVar("R", bound=models.Model)
 
 def lock_for_decision(model: type[R], pk: Any, account_id: int, actor: Any) -> tuple[R, Account]:
     """Lock the account, then the request; the actor must hold ``reversal.approve`` on the account's
-    site, the request must still await a decision, and nobody decides their own request."""
+    site, the request must still await a decision, and nobody decides their own request: not
+    directly, and not through an API client they created (``same_person``, prepay/api/identity.py)."""
     account = locked(Account, account_id)
     request = locked(model, pk)
     site = account.site
@@ -32,6 +34,7 @@ def lock_for_decision(model: type[R], pk: Any, account_id: int, actor: Any) -> t
         )
     if request.requested_by_id == getattr(actor, "pk", None):  # type: ignore[attr-defined]
         raise ActionError("own_request", _("Nobody approves or rejects their own request."))
+    require_different_people(request.requested_by, actor)  # type: ignore[attr-defined]
     return request, account
 
 

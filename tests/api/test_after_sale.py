@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.test import Client
+
 from prepay.audit.models import AuditEvent
 from prepay.dbcare import services
 from prepay.tokens.models import IssuedToken
@@ -116,7 +118,12 @@ class ReversalTestCase:
         with changes_nothing():
             own = both.post(f"/reversals/{r.data['id']}/approve", {})
         assert (own.status, own.data["code"]) == (400, "own_request")
-        assert admin.post(f"/reversals/{r.data['id']}/approve", {}).data["status"] == "approved"
+        with changes_nothing():
+            creator = admin.post(f"/reversals/{r.data['id']}/approve", {})
+        assert (creator.status, creator.data["code"]) == (400, "same_person")  # the admin created "both"
+        finance = Api(client=Client())
+        finance.http.force_login(shop.world.finance)
+        assert finance.post(f"/reversals/{r.data['id']}/approve", {}).data["status"] == "approved"
         assert ledger.balance_of(account) == Decimal("0.00")
         assert services.check() == []
         assert Reversal.objects.get().status == ReversalStatus.APPROVED
