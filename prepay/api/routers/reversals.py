@@ -3,7 +3,8 @@ with scope ``approve`` by another user (the actions refuse one's own request).
 
 Requests need an ``Idempotency-Key`` (a retry answers the first request). Deciding is idempotent by
 state: repeating the same decision by the same user answers the decided request; the other decision
-is refused with 409 ``already_decided``.
+is refused with 409 ``already_decided``. Only ``approve`` and ``reject`` are decisions:
+``POST /reversals/{id}/<any other word>`` is 400 ``unknown_decision`` and changes nothing.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Header, Router, Schema, Status
 
 from prepay.api.common import caller, idempotency_key, normalised, visible
 from prepay.api.routers.accounts import Error, account_for
+from prepay.common.errors import ActionError
 from prepay.vending.actions import (
     do_approve_reversal,
     do_reject_reversal,
@@ -161,3 +164,18 @@ def approve(request: HttpRequest, reversal_id: int, body: DecisionIn) -> dict[st
 )
 def reject(request: HttpRequest, reversal_id: int, body: DecisionIn) -> dict[str, Any]:
     return _decide(request, reversal_id, False, body.note)
+
+
+@router.post(
+    "/reversals/{reversal_id}/{decision}",
+    response={400: Error},
+    summary="Any other decision word: refused with 400 unknown_decision (never read as a rejection)",
+    include_in_schema=False,
+)
+def unknown_decision(request: HttpRequest, reversal_id: int, decision: str) -> dict[str, Any]:
+    """``approve`` and ``reject`` are the only decisions; any other word is refused before anything is
+    looked up or changed (registered after them, so it only sees the words they do not match)."""
+    raise ActionError(
+        "unknown_decision",
+        _("Unknown decision %(word)s: use approve or reject. Nothing was decided.") % {"word": decision[:40]},
+    )

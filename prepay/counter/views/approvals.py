@@ -50,11 +50,28 @@ def decide(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
     )
 
 
+#: the decision words the approvals URLs know; anything else is refused, never read as a rejection
+DECISIONS = ("approve", "reject")
+
+
 def run_decision(
     request: HttpRequest, decision: str, *, approve: Callable[[str], Any], reject: Callable[[str], Any]
 ) -> HttpResponse:
     """Carry out an approve / reject decision with the posted note; back to the queue with the outcome
-    (a refusal, e.g. one's own request, as an error message)."""
+    (a refusal, e.g. one's own request, as an error message).
+
+    A decision word other than ``approve`` or ``reject`` changes nothing: the queue is shown again
+    with status 400 and a message naming the word.
+    """
+    if decision not in DECISIONS:
+        messages.error(
+            request,
+            _("Unknown decision %(word)s: use approve or reject. Nothing was decided.")
+            % {"word": decision[:40]},
+        )
+        response = queue(request)
+        response.status_code = 400
+        return response
     form = DecisionForm(request.POST)
     form.is_valid()
     note = form.cleaned_data.get("note", "")
