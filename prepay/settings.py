@@ -11,12 +11,22 @@ Environment:
   PREPAY_ROUNDING     money rounding mode name from `decimal` (default ROUND_HALF_UP)
   PREPAY_CONN_MAX_AGE seconds a database connection is kept between requests (default 60; 0 closes each time)
   PREPAY_PUBLIC_URL   the address printed in receipt QR codes (default: the request's host)
+
+Sign-in throttling (django-axes; see docs/security.md):
+  PREPAY_LOGIN_FAILURES_PER_USER     failed sign-ins for one user name before it must wait (default 5)
+  PREPAY_LOGIN_FAILURES_PER_ADDRESS  failed sign-ins from one address before it must wait (default 20)
+  PREPAY_LOGIN_COOLOFF_MINUTES       the wait, counted from the latest failure (default 15)
+  PREPAY_LOGIN_THROTTLE              "0" switches throttling off (default on)
+  PREPAY_PROXY_COUNT   reverse proxies in front (default 0): the client's address is then taken from
+                       X-Forwarded-For, as the nearest proxy saw it
+
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -57,6 +67,7 @@ INSTALLED_APPS = [
     "django_tables2",
     "django_filters",
     "simple_history",
+    "axes",
     "prepay.tenancy",
     "prepay.audit",
     "prepay.customers",
@@ -87,6 +98,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out sign-in into the waiting page
 ]
 
 ROOT_URLCONF = "prepay.urls"
@@ -126,6 +138,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The axes backend first: it refuses every sign-in of a locked-out user name or address.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -149,6 +167,24 @@ LOGOUT_REDIRECT_URL = "login"
 
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+
+# Sign-in throttling (django-axes, see prepay/web/lockouts.py and docs/security.md): failures count
+# per user name and per address within the cool-off; at the limit every sign-in waits (the right
+# password too) until the cool-off has passed since the latest failure, or an admin lifts the wait in
+# the back office (Sign-in → failed sign-ins). Attempts live in the database (per test in tests).
+AXES_ENABLED = _env_bool("PREPAY_LOGIN_THROTTLE", True)
+AXES_FAILURE_LIMIT = int(os.environ.get("PREPAY_LOGIN_FAILURES_PER_USER", "5"))
+PREPAY_LOGIN_FAILURES_PER_ADDRESS = int(os.environ.get("PREPAY_LOGIN_FAILURES_PER_ADDRESS", "20"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("PREPAY_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_HANDLER = "prepay.web.lockouts.LoginThrottle"
+AXES_LOCKOUT_CALLABLE = "prepay.web.lockouts.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "prepay.web.lockouts.client_address"
+PREPAY_PROXY_COUNT = int(os.environ.get("PREPAY_PROXY_COUNT", "0"))
+AXES_RESET_ON_SUCCESS = False  # a success must not wipe other names' failures from the same address
+AXES_ENABLE_ADMIN = False  # the back office shows prepay.web.admin.FailedSignInAdmin instead
+AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are not logged row by row
+AXES_VERBOSE = False
 
 SIMPLE_HISTORY_REVERT_DISABLED = True  # history is for reading; changes go through actions
 
