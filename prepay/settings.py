@@ -20,6 +20,16 @@ Sign-in throttling (django-axes; see docs/security.md):
   PREPAY_PROXY_COUNT   reverse proxies in front (default 0): the client's address is then taken from
                        X-Forwarded-For, as the nearest proxy saw it
 
+HTTPS (see docs/security.md; off by default for the one-PC setup on http://127.0.0.1):
+  PREPAY_HTTPS         "1": secure session and CSRF cookies, HSTS, redirect http to https, and trust
+                       the reverse proxy's X-Forwarded-Proto header
+  PREPAY_HSTS_SECONDS  HSTS max-age with PREPAY_HTTPS=1 (default 31536000, one year; 0 turns HSTS off)
+  PREPAY_HSTS_INCLUDE_SUBDOMAINS  "1" adds includeSubDomains (default off)
+  PREPAY_SSL_REDIRECT  "0" leaves redirecting http to the proxy (default on with PREPAY_HTTPS=1)
+  PREPAY_PROXY_SSL_HEADER  the header the proxy sets to "https" (default X-Forwarded-Proto; empty: no
+                       proxy, Django itself sees https)
+  PREPAY_CSRF_TRUSTED_ORIGINS  comma separated origins, e.g. https://pay.example.cn, when the proxy
+                       changes the host name
 """
 
 from __future__ import annotations
@@ -167,6 +177,26 @@ LOGOUT_REDIRECT_URL = "login"
 
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+
+# HTTPS, for a server reached over a network (docs/security.md). Off by default: the one-PC setup
+# serves http://127.0.0.1, where secure cookies would never be sent and HSTS would lock browsers out.
+PREPAY_HTTPS = _env_bool("PREPAY_HTTPS")
+SESSION_COOKIE_SECURE = PREPAY_HTTPS
+CSRF_COOKIE_SECURE = PREPAY_HTTPS
+SECURE_SSL_REDIRECT = PREPAY_HTTPS and _env_bool("PREPAY_SSL_REDIRECT", True)
+SECURE_HSTS_SECONDS = int(os.environ.get("PREPAY_HSTS_SECONDS", "31536000")) if PREPAY_HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = PREPAY_HTTPS and _env_bool("PREPAY_HSTS_INCLUDE_SUBDOMAINS")
+_proxy_ssl_header = os.environ.get("PREPAY_PROXY_SSL_HEADER", "X-Forwarded-Proto").strip()
+# Trust the proxy's word that the request came over https. The proxy must set (overwrite) this header;
+# never use it when clients can reach Django directly, or they could claim https themselves.
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
+    if PREPAY_HTTPS and _proxy_ssl_header
+    else None
+)
+CSRF_TRUSTED_ORIGINS = [
+    o.strip() for o in os.environ.get("PREPAY_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
+]
 
 # Sign-in throttling (django-axes, see prepay/web/lockouts.py and docs/security.md): failures count
 # per user name and per address within the cool-off; at the limit every sign-in waits (the right
