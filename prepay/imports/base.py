@@ -8,7 +8,6 @@ through the business actions and may raise :class:`~prepay.common.errors.ActionE
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from django.db import models
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from prepay.common.spreadsheet import csv_writer
 from prepay.imports.columns import COLUMNS, Column
 from prepay.tenancy.models import Site
 from prepay.tenancy.permissions import CAPABILITIES
@@ -88,8 +88,10 @@ class ImportReport:
         return _("Imported %(rows)d rows: created %(made)s.") % {"rows": self.rows, "made": made}
 
     def write_csv(self, out: TextIO) -> None:
-        """The error report as CSV: row, column, value, message."""
-        w = csv.writer(out)
+        """The error report as CSV: row, column, value, message. The file's own text (its column names
+        and values) is written through :func:`~prepay.common.spreadsheet.csv_writer`, so a value such
+        as ``=1+1`` is text (``'=1+1``) when the report is opened in a spreadsheet."""
+        w = csv_writer(out)
         w.writerow([_("row"), _("column"), _("value"), _("message")])
         for e in self.errors:
             w.writerow(["" if e.row is None else e.row, e.column, e.value, e.message])

@@ -4,16 +4,19 @@ Contract: with an ``actor``, the example row is built from the actor's own data 
 may import, an existing building, customer type, meter model and a free unit, and numbers not yet
 used), so the template imports as it is and shows real codes; without one it holds placeholders.
 CSV templates are UTF-8 with a BOM so Excel shows Chinese headers correctly; XLSX cells are
-formatted as text so Excel keeps leading zeros (DRN, supply group code, addresses).
+formatted as text so Excel keeps leading zeros (DRN, supply group code, addresses). Both are written
+through :mod:`prepay.common.spreadsheet`, so a value taken from the actor's data that starts like a
+formula (a building named ``=…``, a unit ``-101``) is text: quote-prefixed in Excel (the value reads
+back unchanged), with a leading ``'`` in CSV.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Callable
 from typing import Any
 
+from prepay.common.spreadsheet import csv_writer, new_workbook, workbook_bytes, write_row
 from prepay.customers.choices import AccountStatus, Utility
 from prepay.customers.models import Account, Building, Customer, CustomerType, Unit
 from prepay.imports.columns import COLUMNS, KINDS, headers
@@ -153,24 +156,18 @@ def template_bytes(kind: str, fmt: str, *, language: str = "en", actor: Any = No
     values = [example.get(col.key, "") for col in COLUMNS[kind]]
     if fmt == "csv":
         out = io.StringIO(newline="")
-        w = csv.writer(out, lineterminator="\r\n")
+        w = csv_writer(out, lineterminator="\r\n")
         w.writerow(head)
         w.writerow(values)
         return out.getvalue().encode("utf-8-sig")
-    from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = kind
-    ws.append(head)
-    ws.append(values)
+    wb, ws = new_workbook(kind)
+    write_row(ws, 1, head)
+    write_row(ws, 2, values)
     for i, text in enumerate(head, start=1):
         ws.cell(row=1, column=i).font = Font(bold=True)
         ws.cell(row=2, column=i).number_format = "@"
         ws.column_dimensions[get_column_letter(i)].width = max(12, len(text) * 2 + 2)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return workbook_bytes(wb)

@@ -4,7 +4,9 @@ Excel contract: row 1 the title, row 2 the period and filters, row 4 the column 
 active language), data from row 5, then one totals row whose first cell reads the translated
 "Total" and whose numeric cells hold real values (computed exactly in Python, not formulas, so any
 reader — openpyxl included — sees the sums). Money cells use ``#,##0.00``, energy ``#,##0.000``,
-rates ``0.00%``; the header row is frozen and columns are sized to their content.
+rates ``0.00%``; the header row is frozen and columns are sized to their content. Every cell is
+written through :mod:`prepay.common.spreadsheet`: text a person typed (a customer named ``=1+1``) is
+a string cell, never a formula, while amounts and energy stay numbers.
 """
 
 from __future__ import annotations
@@ -16,10 +18,10 @@ from typing import Any
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
+from prepay.common.spreadsheet import new_workbook, workbook_bytes, write_cell
 from prepay.reports.base import NUMERIC, ReportData, format_value
 
 HEADER_ROW = 4
@@ -51,18 +53,15 @@ def _cell_value(value: Any, kind: str) -> Any:
 
 
 def render_xlsx(report: ReportData) -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None  # a new workbook always has one sheet
-    ws.title = str(report.title)[:31]
+    wb, ws = new_workbook(str(report.title))
     bold = Font(bold=True)
-    ws.cell(row=1, column=1, value=str(report.title)).font = Font(bold=True, size=14)
-    ws.cell(row=2, column=1, value=report.subtitle)
+    write_cell(ws, 1, 1, str(report.title)).font = Font(bold=True, size=14)
+    write_cell(ws, 2, 1, report.subtitle)
     widths = [_width(str(c.header)) for c in report.columns]
     fill = PatternFill("solid", fgColor="DDE7E3")
     line = Side(style="thin", color="999999")
     for i, col in enumerate(report.columns, start=1):
-        cell = ws.cell(row=HEADER_ROW, column=i, value=str(col.header))
+        cell = write_cell(ws, HEADER_ROW, i, str(col.header))
         cell.font = bold
         cell.fill = fill
         cell.border = Border(bottom=line)
@@ -72,7 +71,7 @@ def render_xlsx(report: ReportData) -> bytes:
         r += 1
         for i, col in enumerate(report.columns, start=1):
             value = row.get(col.key)
-            cell = ws.cell(row=r, column=i, value=_cell_value(value, col.kind))
+            cell = write_cell(ws, r, i, _cell_value(value, col.kind))
             if col.kind in FORMATS:
                 cell.number_format = FORMATS[col.kind]
             widths[i - 1] = max(widths[i - 1], _width(format_value(value, col.kind)))
@@ -80,7 +79,7 @@ def render_xlsx(report: ReportData) -> bytes:
         r += 1
         for i, col in enumerate(report.columns, start=1):
             total: Any = _("Total") if i == 1 else _cell_value(report.totals.get(col.key), col.kind)
-            cell = ws.cell(row=r, column=i, value=total)
+            cell = write_cell(ws, r, i, total)
             cell.font = bold
             cell.border = Border(top=line)
             if i > 1 and col.kind in FORMATS:
@@ -93,9 +92,7 @@ def render_xlsx(report: ReportData) -> bytes:
     ws.sheet_view.zoomScale = 100
     wb.properties.title = str(report.title)
     wb.properties.creator = "Prepay"
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    return workbook_bytes(wb)
 
 
 def chart_svg(report: ReportData) -> str | None:
@@ -114,7 +111,10 @@ def chart_svg(report: ReportData) -> str | None:
         family = [FONT_FAMILY, "DejaVu Sans"]
     except (OSError, RuntimeError):  # font missing: Latin text still renders
         family = ["DejaVu Sans"]
-    with matplotlib.rc_context({"font.family": family, "svg.fonttype": "path", "axes.unicode_minus": False}):
+    # Labels are names people typed (sites, units, meters): "$…$" in one must stay text, not mathtext.
+    with matplotlib.rc_context(
+        {"font.family": family, "svg.fonttype": "path", "axes.unicode_minus": False, "text.parse_math": False}
+    ):
         fig = Figure(figsize=(9, 2.6))
         ax = fig.add_subplot()
         n = len(chart.series)

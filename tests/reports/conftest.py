@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -61,3 +61,62 @@ def sales(world: Any) -> Sales:
 def _pending_translations() -> None:
     """Chinese pages use the reports' pending translations until the lead merges them."""
     install_pending()
+
+
+#: the month the ``statements`` fixture's meter trees and apportionment runs cover
+MARCH = {"date_from": "2026-03-01", "date_to": "2026-03-31", "month": "2026-03"}
+
+
+@dataclass
+class Statements:
+    sales: Sales
+    masters: dict[str, Any]  # site code -> master meter of its tree
+    groups: dict[str, Any]  # site code -> public meter group
+    debtors: dict[str, Any]  # site code -> an account in arrears
+
+
+@pytest.fixture
+def statements(sales: Sales) -> Statements:
+    """Something for every report at every site (A1, A2, B1): a master meter with two sub-meters read
+    over March 2026, an apportionment run starting in March, and an account in arrears (A1's is the
+    ``sales`` fixture's debtor)."""
+    from decimal import Decimal
+
+    from prepay.billing.models import ApportionmentRun, ApportionmentShare, PublicMeterGroup, SubMeter
+    from tests.billing.conftest import at, read
+
+    w = sales.world
+    masters, groups, debtors = {}, {}, {"a1": sales.debtor}
+    for code, sw in (("a1", w.a1), ("a2", w.a2), ("b1", w.b1)):
+        master = f.meter(sw, sw.three)
+        read(master, at(2026, 3, 1), "0")
+        read(master, at(2026, 4, 1), "100")
+        SubMeter.objects.create(meter=master)
+        for kwh in ("60", "38"):
+            sub = f.meter(sw)
+            read(sub, at(2026, 3, 1), "0")
+            read(sub, at(2026, 4, 1), kwh)
+            SubMeter.objects.create(meter=sub, master=master)
+        masters[code] = master
+        group = PublicMeterGroup.objects.create(
+            site=sw.site, name=f"Lifts {code}", method="area", price=Decimal("0.6000")
+        )
+        run = ApportionmentRun.objects.create(
+            public_group=group,
+            period_start=date(2026, 3, 1),
+            period_end=date(2026, 4, 1),
+            method="area",
+            total_energy=Decimal("10"),
+            basis_total="2",
+            price="0.6000",
+        )
+        for unit in sw.units[:2]:
+            ApportionmentShare.objects.create(
+                run=run, unit=unit, basis="1", fraction="1/2", energy=Decimal("5.000"), amount=Decimal("3.00")
+            )
+        groups[code] = group
+        if code != "a1":
+            debtor = f.account(sw, unit=sw.units[2], mode="remote")
+            b.entry(debtor, "charge", "-9.00", at=timezone.now() - timedelta(days=5))
+            debtors[code] = debtor
+    return Statements(sales, masters, groups, debtors)
