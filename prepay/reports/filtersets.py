@@ -1,11 +1,15 @@
 """Filters for the reports (django-filter). Every chooser lists only what the user may report on.
 
 A value outside the user's scope (another group's site, point or operator) is not a valid choice:
-the form is invalid and the view shows the error and no rows, so an outsider learns nothing.
+the form is invalid and the view shows the error and no rows, so an outsider learns nothing — the
+answer for another group's site is the same as for a site that does not exist. Dates and months
+outside :data:`EARLIEST` … :data:`LATEST`, a range that ends before it starts, and text that is not a
+date or a number are form errors too, never server errors.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import django_filters as df
@@ -13,6 +17,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
+from django_filters.constants import EMPTY_VALUES
 
 from prepay.domain.reporting import parse_month
 from prepay.reports.queries import REPORTS
@@ -20,6 +25,55 @@ from prepay.tenancy.models import Site
 from prepay.vending.models import PaymentMethod, Vend, VendingPoint, VendStatus
 
 DATE = forms.DateInput(attrs={"type": "date"})
+#: the days a report may ask about: wide enough for any real ledger, narrow enough that a day's
+#: bounds (and the day after the last) are valid datetimes in every time zone and database
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2999, 12, 31)
+
+
+def _out_of_range() -> forms.ValidationError:
+    return forms.ValidationError(
+        _("Enter a date between %(first)s and %(last)s."),
+        code="out_of_range",
+        params={"first": EARLIEST.isoformat(), "last": LATEST.isoformat()},
+    )
+
+
+def _check_day(value: date | None) -> date | None:
+    if value is not None and not EARLIEST <= value <= LATEST:
+        raise _out_of_range()
+    return value
+
+
+class PeriodForm(forms.Form):
+    """The form of the date-range reports: both days in range, and the range not reversed."""
+
+    def clean_date_from(self) -> date | None:
+        return _check_day(self.cleaned_data.get("date_from"))
+
+    def clean_date_to(self) -> date | None:
+        return _check_day(self.cleaned_data.get("date_to"))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and end < start:
+            self.add_error(
+                "date_to", forms.ValidationError(_("The end date is before the start date."), code="reversed")
+            )
+        return data
+
+
+class SiteChoiceFilter(df.ModelChoiceFilter):
+    """One site among those the user may report on, filtering a queryset of sites down to it.
+
+    (A ``ModelChoiceFilter`` on ``pk`` would compare the id with a ``Site`` object and fail.)
+    """
+
+    def filter(self, qs: Any, value: Any) -> Any:
+        if value in EMPTY_VALUES:
+            return qs
+        return qs.filter(pk=value.pk)
 
 
 def _user(request: Any) -> Any:
@@ -58,6 +112,7 @@ class SalesDetailFilter(df.FilterSet):
     class Meta:
         model = Vend
         fields: list[str] = []
+        form = PeriodForm
 
 
 class _NoFilter(df.DateFilter):
@@ -72,11 +127,12 @@ class SitePeriodFilter(df.FilterSet):
 
     date_from = _NoFilter(label=_("From"), widget=DATE, required=True)
     date_to = _NoFilter(label=_("To"), widget=DATE, required=True)
-    site = df.ModelChoiceFilter(field_name="pk", queryset=report_sites, label=_("Site"))
+    site = SiteChoiceFilter(queryset=report_sites, label=_("Site"))
 
     class Meta:
         model = Site
         fields: list[str] = []
+        form = PeriodForm
 
 
 class _MonthFilter(df.CharFilter):
@@ -88,9 +144,10 @@ class MonthForm(forms.Form):
     def clean_month(self) -> str:
         value: str = self.cleaned_data.get("month") or ""
         try:
-            parse_month(value)
+            first = parse_month(value)
         except ValueError:
             raise forms.ValidationError(_("Enter a month as YYYY-MM."), code="invalid_month") from None
+        _check_day(first)
         return value
 
 
@@ -102,7 +159,7 @@ class MonthFilter(df.FilterSet):
         widget=forms.TextInput(attrs={"type": "month", "pattern": r"\d{4}-\d{2}", "placeholder": "YYYY-MM"}),
         required=True,
     )
-    site = df.ModelChoiceFilter(field_name="pk", queryset=report_sites, label=_("Site"))
+    site = SiteChoiceFilter(queryset=report_sites, label=_("Site"))
 
     class Meta:
         model = Site
@@ -113,7 +170,7 @@ class MonthFilter(df.FilterSet):
 class SiteFilter(df.FilterSet):
     """Site reports as of today (arrears)."""
 
-    site = df.ModelChoiceFilter(field_name="pk", queryset=report_sites, label=_("Site"))
+    site = SiteChoiceFilter(queryset=report_sites, label=_("Site"))
 
     class Meta:
         model = Site

@@ -13,12 +13,13 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django_tables2 import RequestConfig
+from django_tables2 import Table
 
 from prepay.domain.reporting import Period, month_period, previous_ten_day_period, ten_day_period
 from prepay.reports import queries as q
@@ -29,6 +30,7 @@ from prepay.tenancy.scoping import holds
 
 View = Callable[..., HttpResponse]
 PER_PAGE = 100
+MAX_PER_PAGE = 1000
 
 
 def reports_required(view: View) -> View:
@@ -60,8 +62,10 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
     """One report on screen (filtered, sorted, paginated) or, with ``?export=xlsx|pdf``, as a file.
 
     Missing dates default to the report's period (the current ten-day period for sales). Invalid
-    filters (including a site, point or operator outside the user's scope) show the errors and no
-    rows; an export with invalid filters is refused with 400.
+    filters (including a site, point or operator outside the user's scope, a date that is not one, a
+    reversed range) show the errors and no rows with status 400; an export with invalid filters is
+    refused with 400 and a plain-text message naming each field and its error. Paging and sorting
+    never fail: see :func:`_configure_table`.
     """
     definition = REPORTS.get(slug)
     if definition is None:
@@ -74,7 +78,7 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
     export = request.GET.get("export", "")
     if not fs.is_valid():
         if export:
-            return HttpResponse(_("Invalid filters."), status=400, content_type="text/plain; charset=utf-8")
+            return HttpResponse(_invalid_filters(fs), status=400, content_type="text/plain; charset=utf-8")
         return render(request, "reports/report.html", {"definition": definition, "filter": fs}, status=400)
     data = definition.build(request.user, fs)
     if export == "xlsx":
@@ -83,8 +87,7 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
         return _download(render_pdf(data), PDF_TYPE, f"{slug}.pdf")
     if export:
         raise Http404
-    table = table_for(data)(data.rows)
-    RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
+    table = _configure_table(request, table_for(data)(data.rows))
     context = {
         "definition": definition,
         "filter": fs,
@@ -94,6 +97,41 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
         "periods": _period_links(slug),
     }
     return render(request, "reports/report.html", context)
+
+
+def _invalid_filters(fs: Any) -> str:
+    """ "Invalid filters." and one line per field error, in the active language (for refused exports)."""
+    lines = [_("Invalid filters.")]
+    for name, errors in fs.form.errors.items():
+        field = fs.form.fields.get(name)
+        label = str(field.label) if field is not None and field.label else name
+        lines += [f"{label}: {e}" for e in errors]
+    return "\n".join(lines) + "\n"
+
+
+def _whole_number(text: str | None, default: int) -> int:
+    try:
+        return int(text or "")
+    except ValueError:
+        return default
+
+
+def _configure_table(request: HttpRequest, table: Table) -> Table:
+    """Sort by ``?sort=`` (unknown or unsortable columns are ignored) and show page ``?page=`` of
+    ``?per_page=`` rows. A page that is not a whole number or below 1 is the first, one past the end
+    the last; ``per_page`` that is not a whole number or below 1 is :data:`PER_PAGE`, and at most
+    :data:`MAX_PER_PAGE`."""
+    table.request = request
+    if order := request.GET.getlist(table.prefixed_order_by_field):
+        table.order_by = order
+    per_page = _whole_number(request.GET.get(table.prefixed_per_page_field), PER_PAGE)
+    per_page = min(per_page if per_page >= 1 else PER_PAGE, MAX_PER_PAGE)
+    page = max(_whole_number(request.GET.get(table.prefixed_page_field), 1), 1)
+    try:
+        table.paginate(per_page=per_page, page=page)
+    except (EmptyPage, PageNotAnInteger):
+        table.paginate(per_page=per_page, page=table.paginator.num_pages)
+    return table
 
 
 def _download(content: bytes, content_type: str, filename: str) -> HttpResponse:
