@@ -82,12 +82,46 @@ BAD: list[tuple[Any, str, str]] = [
     ({"kind": "tou", "schedule": DAY}, "prices", "required"),
     (tou(prices={}), "prices", "at least one period"),
     (tou(prices={"Peak!": "1"}), "prices.Peak!", "lower-case"),
-    (tou(schedule=[["00:00", "08:00", "valley"], ["09:00", "24:00", "flat"]]), "schedule", "leaves a gap"),
-    (tou(schedule=[["00:00", "09:00", "valley"], ["08:00", "24:00", "flat"]]), "schedule", "overlaps"),
+    (tou(schedule=[["00:00", "08:00", "valley"], ["09:00", "24:00", "flat"]]), "schedule[1]", "leaves a gap"),
+    (tou(schedule=[["00:00", "09:00", "valley"], ["08:00", "24:00", "flat"]]), "schedule[1]", "overlaps"),
     (
         tou(schedule=[["00:00", "08:00", "valley"], ["08:00", "23:00", "flat"]]),
-        "schedule",
+        "schedule[1]",
         "not covered after 23:00",
+    ),
+    # the row named is the one the fault starts at, in the order the rows were written
+    (
+        tou(schedule=[["08:00", "24:00", "flat"], ["01:00", "08:00", "valley"]]),
+        "schedule[1]",
+        "expected 00:00",
+    ),
+    (
+        tou(schedule=[["08:00", "22:00", "flat"], ["22:00", "07:00", "valley"]]),
+        "schedule[0]",
+        "starting at 08:00 leaves a gap (expected 07:00)",
+    ),
+    (
+        {
+            "kind": "tou",
+            "prices": PRICES,
+            "schedules": {
+                "workday": DAY,
+                "weekend": [["00:00", "12:00", "valley"], ["11:00", "24:00", "flat"]],
+            },
+        },
+        "schedules.weekend[1]",
+        "overlaps",
+    ),
+    (flat(price="1E+2"), "price", "not a number"),
+    (flat(price="1_000"), "price", "not a number"),
+    (flat(price="NaN"), "price", "not a number"),
+    (flat(price="Infinity"), "price", "not a number"),
+    (flat(price="1,000"), "price", "not a number"),
+    (flat(price="1" * 13), "price", "too large"),
+    (
+        tiered(blocks=[{"upto": "2e2", "price": "1"}, {"upto": None, "price": "2"}]),
+        "blocks[0].upto",
+        "not a number",
     ),
     (
         tou(schedule=[["00:00", "08:00", "peek"], ["08:00", "24:00", "flat"]]),
@@ -211,3 +245,13 @@ class DocumentedExamplesTestCase:
         assert len(examples) == 4
         kinds = [Tariff.from_dict(json.loads(e)).kind.value for e in examples]
         assert kinds == ["flat", "tiered", "tou", "tiered"]
+
+
+class TariffErrorCodeTestCase:
+    @pytest.mark.parametrize(("data", "field", "fragment"), BAD, ids=[f"{i}" for i in range(len(BAD))])
+    def test_it_names_the_rule_broken_for_every_refusal(self, data: Any, field: str, fragment: str):
+        # a form translates the refusal from its code and params; "invalid" would leave it English-only
+        with pytest.raises(TariffError) as err:
+            Tariff.from_dict(data)
+        assert err.value.code != "invalid", str(err.value)
+        assert isinstance(err.value.params, dict)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from .errors import PurchaseError, TariffError
 from .intervals import day_type, price_interval, price_intervals, tou_pieces
 from .multiplier import TOKEN_RESOLUTION, Adjustment, multiplier, real_energy, register_units
+from .preview import SampleBill, sample_days, sample_purchases, typical_energies
 from .pricing import ENERGY_STEP, MONEY_STEP, FixedLine, Line, Quote, quote_energy, quote_money
 from .schema import (
     SCHEMA_VERSION,
@@ -46,6 +47,7 @@ __all__ = [
     "PurchaseError",
     "Quota",
     "Quote",
+    "SampleBill",
     "Schedule",
     "Season",
     "Tariff",
@@ -62,6 +64,9 @@ __all__ = [
     "real_energy",
     "register_units",
     "resolve_assignment",
+    "sample_days",
+    "sample_purchases",
     "select_version",
     "tou_pieces",
+    "typical_energies",
 ]

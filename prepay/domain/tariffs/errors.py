@@ -14,11 +14,16 @@ class TariffError(ValueError):
 
     ``field`` is the dotted path of the offending value inside the tariff dict, e.g.
     ``"blocks[1].upto"`` or ``"seasons[0].schedule[2]"``; empty when the error is not about a field.
+    ``code`` names the rule that was broken (``must_exceed``, ``gap``, ``no_price`` …; ``invalid`` when
+    no finer code applies) and ``params`` holds the values its message needs, so a form can say the
+    same thing in the person's language (prepay.tariffs.messages).
     """
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, code: str = "invalid", **params: Any) -> None:
         self.field = field
         self.message = message
+        self.code = code
+        self.params = params
         super().__init__(f"{field}: {message}" if field else message)
 
 

@@ -2,7 +2,7 @@
 
 ``Tariff.from_dict`` validates everything an admin can type and raises ``TariffError`` naming the
 field; ``Tariff.to_dict`` writes the canonical version-1 form, which parses back to an equal tariff.
-Both live in ``parsing.py``; the schema is documented in docs/tariffs.md.
+They live in ``parsing.py`` and ``writing.py``; the schema is documented in docs/tariffs.md.
 """
 
 from __future__ import annotations
@@ -193,7 +193,7 @@ class Tariff:
 
     def to_dict(self) -> dict[str, Any]:
         """The canonical version-1 dict (Decimals as strings); ``from_dict(t.to_dict()) == t``."""
-        from .parsing import write
+        from .writing import write
 
         return write(self)
 
