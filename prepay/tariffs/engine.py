@@ -6,11 +6,12 @@ The pricing itself is ``prepay.domain.tariffs`` (pure); this module only reads t
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Max, Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from prepay.common.errors import ActionError
@@ -115,3 +116,28 @@ def calendar(group_id: int) -> tuple[frozenset[date], frozenset[date]]:
     for day, kind in CalendarDay.objects.filter(group_id=group_id).values_list("day", "kind"):
         (holidays if kind == DayKind.HOLIDAY else workdays).add(day)
     return frozenset(holidays), frozenset(workdays)
+
+
+def usage(row: Tariff) -> tuple[int, int]:
+    """(sales, charges) priced by this tariff version: a version with either is kept as it is."""
+    from prepay.billing.models import Charge
+    from prepay.vending.models import Vend
+
+    return Vend.objects.filter(tariff=row).count(), Charge.objects.filter(tariff=row).count()
+
+
+def last_priced_on(row: Tariff) -> date | None:
+    """The last local date on which any version of ``row``'s code priced a sale or a charge (a new
+    version must take effect after it, so what was priced keeps its version), None when never."""
+    from prepay.billing.models import Charge
+    from prepay.vending.models import Vend
+
+    ids = [v.pk for v in versions_of(row)]
+    sold = Vend.objects.filter(tariff_id__in=ids).aggregate(at=Max("created_at"))["at"]
+    charged = Charge.objects.filter(tariff_id__in=ids).aggregate(at=Max("period_end"))["at"]
+    days = []
+    if sold is not None:
+        days.append(timezone.localdate(sold))
+    if charged is not None:  # a charge ending at midnight priced the day before
+        days.append(timezone.localdate(charged - timedelta(microseconds=1)))
+    return max(days) if days else None

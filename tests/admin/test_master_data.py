@@ -11,6 +11,7 @@ from prepay.customers.models import Building, Unit
 from prepay.tariffs.models import CalendarDay, Tariff
 from prepay.tenancy.models import PropertyGroup, Site
 from tests import factories as f
+from tests.tariffs.conftest import editor_data
 
 
 def building_data(site, **kw):
@@ -137,35 +138,35 @@ class UnitAdminTestCase:
 
 
 class TariffAdminTestCase:
+    """The tariff pages are the structured editor (tests/tariffs/ covers it in full)."""
+
     def data(self, world, **kw):
-        return {
-            "group": world.a1.group.pk,
-            "site": kw.get("site", ""),
-            "code": "biz",
-            "name": "Business",
-            "utility": "electricity",
-            "kind": "flat",
-            "unit_price": "0.9000",
-            "vat_rate": "0",
-            "vat_included": "on",
-            "definition": "{}",
-            "effective_from": "2026-02-01",
-        }
+        return editor_data(world.a1.group, price="0.9000", effective_from="2026-02-01", **kw)
 
     def test_it_adds_a_tariff_for_the_group(self, world, login):
         assert login(world.admin).post("/admin/tariffs/tariff/add/", self.data(world)).status_code == 302
-        assert Tariff.objects.filter(code="biz", group=world.a1.group).exists()
+        row = Tariff.objects.get(code="biz", group=world.a1.group)
+        assert row.unit_price == Decimal("0.9000") and row.definition == {"cycle": "month"}
         assert AuditEvent.objects.filter(verb="tariff.create").exists()
+
+    def test_it_offers_no_raw_json_to_type(self, world, login):
+        html = login(world.admin).get("/admin/tariffs/tariff/add/").content.decode()
+        assert 'name="definition"' not in html and 'id="table-blocks"' in html
 
     def test_it_refuses_a_site_admin_a_group_wide_tariff_on_the_form(self, world, login):
         site_admin = f.user("site_admin", memberships=[(world.a1.group, world.a1.site, "admin")])
         response = login(site_admin).post("/admin/tariffs/tariff/add/", self.data(world))
-        # the group choice itself is refused: a site admin holds no group-wide capability
-        assert response.status_code == 200
+        # a site admin holds no group-wide capability: the form refuses, nothing is saved
+        assert response.status_code == 400
         assert not Tariff.objects.filter(code="biz").exists()
 
     def test_it_refuses_finance(self, world, login):
         assert login(world.finance).get("/admin/tariffs/tariff/add/").status_code == 403
+
+    def test_it_gives_an_outsider_404(self, world, login):
+        assert (
+            login(world.clerk_b).get(f"/admin/tariffs/tariff/{world.a1.tariff.pk}/change/").status_code == 404
+        )
 
 
 class HolidayCalendarAdminTestCase:
