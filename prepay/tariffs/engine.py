@@ -6,7 +6,7 @@ The pricing itself is ``prepay.domain.tariffs`` (pure); this module only reads t
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -71,17 +71,55 @@ def assigned_tariff(account: Any) -> Tariff | None:
     return account.tariff or (site_default.tariff if site_default else None) or account.effective_tariff()
 
 
-def tariff_for(account: Any, on_date: date) -> tuple[Tariff, EngineTariff]:
+#: how long a quote's tariff version stays good for the sale that follows it (the counter's review
+#: screen): a sale confirmed within this time of a new version taking effect keeps the quoted one
+QUOTE_GRACE = timedelta(minutes=10)
+
+
+def tariff_for(
+    account: Any, on_date: date, *, version: object = None, now: datetime | None = None
+) -> tuple[Tariff, EngineTariff]:
     """The tariff row and engine tariff that price ``account``'s energy on ``on_date``: see
-    ``assigned_tariff``, in the version of that tariff code in force that day."""
+    ``assigned_tariff``, in the version of that tariff code in force that day.
+
+    ``version`` (a tariff row id, e.g. carried by the counter's review form) asks for the version a
+    quote was made with: it must be a version of the account's assigned tariff that is in force now
+    or was in force ``QUOTE_GRACE`` before ``now`` (default: the current time), else ActionError
+    ``tariff_version_changed`` (quote again) — so a sale confirmed just after midnight keeps the
+    version its review showed, and an old version's id cannot sell at an old price."""
     assigned = assigned_tariff(account)
     if assigned is None:
         raise ActionError(
             "no_tariff",
             _("No tariff is assigned to account %(a)s or its customer type.") % {"a": account.number},
         )
-    row = version_in_force(assigned, on_date)
+    if version is None or version == "":
+        row = version_in_force(assigned, on_date)
+    else:
+        row = _quoted_version(assigned, version, now or timezone.now())
     return row, engine_tariff(row)
+
+
+def _quoted_version(assigned: Tariff, version: object, now: datetime) -> Tariff:
+    """The version ``version`` of ``assigned``'s code if it is still good for a sale (``tariff_for``)."""
+    changed = ActionError(
+        "tariff_version_changed",
+        _("The tariff changed since this sale was priced; review the new price and confirm again."),
+    )
+    try:
+        wanted = int(str(version))
+    except ValueError:
+        raise changed from None
+    versions = versions_of(assigned)
+    good = set()
+    for instant in (now, now - QUOTE_GRACE):
+        try:
+            good.add(select_version(versions, timezone.localdate(instant)).pk)
+        except TariffError:
+            continue
+    if wanted not in good:
+        raise changed
+    return next(v for v in versions if v.pk == wanted)
 
 
 def cycle_position(account: Any, tariff: EngineTariff, on_date: date) -> tuple[Decimal, Decimal]:

@@ -133,6 +133,7 @@ class VendQuote:
     unit: str
     balance_before: Decimal
     breakdown: dict[str, Any] = field(default_factory=dict)
+    tariff_version: int | None = None  # the tariff row priced with (the counter's review carries it)
 
     def to_dict(self) -> dict[str, Any]:
         def s(v: Decimal | None) -> str | None:
@@ -192,9 +193,11 @@ def _price(
     energy: Any = None,
     on_date: date,
     last: tuple[int, Decimal] | None = None,
+    tariff_version: object = None,
 ) -> tuple[VendQuote, Any]:
     """The quote and tariff row of a purchase; ``last`` is the account's ``ledger.last_of`` when the
-    caller has just read it."""
+    caller has just read it; ``tariff_version``: the version a quote was made with
+    (``prepay.tariffs.engine.tariff_for``), else the version in force on ``on_date``."""
     if (amount is None) == (energy is None):
         raise ActionError("amount_or_energy", _("Give either an amount of money or an amount of energy."))
     if account.status != AccountStatus.OPEN:
@@ -211,7 +214,7 @@ def _price(
     percent = account.site.arrears_recovery_percent
     multiplier = meter.multiplier if meter is not None else 1
     unit = "m3" if account.utility == Utility.WATER else "kWh"
-    row, tariff = tariff_for(account, on_date)
+    row, tariff = tariff_for(account, on_date, version=tariff_version)
 
     if delivery == Delivery.BALANCE:
         if energy is not None:
@@ -229,7 +232,9 @@ def _price(
                 "above_maximum", _("The maximum purchase is %(m)s.") % {"m": tariff.max_purchase}
             )
         recovered = _recovery(arrears, paid, percent, of_total=True)
-        q = VendQuote(paid, recovered, paid - recovered, None, None, multiplier, delivery, unit, balance)
+        q = VendQuote(
+            paid, recovered, paid - recovered, None, None, multiplier, delivery, unit, balance, {}, row.pk
+        )
         return q, row
 
     used, quota_used = cycle_position(account, tariff, on_date)
@@ -259,8 +264,9 @@ def _price(
         raise ActionError("too_small_for_any_energy", _("The amount is too small to buy any energy."))
     units = register_units(quote.energy, meter.ct_ratio, meter.pt_ratio) if meter is not None else None
     # money that buys energy is the quote's total; a sub-step remainder stays on the account balance
+    breakdown = quote.to_dict()
     q = VendQuote(
-        paid, recovered, credit, quote.energy, units, multiplier, delivery, unit, balance, quote.to_dict()
+        paid, recovered, credit, quote.energy, units, multiplier, delivery, unit, balance, breakdown, row.pk
     )
     return q, row
 
@@ -470,11 +476,15 @@ def do_vend(
     channel: str = "",
     confirm_large: bool = False,
     confirmed_amount: Any = None,
+    tariff_version: object = None,
 ) -> Vend:
     """Sell credit to ``account`` at ``point`` (see the module docstring). Returns the vend; a repeat
     of ``idempotency_key`` returns the first vend unchanged. With ``confirm_large`` (the counter), a
     sale above the site's ``confirm_sale_above`` needs ``confirmed_amount``: the money typed a second
-    time, equal to the amount taken (``confirmation_required`` otherwise)."""
+    time, equal to the amount taken (``confirmation_required`` otherwise). ``tariff_version``: the
+    tariff row the sale was quoted with (the counter's review); it prices the sale if it is still good
+    (``prepay.tariffs.engine.tariff_for``: ``tariff_version_changed`` otherwise), else the version in
+    force today does."""
     key = (idempotency_key or "").strip()
     if not key or len(key) > 80:
         raise ActionError(
@@ -507,6 +517,7 @@ def do_vend(
             shift=shift,
             channel=channel,
             confirmation=(confirmed_amount,) if confirm_large else None,
+            tariff_version=tariff_version,
         )
 
 
@@ -542,13 +553,22 @@ def _sell(
     shift: Shift | None,
     channel: str,
     confirmation: tuple[Any] | None = None,
+    tariff_version: object = None,
 ) -> Vend:
     """``do_vend`` once the account is locked, the key proved new and the actor allowed to sell."""
     site = account.site
     meter = _locked_active_meter(account)
     today = timezone.localdate()
     last_entry = ledger.last_of(account) or (0, Decimal("0.00"))  # (0, 0): no entry yet
-    q, tariff_row = _price(account, meter, amount=amount, energy=energy, on_date=today, last=last_entry)
+    q, tariff_row = _price(
+        account,
+        meter,
+        amount=amount,
+        energy=energy,
+        on_date=today,
+        last=last_entry,
+        tariff_version=tariff_version,
+    )
     check_sale_limits(account, q.amount)
     _check_confirmation(account, q.amount, confirmation)
     point = locked(VendingPoint, point.pk, "site")

@@ -234,6 +234,7 @@ def sell(request: HttpRequest) -> HttpResponse:
             reference=form.cleaned_data["reference"],
             confirm_large=True,
             confirmed_amount=request.POST.get("confirm_amount", ""),
+            tariff_version=request.POST.get("tariff_version") or None,  # the review's quote
             **form.purchase(),
         )
     except ActionError as exc:
