@@ -51,14 +51,20 @@ def _env_bool(name: str, default: bool = False) -> bool:
 
 
 def _secret_key() -> str:
-    """Return PREPAY_SECRET_KEY, or a per-installation key kept in VAR_DIR (created once)."""
+    """Return PREPAY_SECRET_KEY, or a per-installation key kept in VAR_DIR (created once, readable by
+    its owner only from its first byte: mode 0600 in a 0700 folder)."""
     if key := os.environ.get("PREPAY_SECRET_KEY"):
         return key
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    VAR_DIR.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = VAR_DIR / "secret_key"
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process created it meanwhile
+            pass
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(50))
     return path.read_text().strip()
 
 

@@ -26,6 +26,14 @@ from django.conf import settings
 from django.db import connections
 from django.utils.translation import gettext as _
 
+from prepay.dbcare import health
+from prepay.dbcare.permissions import (
+    create_private_file,
+    ensure_private_sqlite,
+    private_dir,
+    sqlite_paths,
+)
+
 SQLITE_MAGIC = b"SQLite format 3\x00"
 MAX_FINDINGS_PER_AREA = 50
 
@@ -139,10 +147,10 @@ def default_backup_name(db: Mapping[str, Any], prefix: str = "prepay") -> str:
 def _destination(dest: Path | str | None, db: Mapping[str, Any], prefix: str = "prepay") -> Path:
     target = Path(dest) if dest is not None else Path(settings.PREPAY_BACKUP_DIR)
     if target.is_dir() or dest is None or str(dest).endswith(os.sep):
-        target.mkdir(parents=True, exist_ok=True)
+        private_dir(target)  # folders it creates are 0700; an existing one is the operator's choice
         target = target / default_backup_name(db, prefix)
     else:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(target.parent)
     if target.exists():
         raise DbCareError(_("%(p)s already exists; choose another name.") % {"p": target})
     return target
@@ -159,13 +167,15 @@ def backup(
     ``dest``: a directory (a timestamped file is created in it), a file path, or None for
     ``settings.PREPAY_BACKUP_DIR``. The file is written under a temporary name and renamed when
     complete, so a backup that exists is whole. It is readable by its owner only (it holds personal
-    data). Raises :class:`DbCareError` when the database cannot be read or the tool fails.
+    data): created 0600 before anything is written, in a folder created 0700. Raises
+    :class:`DbCareError` when the database cannot be read or the tool fails.
     """
     db = db or db_settings()
     vendor = vendor_of(db)
     target = _destination(dest, db, prefix)
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
+    create_private_file(partial)  # 0600 before the first byte of personal data is written
     try:
         if vendor == "sqlite":
             _sqlite_backup(_sqlite_path(db), partial)
@@ -205,14 +215,18 @@ def _sqlite_backup(src_path: Path, dest: Path) -> None:
 def restore(
     path: Path | str, *, db: Mapping[str, Any] | None = None, pre_restore_dir: Path | str | None = None
 ) -> Path | None:
-    """Replace the database's content with the backup at ``path``; return the pre-restore backup.
+    """Replace the database's content with the backup at ``path``; return where the previous
+    database was kept (None: there was none).
 
-    Before anything changes, the current database is backed up to ``pre-restore-<time>`` in
-    ``pre_restore_dir`` (default ``settings.PREPAY_BACKUP_DIR``), so a wrong restore can be undone.
+    Before anything changes, the current database is kept in ``pre_restore_dir`` (default
+    ``settings.PREPAY_BACKUP_DIR``), so a wrong restore can be undone: as a backup
+    ``pre-restore-<time>`` when it can be read, or — a damaged SQLite file — as a plain file copy
+    ``damaged-<time>.sqlite3`` (plus its -wal / -shm / -journal), never read through SQLite.
     SQLite: the backup is checked, then copied in with the backup API (other connections see the new
-    content; nobody reads a half-copied file). PostgreSQL: ``pg_restore --clean --if-exists
-    --no-owner --single-transaction``: all or nothing. The caller closes its own connections first
-    and runs :func:`check` afterwards.
+    content; nobody reads a half-copied file); a damaged file is replaced by a fresh one built from
+    the backup beside it and renamed over it (stop the servers first: they hold the damaged file).
+    PostgreSQL: ``pg_restore --clean --if-exists --no-owner --single-transaction``: all or nothing.
+    The caller closes its own connections first and runs :func:`check` afterwards.
     """
     db = db or db_settings()
     source = Path(path)
@@ -220,26 +234,9 @@ def restore(
         raise DbCareError(_("Backup file %(p)s does not exist.") % {"p": source})
     vendor = vendor_of(db)
     where = Path(pre_restore_dir) if pre_restore_dir is not None else Path(settings.PREPAY_BACKUP_DIR)
-    where.mkdir(parents=True, exist_ok=True)
+    private_dir(where)
     if vendor == "sqlite":
-        live = _sqlite_path(db)
-        _check_sqlite_backup(source)
-        pre = backup(where, db=db, prefix="pre-restore") if live.exists() else None
-        try:
-            src = _sqlite_connect(source)
-            dst = _sqlite_connect(live, must_exist=False)
-            try:
-                src.backup(dst)
-                dst.execute("PRAGMA journal_mode=WAL")
-            finally:
-                src.close()
-                dst.close()
-        except sqlite3.Error as exc:
-            raise DbCareError(
-                _("SQLite restore failed: %(e)s (the previous database is in %(pre)s)")
-                % {"e": exc, "pre": pre}
-            ) from exc
-        return pre
+        return _restore_sqlite(source, _sqlite_path(db), db, where)
     with source.open("rb") as fh:
         if fh.read(5) != b"PGDMP":
             raise DbCareError(_("%(p)s is not a pg_dump custom-format file.") % {"p": source})
@@ -261,6 +258,81 @@ def restore(
         "pg_restore",
     )
     return pre
+
+
+def _restore_sqlite(source: Path, live: Path, db: Mapping[str, Any], where: Path) -> Path | None:
+    """Keep the live file (backup, or file copy when damaged), then bring the backup in."""
+    _check_sqlite_backup(source)
+    if not live.exists() or live.stat().st_size == 0:
+        ensure_private_sqlite(live)
+        _restore_into(source, live, None)
+        return None
+    present = [p for p in sqlite_paths(live) if p.exists()]  # before SQLite may add a -shm
+    if health.sqlite_file_problem(live) is None:
+        # sound: a consistent backup even while others write; if it fails, nothing has changed
+        pre = backup(where, db=db, prefix="pre-restore")
+        _restore_into(source, live, pre)
+        return pre
+    kept = _keep_aside(live, present, where)
+    _replace_sqlite_file(source, live, kept)
+    return kept
+
+
+def _sqlite_copy(source: Path, dest: Path) -> None:
+    """Copy ``source`` into the database ``dest`` with the backup API and leave it in WAL mode."""
+    src = _sqlite_connect(source)
+    try:
+        dst = _sqlite_connect(dest, must_exist=False)
+        try:
+            src.backup(dst)
+            dst.execute("PRAGMA journal_mode=WAL")
+        finally:
+            dst.close()
+    finally:
+        src.close()
+
+
+def _restore_into(source: Path, live: Path, pre: Path | None) -> None:
+    try:
+        _sqlite_copy(source, live)
+    except sqlite3.Error as exc:
+        raise DbCareError(
+            _("SQLite restore failed: %(e)s (the previous database is in %(pre)s)") % {"e": exc, "pre": pre}
+        ) from exc
+
+
+def _keep_aside(live: Path, present: list[Path], where: Path) -> Path:
+    """Copy the damaged database's files byte for byte to ``damaged-<time>.sqlite3[-wal|-shm|…]``
+    in ``where`` (0600); return the copy of the database file."""
+    target = where / f"damaged-{_timestamp()}.sqlite3"
+    for src in present:
+        dst = Path(str(target) + src.name[len(live.name) :])
+        create_private_file(dst)
+        try:
+            shutil.copyfile(src, dst)
+        except OSError as exc:
+            raise DbCareError(
+                _("Cannot copy the damaged database %(p)s aside: %(e)s; nothing was changed.")
+                % {"p": src, "e": exc.strerror}
+            ) from exc
+    return target
+
+
+def _replace_sqlite_file(source: Path, live: Path, kept: Path) -> None:
+    """Build a fresh database from ``source`` beside ``live`` and rename it over ``live``; the old
+    -wal / -shm / -journal go (a stale log must never be replayed into the restored file)."""
+    fresh = live.with_name(live.name + ".restoring")
+    for p in sqlite_paths(fresh):
+        p.unlink(missing_ok=True)
+    create_private_file(fresh)
+    try:
+        _restore_into(source, fresh, kept)
+        for p in sqlite_paths(live)[1:]:
+            p.unlink(missing_ok=True)
+        os.replace(fresh, live)
+    finally:
+        for p in sqlite_paths(fresh):
+            p.unlink(missing_ok=True)
 
 
 def _check_sqlite_backup(path: Path) -> None:
@@ -337,18 +409,35 @@ def check(using: str = "default") -> list[Finding]:
     6. the audit chain verifies (:func:`prepay.audit.chain.verify_log`).
 
     At most :data:`MAX_FINDINGS_PER_AREA` findings are listed per area (then one "and N more").
+    A database that cannot be read (damaged pages, no schema) raises :class:`DbCareError` with one
+    line; the commands check a SQLite file first (:func:`prepay.dbcare.health.ensure_readable`).
     """
+    from django.db import Error as DatabaseError
+
     conn = connections[using]
     findings: list[Finding] = []
-    if conn.vendor == "sqlite":
-        findings += _sqlite_storage(using)
-    elif conn.vendor == "postgresql":
-        findings += _pg_storage(using)
-    findings += _triggers(using)
-    findings += _capped("ledger", _ledger(using))
-    findings += _capped("journal", _journal(using))
-    findings += _audit(using)
+    try:
+        if conn.vendor == "sqlite":
+            findings += _sqlite_storage(using)
+        elif conn.vendor == "postgresql":
+            findings += _pg_storage(using)
+        if any(f.area == "integrity" for f in findings):
+            return findings  # the other checks would read damaged pages
+        findings += _triggers(using)
+        findings += _capped("ledger", _ledger(using))
+        findings += _capped("journal", _journal(using))
+        findings += _audit(using)
+    except DatabaseError as exc:
+        raise DbCareError(unreadable(exc)) from exc
     return findings
+
+
+def unreadable(exc: BaseException) -> str:
+    """One line for a database error met while reading: what it is and what to do."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if "no such table" in text or ("relation" in text and "does not exist" in text):
+        return _("The database has no Prepay schema (%(e)s): run `prepay migrate` first.") % {"e": text}
+    return _("The database cannot be read: %(e)s. See docs/database-care.md.") % {"e": text}
 
 
 def _capped(area: str, found: Iterator[Finding]) -> list[Finding]:

@@ -121,9 +121,13 @@ def default_key_file() -> Path:
 
 
 def write_key_file(path: Path, key: bytes) -> None:
-    """Write a store key file readable by its owner only (created 0600 before any byte is written)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write a store key file readable by its owner only (0600 before any byte is written, also when
+    the file existed with wider rights); a folder it creates is 0700."""
+    from prepay.dbcare.permissions import private_dir
+
+    private_dir(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(StoreKey.encode(key))
 

@@ -13,6 +13,7 @@ from prepay.audit.actions import record_event
 from prepay.audit.models import AuditEvent, AuditHead
 from prepay.meters.actions import do_register_meter
 from tests.audit import tamper
+from tests.dbcare.damage import HOW, damage, migrated_var, prepay
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -145,3 +146,24 @@ class AuditListTestCase:
 
     def test_it_refuses_a_limit_below_one(self, db):
         assert run("list", "-n", "0")[0] == 1
+
+
+class AuditVerifyDamagedFileTestCase:
+    """On a damaged database file the real command ends in one line, in the user's language."""
+
+    @pytest.mark.parametrize("how", HOW)
+    def test_it_exits_1_with_one_line_and_no_traceback(self, how, tmp_path_factory, tmp_path):
+        var = migrated_var(tmp_path_factory, tmp_path / "var")
+        damage(var / "prepay.sqlite3", how)
+        done = prepay(var, "audit", "verify")
+        lines = done.stderr.strip().splitlines()
+        assert done.returncode == 1 and not done.stdout
+        assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+        assert f"The database file {var / 'prepay.sqlite3'} is damaged" in lines[0]
+
+    def test_it_speaks_chinese(self, tmp_path_factory, tmp_path):
+        var = migrated_var(tmp_path_factory, tmp_path / "var")
+        damage(var / "prepay.sqlite3", "not_sqlite")
+        done = prepay(var, "audit", "verify", LANG="zh_CN.UTF-8")
+        assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1
+        assert "已损坏" in done.stderr and "不是 SQLite 数据库" in done.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import stat
 from decimal import Decimal
 from io import StringIO
 
@@ -14,6 +15,7 @@ from django.db import connection
 from prepay.dbcare import services
 from prepay.vending.models import EntryKind, LedgerEntry
 from tests import factories as f
+from tests.dbcare.damage import HOW, damage, migrated_var, prepay
 from tests.dbcare.sqlitefile import make_db, snapshot
 
 
@@ -106,3 +108,49 @@ class DbCompactCommandTestCase:
             pytest.skip("PostgreSQL only: the SQLite compaction runs on its own connection")
         with pytest.raises(services.DbCareError, match="inside a transaction"):
             services.compact()
+
+
+class DbCheckDamagedFileTestCase:
+    """On a damaged database file the real command ends in one line, in the user's language."""
+
+    @pytest.mark.parametrize("how", HOW)
+    def test_it_exits_1_with_one_line_and_no_traceback(self, how, tmp_path_factory, tmp_path):
+        var = migrated_var(tmp_path_factory, tmp_path / "var")
+        damage(var / "prepay.sqlite3", how)
+        done = prepay(var, "db", "check")
+        lines = done.stderr.strip().splitlines()
+        assert done.returncode == 1 and not done.stdout
+        assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+        assert f"The database file {var / 'prepay.sqlite3'} is damaged" in lines[0]
+        assert "prepay db restore" in lines[0]
+
+    def test_it_speaks_chinese(self, tmp_path_factory, tmp_path):
+        var = migrated_var(tmp_path_factory, tmp_path / "var")
+        damage(var / "prepay.sqlite3", "truncated")
+        done = prepay(var, "db", "check", LANG="zh_CN.UTF-8")
+        assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1
+        assert "数据库文件" in done.stderr and "已损坏" in done.stderr and "被截断" in done.stderr
+
+    def test_it_says_an_empty_database_needs_migrating(self, filedb, tmp_path, monkeypatch):
+        empty = tmp_path / "empty.sqlite3"
+        empty.write_bytes(b"")
+        monkeypatch.setattr(services, "db_settings", lambda using="default": {**filedb, "NAME": str(empty)})
+        code, out, err = run("check")
+        assert code == 1 and not out and "run `prepay migrate` first" in err and "\n" not in err.strip()
+
+
+class DbRestoreDamagedCommandTestCase:
+    def test_it_restores_over_a_damaged_file_and_keeps_a_copy_of_it(self, tmp_path_factory, tmp_path):
+        var = migrated_var(tmp_path_factory, tmp_path / "var")
+        live = var / "prepay.sqlite3"
+        made = prepay(var, "db", "backup", "-o", str(tmp_path / "good.sqlite3"))
+        assert made.returncode == 0, made.stderr
+        damage(live, "middle")
+        damaged = live.read_bytes()
+        done = prepay(var, "db", "restore", str(tmp_path / "good.sqlite3"), "--yes")
+        assert done.returncode == 0, done.stderr
+        assert "was damaged; it was copied aside to" in done.stdout and "OK: integrity" in done.stdout
+        [kept] = (var / "backups").glob("damaged-*.sqlite3")
+        assert kept.read_bytes() == damaged and stat.S_IMODE(kept.stat().st_mode) == 0o600
+        assert prepay(var, "db", "check").returncode == 0
+        assert prepay(var, "audit", "verify").returncode == 0

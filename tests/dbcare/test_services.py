@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import stat
 import threading
+from pathlib import Path
 
 import pytest
 from django.test import override_settings
 
 from prepay.dbcare import services
+from tests.dbcare.damage import HOW, damage
 from tests.dbcare.sqlitefile import make_db, scalar, snapshot
 
 
@@ -133,3 +136,70 @@ class CompactTestCase:
         assert after < before
         assert snapshot(db["NAME"]) == kept
         assert scalar(db["NAME"], "PRAGMA integrity_check") == "ok"
+
+
+class RestoreOverDamagedFileTestCase:
+    """The current file is damaged: it is kept aside by a plain file copy, then replaced."""
+
+    @pytest.mark.parametrize("how", HOW)
+    def test_it_copies_the_damaged_file_aside_and_restores(self, how, tmp_path):
+        live = make_db(tmp_path / "live.sqlite3", accounts=20, entries=50)
+        original = snapshot(live["NAME"])
+        path = services.backup(tmp_path / "good.sqlite3", db=live)
+        damage(Path(live["NAME"]), how)
+        damaged = Path(live["NAME"]).read_bytes()
+
+        kept = services.restore(path, db=live, pre_restore_dir=tmp_path / "pre")
+
+        assert kept is not None and kept.parent == tmp_path / "pre" and kept.name.startswith("damaged-")
+        assert kept.read_bytes() == damaged and stat.S_IMODE(kept.stat().st_mode) == 0o600
+        assert snapshot(live["NAME"]) == original
+        assert scalar(live["NAME"], "PRAGMA journal_mode") == "wal"
+        assert stat.S_IMODE(Path(live["NAME"]).stat().st_mode) == 0o600
+        assert not list(tmp_path.glob("*.restoring*"))
+
+    def test_it_copies_the_write_ahead_log_too_and_never_replays_it(self, tmp_path):
+        src = make_db(tmp_path / "src.sqlite3", accounts=20, entries=50)
+        path = services.backup(tmp_path / "good.sqlite3", db=src)
+        writer = sqlite3.connect(src["NAME"], isolation_level=None)
+        writer.execute("PRAGMA wal_autocheckpoint = 0")
+        writer.execute("INSERT INTO account (id, number) VALUES (999, 'only in the log')")
+        crashed = tmp_path / "crashed.sqlite3"  # the files as a power cut leaves them
+        for suffix in ("", "-wal", "-shm"):
+            shutil.copyfile(f"{src['NAME']}{suffix}", f"{crashed}{suffix}")
+        writer.close()
+        damage(crashed, "middle")
+        before = {s: Path(f"{crashed}{s}").read_bytes() for s in ("", "-wal")}
+
+        kept = services.restore(path, db={**src, "NAME": str(crashed)}, pre_restore_dir=tmp_path / "pre")
+
+        assert kept is not None and kept.name.startswith("damaged-")
+        assert {s: Path(f"{kept}{s}").read_bytes() for s in ("", "-wal")} == before
+        assert Path(f"{kept}-shm").exists()
+        assert scalar(crashed, "SELECT COUNT(*) FROM account WHERE id = 999") == 0
+        assert snapshot(crashed) == snapshot(path)
+
+    def test_it_backs_up_a_sound_file_through_sqlite_as_before(self, live, tmp_path):
+        path = services.backup(tmp_path / "good.sqlite3", db=live)
+        pre = services.restore(path, db=live, pre_restore_dir=tmp_path / "pre")
+        assert pre is not None and pre.name.startswith("pre-restore-")
+        assert scalar(pre, "PRAGMA journal_mode") == "delete"  # a backup, not a copy of a WAL file
+
+    def test_it_refuses_a_busy_file_rather_than_calling_it_damaged(self, live, tmp_path, monkeypatch):
+        from prepay.dbcare import health
+
+        monkeypatch.setattr(health, "BUSY_TIMEOUT", 0.1)
+        path = services.backup(tmp_path / "good.sqlite3", db=live)
+        holder = sqlite3.connect(live["NAME"], isolation_level=None)
+        holder.execute("PRAGMA locking_mode = EXCLUSIVE")
+        holder.execute("BEGIN EXCLUSIVE")
+        holder.execute("INSERT INTO account (id, number) VALUES (77, 'held')")
+        before = Path(live["NAME"]).read_bytes()
+        try:
+            with pytest.raises(services.DbCareError, match="cannot be read now"):
+                services.restore(path, db=live, pre_restore_dir=tmp_path / "pre")
+            assert Path(live["NAME"]).read_bytes() == before
+            assert not (tmp_path / "pre").exists() or not list((tmp_path / "pre").iterdir())
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()

@@ -97,6 +97,21 @@ class RotateTestCase:
         ks.reset_keystore()
 
 
+class KeyFileRightsTestCase:
+    def test_it_makes_an_existing_key_file_owner_only_when_it_writes_it(self, tmp_path):
+        path = tmp_path / "keys" / "store.key"
+        path.parent.mkdir()
+        path.write_text("old")
+        path.chmod(0o644)
+        ks.write_key_file(path, ks.StoreKey.generate())
+        assert path.stat().st_mode & 0o777 == 0o600
+
+    def test_it_creates_the_key_folder_owner_only(self, tmp_path):
+        path = tmp_path / "new-folder" / "store.key"
+        ks.write_key_file(path, ks.StoreKey.generate())
+        assert (path.parent.stat().st_mode & 0o777, path.stat().st_mode & 0o777) == (0o700, 0o600)
+
+
 class NoKeyInClearTestCase:
     """The vending key (and the derived decoder key) never reach logs, exceptions or the database."""
 

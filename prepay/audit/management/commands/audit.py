@@ -55,10 +55,21 @@ class Command(BaseCommand):
         lst.add_argument("--changes", action="store_true", help=_("Also print before/after."))
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["action"] == "verify":
-            self.verify()
-        else:
-            self.list(options)
+        """Run the subcommand; a database that cannot be read ends in one line and exit code 1."""
+        from django.db import Error as DatabaseError
+
+        from prepay.dbcare import health, services
+
+        try:
+            health.ensure_readable(services.db_settings())
+            if options["action"] == "verify":
+                self.verify()
+            else:
+                self.list(options)
+        except services.DbCareError as exc:
+            raise CommandError(str(exc), returncode=1) from None
+        except DatabaseError as exc:
+            raise CommandError(services.unreadable(exc), returncode=1) from None
 
     # -- verify -----------------------------------------------------------------------------------
 

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import Error as DatabaseError
 from django.db import connections
 from django.utils.translation import gettext as _
 
-from prepay.dbcare import services
+from prepay.dbcare import health, services
 
 
 def human_size(n: int) -> str:
@@ -63,11 +64,15 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        """Run the subcommand; any failure ends in one line on stderr and exit code 1 (never a
+        traceback: a damaged database file is named with what to do about it)."""
         action = options["action"]
         try:
             getattr(self, f"do_{action}")(options)
         except services.DbCareError as exc:
-            raise CommandError(str(exc), returncode=1) from exc
+            raise CommandError(str(exc), returncode=1) from None
+        except DatabaseError as exc:
+            raise CommandError(services.unreadable(exc), returncode=1) from None
 
     # -- subcommands ------------------------------------------------------------------------------
 
@@ -92,13 +97,18 @@ class Command(BaseCommand):
                 raise CommandError(_("Nothing was changed."), returncode=2)
         _close_connections()  # nothing of ours holds the database while it is replaced
         pre = services.restore(path)
-        if pre is not None:
+        if pre is not None and pre.name.startswith("damaged-"):
+            self.stdout.write(
+                _("The current database file was damaged; it was copied aside to %(p)s") % {"p": pre}
+            )
+        elif pre is not None:
             self.stdout.write(_("The previous database was saved to %(p)s") % {"p": pre})
         self.stdout.write(_("Restored from %(p)s. Checking…") % {"p": path})
         _close_connections()  # the check must read the restored database on fresh connections
         self._report(services.check())
 
     def do_check(self, options: dict[str, Any]) -> None:
+        health.ensure_readable(services.db_settings())
         self._report(services.check())
 
     def do_compact(self, options: dict[str, Any]) -> None:
