@@ -1,4 +1,9 @@
-"""Writing audit events. Called by every action inside its own transaction."""
+"""Writing audit events. Called by every action inside its own transaction.
+
+Each event is chained (``prev_hash`` / ``hash``), sealed with the chain's audit key (``mac``, see
+:mod:`prepay.audit.keys`) and tagged with the transaction's marker (``txn``, see
+:mod:`prepay.audit.marker`), all in the one INSERT that writes it.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,9 @@ from typing import Any, overload
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from prepay.audit.chain import event_hash
+from prepay.audit import keys
+from prepay.audit.chain import seal_events
+from prepay.audit.marker import current_txn
 from prepay.audit.models import AuditEvent, AuditHead
 
 
@@ -124,43 +131,118 @@ def batched() -> Iterator[None]:
             _append(events)
 
 
-def _append(events: list[AuditEvent]) -> None:
-    """Chain ``events`` after the head, in order, under the head's row lock."""
+#: attribute of the database connection holding a key the next append switches the chain to
+_REKEY = "_prepay_audit_rekey"
+
+
+@contextmanager
+def rekeyed(key_id: str, key: bytes) -> Iterator[None]:
+    """Seal the events recorded in this block with a new audit key, and make it the chain's key.
+
+    For :func:`prepay.audit.keys.rotate` only (the key was just created in this transaction)."""
+    conn = transaction.get_connection()
+    setattr(conn, _REKEY, (key_id, key))
+    try:
+        yield
+    finally:
+        setattr(conn, _REKEY, None)
+
+
+def _append(events: list[Any], *, models: tuple[Any, Any, Any] | None = None, sealed: bool = True) -> None:
+    """Chain and seal ``events`` after the head, in order, under the head's row lock.
+
+    Every event carries the transaction's marker (:func:`prepay.audit.marker.current_txn`) and is
+    sealed with the head's audit key; a chain that already holds events but has no key yet gets one,
+    and an ``audit.chain_keyed`` event recording the switch is chained first. ``models`` = (event,
+    head, key) model classes: a migration passes its historical models. ``sealed=False`` (a migration
+    that cannot have the store key) chains without sealing; the next sealed write keys the chain.
+    """
+    event_model, head_model, key_model = models or (AuditEvent, AuditHead, None)
     # The head row is created by migration 0003; locking it serialises every writer of the chain.
     # (A test database flushed by TRUNCATE loses it; it is then created once more, at seq 0.)
-    head = AuditHead.objects.select_for_update().filter(id=1).first()
+    head = head_model.objects.select_for_update().filter(id=1).first()
     if head is None:
         try:
             with transaction.atomic():
-                AuditHead.objects.create(id=1)
+                head_model.objects.create(id=1)
         except IntegrityError:  # a concurrent writer created it first
             pass
-        head = AuditHead.objects.select_for_update().get(id=1)
+        head = head_model.objects.select_for_update().get(id=1)
+    rekey = getattr(transaction.get_connection(), _REKEY, None)
+    head_key = head.mac_key
+    key_id: str | None = None
+    key: bytes | None = None
+    if sealed and rekey is not None:
+        key_id, key = rekey
+        head.mac_key = key_id
+    elif sealed:
+        was_keyed = bool(head.mac_key)
+        key_id, key = keys.for_head(head, model=key_model)
+        if not was_keyed and head.seq > 0:
+            events = [keying_event(event_model, key_id, head.seq + 1), *events]
+    if not events:
+        return
+    txn = current_txn()
     for event in events:
-        event.seq = head.seq + 1
-        event.prev_hash = head.hash
-        event.hash = event_hash(_row(event))
-        head.seq, head.hash = event.seq, event.hash
+        event.txn = txn
+    seal_events(events, head, key_id, key)
     if len(events) == 1:
         events[0].save(force_insert=True)
     else:
-        AuditEvent.objects.bulk_create(events)
-    head.save(update_fields=["seq", "hash"])
+        event_model.objects.bulk_create(events)
+    head.save(update_fields=["seq", "hash"] if head.mac_key == head_key else ["seq", "hash", "mac_key"])
 
 
-def _row(event: AuditEvent) -> dict[str, Any]:
-    return {
-        "seq": event.seq,
-        "created_at": event.created_at,
-        "actor_id": event.actor_id,
-        "actor_name": event.actor_name,
-        "group_id": event.group_id,
-        "site_id": event.site_id,
-        "verb": event.verb,
-        "object_type": event.object_type,
-        "object_id": event.object_id,
-        "object_repr": event.object_repr,
-        "before": event.before,
-        "after": event.after,
-        "prev_hash": event.prev_hash,
-    }
+def keying_event(event_model: Any, key_id: str, from_seq: int) -> Any:
+    """The ``audit.chain_keyed`` event that records the switch of an existing chain to sealed events
+    (it is itself the first sealed event, from seq ``from_seq``)."""
+    now = timezone.now()
+    return event_model(
+        created_at=now.replace(microsecond=now.microsecond // 1000 * 1000),
+        actor=None,
+        actor_name="system",
+        verb="audit.chain_keyed",
+        object_type="audit.auditkey",
+        object_id=key_id,
+        object_repr=key_id,
+        before=None,
+        after={"audit_key": key_id, "sealed_from": from_seq},
+    )
+
+
+def record_in_migration(
+    apps: Any, *, verb: str, object_type: str, object_id: str, after: dict[str, Any]
+) -> None:
+    """Append one system event from a data migration, through its historical models: sealed when the
+    store key can be had, else chained only (a note goes to stderr)."""
+    import sys
+
+    from prepay.common.errors import ActionError
+
+    models = (
+        apps.get_model("audit", "AuditEvent"),
+        apps.get_model("audit", "AuditHead"),
+        apps.get_model("audit", "AuditKey"),
+    )
+
+    def event() -> Any:
+        now = timezone.now()
+        return models[0](
+            created_at=now.replace(microsecond=now.microsecond // 1000 * 1000),
+            actor=None,
+            actor_name="system",
+            verb=verb,
+            object_type=object_type,
+            object_id=object_id,
+            object_repr=object_id,
+            after=after,
+        )
+
+    try:
+        with transaction.atomic():
+            _append([event()], models=models)
+    except ActionError as exc:
+        if models[1].objects.filter(id=1, mac_key__isnull=False).exists():
+            raise  # a sealed chain takes no unsealed event: the store key must be configured
+        sys.stderr.write(f"audit: {verb} recorded without a seal ({exc}); the next write keys the chain.\n")
+        _append([event()], models=models, sealed=False)

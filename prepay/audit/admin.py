@@ -42,6 +42,9 @@ class AuditEventAdmin(ReadOnlyAdmin):
         "after",
         "prev_hash",
         "hash",
+        "txn",
+        "mac_key",
+        "mac",
     ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:

@@ -1,13 +1,21 @@
-"""Hashing and verification of the audit chain (no Django models imported at module level)."""
+"""Hashing, sealing and verification of the audit chain (no Django models imported at module level).
+
+Each event's ``hash`` is SHA-256 over a canonical JSON of its fields and ``prev_hash``; since the chain
+was keyed, each event also carries ``mac`` = HMAC-SHA256(audit key, hash) and the id of that key
+(:mod:`prepay.audit.keys`). The first sealed event marks the switch: every later event must be
+sealed, and because a seal covers ``prev_hash`` it also vouches for every event before it.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
+
+from django.utils.translation import gettext as _
 
 GENESIS = "0" * 64
 # fmt: off
@@ -16,6 +24,10 @@ HASHED_FIELDS = (
     "object_type", "object_id", "object_repr", "before", "after", "prev_hash",
 )
 # fmt: on
+#: hashed when set (events written before they existed hash exactly as they did then)
+OPTIONAL_HASHED_FIELDS = ("txn",)
+#: what verification reads of each event
+VERIFIED_FIELDS = ("id", "hash", *HASHED_FIELDS, *OPTIONAL_HASHED_FIELDS, "mac_key", "mac")
 
 
 def canonical(row: Mapping[str, Any]) -> bytes:
@@ -26,11 +38,103 @@ def canonical(row: Mapping[str, Any]) -> bytes:
         if f == "created_at" and not isinstance(v, str):
             v = v.astimezone(UTC).isoformat()
         data[f] = v
+    for f in OPTIONAL_HASHED_FIELDS:
+        if row.get(f) is not None:
+            data[f] = row[f]
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
 
 
 def event_hash(row: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical(row)).hexdigest()
+
+
+def row_of(event: Any) -> dict[str, Any]:
+    """The hashed fields of an ``AuditEvent`` instance (or of any object with those attributes)."""
+    return {f: getattr(event, f) for f in (*HASHED_FIELDS, *OPTIONAL_HASHED_FIELDS)}
+
+
+def seal_events(events: Iterable[Any], head: Any, key_id: str | None, key: bytes | None) -> None:
+    """Chain ``events`` after ``head`` in order: set each one's ``seq``, ``prev_hash``, ``hash`` and,
+    with a key, ``mac_key`` / ``mac``; move ``head.seq`` / ``head.hash`` onto the last one. Writes
+    nothing: the caller holds the head's lock and saves the events and the head."""
+    from prepay.audit.keys import seal
+
+    for event in events:
+        event.seq = head.seq + 1
+        event.prev_hash = head.hash
+        event.hash = event_hash(row_of(event))
+        if key is not None:
+            event.mac_key, event.mac = key_id, seal(key, event.hash)
+        head.seq, head.hash = event.seq, event.hash
+
+
+class KeyUnavailable(Exception):
+    """The audit key an event names cannot be had; the message says why (never the key)."""
+
+
+@dataclass
+class MacCheck:
+    """Checks the seals of the events, in order, with keys from ``resolve(key_id)`` (which raises
+    :class:`KeyUnavailable`). Afterwards ``keyed_from`` is the first sealed event's seq (None: none)
+    and ``key_ids`` the keys met, in order."""
+
+    resolve: Callable[[str], bytes]
+    keyed_from: int | None = None
+    key_ids: list[str] = field(default_factory=list)
+
+    def problem(self, row: Mapping[str, Any]) -> Problem | None:
+        from prepay.audit.keys import seal
+
+        seq, mac, key_id = row["seq"], row.get("mac"), row.get("mac_key")
+        if not mac:
+            if self.keyed_from is None:
+                return None  # written before the chain was keyed: its hash is all there is
+            return Problem(
+                seq,
+                row["id"],
+                "forged",
+                _(
+                    "event #%(seq)s carries no seal although the chain is sealed since event #%(from)s: "
+                    "it was written or rewritten without the audit key"
+                )
+                % {"seq": seq, "from": self.keyed_from},
+            )
+        if self.keyed_from is None:
+            self.keyed_from = seq
+        key_id = str(key_id)
+        if key_id not in self.key_ids:
+            self.key_ids.append(key_id)
+        try:
+            key = self.resolve(key_id)
+        except KeyUnavailable as exc:
+            return Problem(seq, row["id"], "key", _("its seal cannot be checked: %(why)s") % {"why": exc})
+        if seal(key, row["hash"]) != mac:
+            return Problem(
+                seq,
+                row["id"],
+                "forged",
+                _(
+                    "its seal does not match (audit key %(key)s): it was written or rewritten without "
+                    "the audit key, e.g. with a recomputed SHA-256 hash"
+                )
+                % {"key": key_id},
+            )
+        return None
+
+    def final(self, count: int) -> Problem | None:
+        """A non-empty chain with no sealed event: never keyed, or its seals were stripped."""
+        if count and self.keyed_from is None:
+            return Problem(
+                None,
+                None,
+                "unkeyed",
+                _(
+                    "none of the %(n)s events carries a seal: the chain was never keyed (run "
+                    "`prepay migrate` with the store key available) or its seals were removed"
+                )
+                % {"n": count},
+            )
+        return None
 
 
 @dataclass(frozen=True)
@@ -43,7 +147,7 @@ class Problem:
 
     seq: int | None
     event_id: int | None
-    kind: str  # altered | inserted | deleted | head
+    kind: str  # altered | inserted | deleted | head | forged | unkeyed | key
     detail: str
 
 
@@ -53,14 +157,17 @@ def verify_rows(
     head_hash: str,
     *,
     refresh_head: Callable[[], tuple[int, str]] | None = None,
+    macs: MacCheck | None = None,
 ) -> tuple[int, Problem | None]:
     """Check rows in ``seq`` order; return (events checked, first problem or None).
 
-    ``rows`` carry ``id``, ``hash`` and every field of :data:`HASHED_FIELDS`; ``head_seq`` /
-    ``head_hash`` come from the ``AuditHead`` row.
+    ``rows`` carry ``id``, ``hash`` and every field of :data:`HASHED_FIELDS` (and, to check seals,
+    ``mac`` and ``mac_key``); ``head_seq`` / ``head_hash`` come from the ``AuditHead`` row.
 
     - altered: the stored hash does not match the event's content, or the head's hash does not match
       the event it points at;
+    - forged (with ``macs``): an event's seal does not match its hash, or an event after the first
+      sealed one carries none; unkeyed: no event at all is sealed; key: a seal's key cannot be had;
     - inserted: an event beyond the chain head, a repeated seq, or an event whose ``prev_hash`` does
       not chain to its predecessor (the detail names both events; when the predecessor's id is newer
       than the event's, the predecessor is the one that was written later and is named);
@@ -68,7 +175,7 @@ def verify_rows(
 
     ``refresh_head`` (optional) re-reads the head; it is called when a row lies beyond the head, so a
     verification running next to live writers does not mistake a freshly committed event for a
-    forged one (rows are read after the head).
+    forged one (rows are read after the head). Without ``macs`` only the hashes are checked.
     """
     prev_hash = GENESIS
     prev_id: int | None = None
@@ -80,47 +187,18 @@ def verify_rows(
         seq = row["seq"]
         if seq > head_seq and refresh_head is not None:
             head_seq, head_hash = refresh_head()
-        if seq > head_seq:
-            return count, Problem(
+        problem = _order_problem(row, expected, head_seq) or _content_problem(row, macs)
+        if problem is None and row["prev_hash"] != prev_hash:
+            problem = _link_problem(row, prev_id)
+        if problem is None and seq == head_seq and head_hash != row["hash"]:
+            problem = Problem(
                 seq,
                 row["id"],
-                "inserted",
-                f"event #{seq} lies beyond the chain head #{head_seq}: it was not written by the audit writer",
+                "head",
+                _("the chain head's hash does not match event #%(seq)s") % {"seq": seq},
             )
-        if seq < expected:
-            return count, Problem(seq, row["id"], "inserted", f"sequence {seq} repeats or goes backwards")
-        if seq > expected:
-            missing = f"#{expected}" if seq == expected + 1 else f"#{expected}..#{seq - 1}"
-            return count, Problem(
-                expected,
-                None,
-                "deleted",
-                f"event {missing} is missing (the next event is #{seq}, id {row['id']})",
-            )
-        if event_hash(row) != row["hash"]:
-            return count, Problem(seq, row["id"], "altered", "content does not match its hash")
-        if row["prev_hash"] != prev_hash:
-            if prev_id is not None and prev_id > row["id"]:
-                # The predecessor was written after this event: it replaces a deleted original.
-                return count, Problem(
-                    seq - 1,
-                    prev_id,
-                    "inserted",
-                    f"event #{seq - 1} (id {prev_id}) was written after event #{seq} (id {row['id']}) "
-                    f"and does not match the hash #{seq} chains to",
-                )
-            return count, Problem(
-                seq,
-                row["id"],
-                "inserted",
-                f"does not chain to event #{seq - 1}"
-                + (f" (id {prev_id})" if prev_id is not None else "")
-                + ": one of the two was forged or rewritten with a recomputed hash",
-            )
-        if seq == head_seq and head_hash != row["hash"]:
-            return count, Problem(
-                seq, row["id"], "head", f"the chain head's hash does not match event #{seq}"
-            )
+        if problem is not None:
+            return count, problem
         prev_hash = row["hash"]
         prev_id = row["id"]
         expected += 1
@@ -128,47 +206,123 @@ def verify_rows(
     if last < first_head:
         missing = f"#{first_head}" if last + 1 == first_head else f"#{last + 1}..#{first_head}"
         return count, Problem(
-            last + 1, None, "deleted", f"event {missing} is missing: the chain head says #{first_head}"
+            last + 1,
+            None,
+            "deleted",
+            _("event %(missing)s is missing: the chain head says #%(head)s")
+            % {"missing": missing, "head": first_head},
         )
-    return count, None
+    return count, macs.final(count) if macs is not None else None
+
+
+def _order_problem(row: Mapping[str, Any], expected: int, head_seq: int) -> Problem | None:
+    seq = row["seq"]
+    if seq > head_seq:
+        return Problem(
+            seq,
+            row["id"],
+            "inserted",
+            _("event #%(seq)s lies beyond the chain head #%(head)s: it was not written by the audit writer")
+            % {"seq": seq, "head": head_seq},
+        )
+    if seq < expected:
+        return Problem(
+            seq, row["id"], "inserted", _("sequence %(seq)s repeats or goes backwards") % {"seq": seq}
+        )
+    if seq > expected:
+        missing = f"#{expected}" if seq == expected + 1 else f"#{expected}..#{seq - 1}"
+        return Problem(
+            expected,
+            None,
+            "deleted",
+            _("event %(missing)s is missing (the next event is #%(seq)s, id %(id)s)")
+            % {"missing": missing, "seq": seq, "id": row["id"]},
+        )
+    return None
+
+
+def _content_problem(row: Mapping[str, Any], macs: MacCheck | None) -> Problem | None:
+    if event_hash(row) != row["hash"]:
+        return Problem(row["seq"], row["id"], "altered", _("content does not match its hash"))
+    return macs.problem(row) if macs is not None else None
+
+
+def _link_problem(row: Mapping[str, Any], prev_id: int | None) -> Problem:
+    seq = row["seq"]
+    if prev_id is not None and prev_id > row["id"]:
+        # The predecessor was written after this event: it replaces a deleted original.
+        return Problem(
+            seq - 1,
+            prev_id,
+            "inserted",
+            _(
+                "event #%(prev)s (id %(prev_id)s) was written after event #%(seq)s (id %(id)s) "
+                "and does not match the hash #%(seq)s chains to"
+            )
+            % {"prev": seq - 1, "prev_id": prev_id, "seq": seq, "id": row["id"]},
+        )
+    predecessor = _("event #%(seq)s") % {"seq": seq - 1}
+    if prev_id is not None:
+        predecessor += " " + _("(id %(id)s)") % {"id": prev_id}
+    return Problem(
+        seq,
+        row["id"],
+        "inserted",
+        _("does not chain to %(prev)s: one of the two was forged or rewritten with a recomputed hash")
+        % {"prev": predecessor},
+    )
 
 
 @dataclass(frozen=True)
 class Verification:
-    """The result of :func:`verify_log`: events checked, the chain head, the first problem (or None)."""
+    """The result of :func:`verify_log`: events checked, the chain head, the first problem (or None),
+    the first sealed event (None: no seal was checked or none exists) and the audit keys met."""
 
     count: int
     head_seq: int
     head_hash: str
     problem: Problem | None
+    keyed_from: int | None = None
+    key_ids: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
         return self.problem is None
 
 
-def verify_log(*, using: str = "default", progress: Callable[[int], None] | None = None) -> Verification:
+def verify_log(
+    *, using: str = "default", progress: Callable[[int], None] | None = None, seals: bool = True
+) -> Verification:
     """Verify the whole audit log in database ``using``; streams rows, so memory stays flat.
 
+    With ``seals`` (the default) every seal is checked with the audit keys, which needs the store key
+    (:mod:`prepay.audit.keys`); an audit key that cannot be had is a problem of kind ``key``.
     On PostgreSQL the head and the rows are read in one REPEATABLE READ snapshot when called outside
     a transaction; on SQLite the head is re-read when a row beyond it appears (a writer committed
     meanwhile). ``progress(n)`` is called every 1000 events and at the end with the count so far.
     """
     from django.db import connections, transaction
 
+    from prepay.audit.keys import resolver
     from prepay.audit.models import AuditEvent, AuditHead
 
     conn = connections[using]
+    macs = MacCheck(resolver(using)) if seals else None
 
     def read_head() -> tuple[int, str] | None:
         return AuditHead.objects.using(using).filter(id=1).values_list("seq", "hash").first()
 
     def rows() -> Iterator[Mapping[str, Any]]:
-        qs = AuditEvent.objects.using(using).order_by("seq").values("id", "hash", *HASHED_FIELDS)
+        qs = AuditEvent.objects.using(using).order_by("seq").values(*VERIFIED_FIELDS)
         for n, row in enumerate(qs.iterator(chunk_size=2000), start=1):
             if progress is not None and n % 1000 == 0:
                 progress(n)
             yield row
+
+    def result(count: int, head_seq: int, head_hash: str, problem: Problem | None) -> Verification:
+        keyed = macs.keyed_from if macs is not None else None
+        ids = tuple(macs.key_ids) if macs is not None else ()
+        return Verification(count, head_seq, head_hash, problem, keyed, ids)
 
     def run() -> Verification:
         head = read_head()
@@ -176,23 +330,19 @@ def verify_log(*, using: str = "default", progress: Callable[[int], None] | None
             # No head row: either nothing was ever recorded, or someone deleted it.
             last = AuditEvent.objects.using(using).order_by("-seq").values_list("seq", "hash").first()
             if last is None:
-                return Verification(0, 0, GENESIS, None)
-            count, problem = verify_rows(rows(), last[0], last[1])
-            return Verification(
-                count,
-                0,
-                GENESIS,
-                problem or Problem(None, None, "head", "the chain head row is missing (it was deleted)"),
-            )
+                return result(0, 0, GENESIS, None)
+            count, problem = verify_rows(rows(), last[0], last[1], macs=macs)
+            missing = Problem(None, None, "head", _("the chain head row is missing (it was deleted)"))
+            return result(count, 0, GENESIS, problem or missing)
         head_seq, head_hash = head
 
         def refresh() -> tuple[int, str]:
             return read_head() or (head_seq, head_hash)
 
-        count, problem = verify_rows(rows(), head_seq, head_hash, refresh_head=refresh)
+        count, problem = verify_rows(rows(), head_seq, head_hash, refresh_head=refresh, macs=macs)
         if progress is not None:
             progress(count)
-        return Verification(count, head_seq, head_hash, problem)
+        return result(count, head_seq, head_hash, problem)
 
     if conn.vendor == "postgresql" and not conn.in_atomic_block:
         with transaction.atomic(using=using):

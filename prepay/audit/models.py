@@ -4,6 +4,11 @@ Each event stores ``prev_hash`` (the hash of the event before it) and ``hash`` =
 canonical JSON of its own fields and ``prev_hash``. ``AuditHead`` (one row) holds the sequence number
 and hash of the newest event; writers lock it, which serialises the chain on every database.
 Database triggers (see the migration) refuse UPDATE and DELETE on the event table.
+
+Since migration 0005 every event is also sealed: ``mac`` = HMAC-SHA256 with an audit key that only
+the holder of the store key can read (:mod:`prepay.audit.keys`), so an event written or rewritten
+with a recomputed hash no longer verifies. ``txn`` is the marker of the transaction that wrote the
+event (:mod:`prepay.audit.marker`); the ledger rows of that transaction carry the same marker.
 """
 
 from __future__ import annotations
@@ -51,6 +56,11 @@ class AuditEvent(models.Model):
     after = models.JSONField(_("after"), null=True, blank=True)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    # nullable without a default: SQLite adds such columns in place (a table rebuild would drop the
+    # append-only triggers); NULL, not "", on the events written before the chain was keyed
+    txn = models.CharField(_("transaction"), max_length=16, null=True, blank=True, editable=False)  # noqa: DJ001
+    mac_key = models.CharField(_("audit key"), max_length=16, null=True, blank=True, editable=False)  # noqa: DJ001
+    mac = models.CharField(max_length=64, null=True, blank=True, editable=False)  # noqa: DJ001
 
     objects = ScopedManager()
     scope_group = "group"
@@ -71,6 +81,26 @@ class AuditHead(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64, default="0" * 64)
+    #: the audit key that seals this chain's next events (None: not keyed yet)
+    mac_key = models.CharField(max_length=16, null=True, blank=True)  # noqa: DJ001 - added in place
 
     def __str__(self) -> str:
         return f"head #{self.seq}"
+
+
+class AuditKey(models.Model):
+    """An audit (HMAC) key, stored only encrypted with the store key (AES-256-GCM, like the vending
+    keys). ``key_id`` is a fingerprint of the key; events name the key that sealed them by it."""
+
+    key_id = models.CharField(max_length=16, unique=True, editable=False)
+    store_key_id = models.CharField(max_length=16, editable=False)
+    nonce = models.BinaryField(max_length=12, editable=False)
+    ciphertext = models.BinaryField(editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("audit key")
+        verbose_name_plural = _("audit keys")
+
+    def __str__(self) -> str:
+        return f"audit key {self.key_id}"

@@ -406,13 +406,17 @@ def check(using: str = "default") -> list[Finding]:
     5. the double-entry journal: every journal's lines sum to zero, and per account the customer
        book mirrors the ledger (−Σ customer lines == Σ entries); each agent float ledger chains like
        the customer ledger;
-    6. the audit chain verifies (:func:`prepay.audit.chain.verify_log`).
+    6. every ledger entry and journal line was written in a transaction that committed an audit
+       event (:mod:`prepay.dbcare.provenance`, area ``unaudited``);
+    7. the audit chain verifies, seals included (:func:`prepay.audit.chain.verify_log`).
 
     At most :data:`MAX_FINDINGS_PER_AREA` findings are listed per area (then one "and N more").
     A database that cannot be read (damaged pages, no schema) raises :class:`DbCareError` with one
     line; the commands check a SQLite file first (:func:`prepay.dbcare.health.ensure_readable`).
     """
     from django.db import Error as DatabaseError
+
+    from prepay.dbcare import provenance
 
     conn = connections[using]
     findings: list[Finding] = []
@@ -426,6 +430,7 @@ def check(using: str = "default") -> list[Finding]:
         findings += _triggers(using)
         findings += _capped("ledger", _ledger(using))
         findings += _capped("journal", _journal(using))
+        findings += _capped(provenance.AREA, provenance.unaudited(using))
         findings += _audit(using)
     except DatabaseError as exc:
         raise DbCareError(unreadable(exc)) from exc

@@ -5,6 +5,10 @@ the ``PREPAY_STORE_KEY`` environment variable; on a single PC without either, a 
 once at ``<PREPAY_VAR_DIR>/store.key`` (mode 0600). Keep it on another disk than the database
 backups in production.
 
+The store key also encrypts the audit keys that seal the audit chain (:mod:`prepay.audit.keys`):
+``reencrypt_all`` (``prepay keys rotate``) re-encrypts them with the vending keys and starts a new
+audit key, so every process that writes needs the store key, not only the vending ones.
+
 ``KeyStore`` is the interface the rest of Prepay uses; an HSM adapter implements the same two calls
 (``decoder_key`` and ``import_key``) without ever exposing a vending key to Python.
 Nothing here logs, prints or puts a key (vending, decoder or store) into an exception message.
@@ -163,6 +167,11 @@ class SoftwareKeyStore:
             self._store_key = load_store_key()
         return self._store_key
 
+    @property
+    def loaded_store_key(self) -> StoreKey | None:
+        """The store key if this store has loaded it already (never loads or creates one)."""
+        return self._store_key
+
     def __repr__(self) -> str:
         return "SoftwareKeyStore()"
 
@@ -263,8 +272,11 @@ class SoftwareKeyStore:
         return hmac.new(master, f"card|{serial}".encode(), hashlib.sha256).digest()
 
     def reencrypt_all(self, new: StoreKey) -> int:
-        """Re-encrypt every vending key and card master key under ``new`` (caller holds a transaction).
-        Returns the count."""
+        """Re-encrypt every vending key, card master key and audit key under ``new`` (caller holds a
+        transaction), then start a new audit key for the audit chain (recorded as an
+        ``audit.key_rotated`` event; old events keep verifying with their re-encrypted key).
+        Returns the count of vending keys."""
+        from prepay.audit import keys as audit_keys
         from prepay.tokens.models import CardMasterKey, VendingKey
 
         for card in CardMasterKey.objects.select_for_update().order_by("pk"):
@@ -281,6 +293,8 @@ class SoftwareKeyStore:
             row.store_key_id = new.key_id
             row.save(update_fields=["nonce", "ciphertext", "store_key_id"])
             count += 1
+        reencrypted = audit_keys.reencrypt_all(self.store_key, new)
+        audit_keys.rotate(new, reencrypted=reencrypted)
         self._store_key = new
         return count
 

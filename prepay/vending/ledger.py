@@ -4,6 +4,10 @@ Every posting is also a balanced double-entry journal (``JournalLine``): the cus
 opposite of the entry's amount (a liability: credit when the account is credited) and the counter book
 (cash, revenue, tax, agent float …) takes the rest, so each journal sums to zero and, per account,
 −Σ customer lines == balance. ``prepay db check`` proves both.
+
+Every entry and journal line carries ``audit_txn``, the marker of the transaction writing it
+(:func:`prepay.audit.marker.current_txn`): the action's audit event carries the same marker, and
+``prepay db check`` reports rows written in a transaction that recorded no audit event.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from prepay.audit.marker import current_txn
 from prepay.common.errors import ActionError
 from prepay.customers.models import Account
 from prepay.domain.money import money
@@ -109,6 +114,7 @@ def post(
     elif last is None:
         last = last_of(account)
     seq, balance = (last[0] + 1, last[1]) if last else (1, Decimal("0.00"))
+    marker = current_txn()  # the action's audit event carries it too (no statement: see marker.py)
     entry = LedgerEntry.objects.create(
         account=account,
         seq=seq,
@@ -120,6 +126,7 @@ def post(
         idempotency_key=idempotency_key or None,
         reverses=reverses,
         created_by=actor if getattr(actor, "pk", None) else None,
+        audit_txn=marker,
     )
     tax = money(tax)
     if tax < 0 or tax > abs(amount):
@@ -139,6 +146,7 @@ def post(
             point=point if b in (CASH, AGENT_FLOAT) else None,
             method=method if b == CASH else "",
             entry=entry,
+            audit_txn=marker,
         )
         for b, a in lines
         if a or b == CUSTOMER

@@ -14,6 +14,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from prepay.audit.marker import current_txn
 from prepay.common.fields import EnergyField, MoneyField
 from prepay.tenancy.models import ScopedManager
 
@@ -55,6 +56,9 @@ class LedgerEntry(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+", verbose_name=_("by")
     )
+    # the marker of the writing transaction, also on its audit events (prepay db check links them);
+    # NULL on rows written before it existed and on rows written around the ORM
+    audit_txn = models.CharField(max_length=16, null=True, blank=True, editable=False, default=current_txn)  # noqa: DJ001
 
     objects = ScopedManager()
     scope_group = "account__site__group"
@@ -472,6 +476,7 @@ class JournalLine(models.Model):
         LedgerEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="lines"
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    audit_txn = models.CharField(max_length=16, null=True, blank=True, editable=False, default=current_txn)  # noqa: DJ001
 
     objects = ScopedManager()
     scope_group = "site__group"

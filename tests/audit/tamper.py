@@ -74,3 +74,51 @@ def forge(seq: int, prev_hash: str, **fields: Any) -> int:
 def head() -> tuple[int, str]:
     h = AuditHead.objects.get(id=1)
     return h.seq, h.hash
+
+
+def legacy(n: int) -> None:
+    """Append ``n`` events as the audit writer did before the chain was keyed: hashed and chained,
+    with no transaction marker and no seal (the head moves onto them as it did then)."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from prepay.audit.chain import event_hash, row_of
+
+    with transaction.atomic():
+        head = AuditHead.objects.select_for_update().get(id=1)
+        for i in range(n):
+            now = timezone.now()
+            ev = AuditEvent(
+                created_at=now.replace(microsecond=now.microsecond // 1000 * 1000),
+                actor_name="old",
+                verb="legacy.event",
+                object_type="t",
+                object_id=str(i),
+                object_repr=f"before the seals {i}",
+                seq=head.seq + 1,
+                prev_hash=head.hash,
+            )
+            ev.hash = event_hash(row_of(ev))
+            ev.save(force_insert=True)
+            head.seq, head.hash = ev.seq, ev.hash
+        AuditHead.objects.filter(id=1).update(seq=head.seq, hash=head.hash)
+
+
+def rewrite_from(seq: int, **changes: Any) -> None:
+    """Rewrite event ``seq`` with ``changes`` and recompute, with plain SHA-256, its hash and those of
+    every later event, then move the head: a rewrite only a seal can reveal."""
+    from prepay.audit.chain import event_hash
+
+    with triggers_off() as cursor:
+        rows = list(AuditEvent.objects.filter(seq__gte=seq).order_by("seq").values())
+        prev = AuditEvent.objects.filter(seq=seq - 1).values_list("hash", flat=True).first() or "0" * 64
+        for row in rows:
+            if row["seq"] == seq:
+                row.update(changes)
+            row["prev_hash"] = prev
+            row["hash"] = prev = event_hash(row)
+            cursor.execute(
+                "UPDATE audit_auditevent SET object_repr = %s, prev_hash = %s, hash = %s WHERE id = %s",
+                [row["object_repr"], row["prev_hash"], row["hash"], row["id"]],
+            )
+        cursor.execute("UPDATE audit_audithead SET hash = %s WHERE id = 1", [prev])

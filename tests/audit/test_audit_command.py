@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
+from django.utils import translation
 
 from prepay.audit.actions import record_event
 from prepay.audit.models import AuditEvent, AuditHead
@@ -36,11 +37,13 @@ def events(world):
 
 
 class AuditVerifyTestCase:
-    def test_it_reports_ok_with_the_count_and_head(self, events):
+    def test_it_reports_ok_with_the_count_head_and_seals(self, events):
         code, out, _ = run("verify")
         h = AuditHead.objects.get()
         assert code == 0
-        assert out.strip() == f"OK: 5 events, chain head #5 {h.hash[:16]}"
+        assert out.strip() == (
+            f"OK: 5 events, chain head #5 {h.hash[:16]}; sealed from event #1 (audit keys {h.mac_key})"
+        )
 
     def test_it_reports_ok_on_an_empty_log(self, db):
         code, out, _ = run("verify")
@@ -78,7 +81,7 @@ class AuditVerifyTestCase:
         forged_id = tamper.forge(3, prev_hash=prev.hash)  # chains to #2, but #4 chains to the original #3
         code, _, err = run("verify")
         assert code == 1
-        assert f"event #3 (id {forged_id})" in err and "[inserted]" in err
+        assert f"event #3 (id {forged_id})" in err and "[forged]" in err and "carries no seal" in err
 
     def test_it_names_an_event_rewritten_with_a_recomputed_hash(self, events):
         from prepay.audit.chain import event_hash
@@ -92,7 +95,7 @@ class AuditVerifyTestCase:
             )
         code, _, err = run("verify")
         assert code == 1
-        assert "event #3" in err and "does not chain to event #2" in err
+        assert "event #2" in err and "[forged]" in err and "seal does not match" in err
 
     def test_it_reports_a_head_that_points_elsewhere(self, events):
         with tamper.triggers_off():
@@ -114,6 +117,73 @@ class AuditVerifyTestCase:
                 cursor.execute("DELETE FROM audit_auditevent WHERE seq = 1")
         assert AuditEvent.objects.count() == 5
         assert run("verify")[0] == 0
+
+
+class AuditVerifySealsTestCase:
+    """An insider with database access can recompute plain SHA-256 hashes, not the seals."""
+
+    def test_it_names_an_event_appended_with_a_recomputed_hash_and_a_moved_head(self, events):
+        seq, h = tamper.head()
+        forged_id = tamper.forge(seq + 1, prev_hash=h)
+        forged = AuditEvent.objects.get(pk=forged_id)
+        with tamper.triggers_off():  # the head now points at the forgery: the hash chain is whole
+            AuditHead.objects.filter(id=1).update(seq=forged.seq, hash=forged.hash)
+        code, _, err = run("verify")
+        assert code == 1
+        assert f"event #6 (id {forged_id}) forged [forged]" in err and "carries no seal" in err
+
+    def test_it_names_an_event_rewritten_with_every_later_hash_recomputed(self, events):
+        tamper.rewrite_from(3, object_repr="refund 5000.00")
+        assert tamper.head()[1] == AuditEvent.objects.get(seq=5).hash  # consistent as a plain chain
+        code, _, err = run("verify")
+        ev = AuditEvent.objects.get(seq=3)
+        assert code == 1
+        assert f"event #3 (id {ev.pk}) forged [forged]" in err and "seal does not match" in err
+
+    def test_it_names_a_seal_copied_from_another_event(self, events):
+        mac = AuditEvent.objects.get(seq=1).mac
+        with tamper.triggers_off() as cursor:
+            cursor.execute("UPDATE audit_auditevent SET mac = %s WHERE seq = 4", [mac])
+        code, _, err = run("verify")
+        assert code == 1 and "event #4" in err and "[forged]" in err
+
+    def test_it_reports_a_chain_whose_seals_were_all_removed(self, events):
+        with tamper.triggers_off() as cursor:
+            cursor.execute("UPDATE audit_auditevent SET mac = NULL, mac_key = NULL")
+        code, _, err = run("verify")
+        assert code == 1
+        assert "[unkeyed]" in err and "none of the 5 events carries a seal" in err
+
+    def test_it_reports_a_deleted_audit_key(self, events):
+        from prepay.audit.models import AuditKey
+
+        AuditKey.objects.all().delete()
+        code, _, err = run("verify")
+        assert code == 1 and "event #1" in err and "[key]" in err and "it was deleted" in err
+
+    def test_it_reports_a_store_key_that_is_not_the_one(self, events, tmp_path, monkeypatch):
+        from prepay.tokens import keystore as ks
+
+        other = tmp_path / "other.key"
+        ks.write_key_file(other, ks.StoreKey.generate())
+        monkeypatch.setenv("PREPAY_KEY_FILE", str(other))
+        ks.reset_keystore()
+        code, _, err = run("verify")
+        assert code == 1 and "[key]" in err and "does not decrypt with the configured store key" in err
+
+    def test_it_reports_a_missing_store_key_in_one_line(self, events, tmp_path, monkeypatch):
+        from prepay.tokens import keystore as ks
+
+        monkeypatch.setenv("PREPAY_KEY_FILE", str(tmp_path / "gone.key"))
+        ks.reset_keystore()
+        code, _, err = run("verify")
+        assert code == 1 and "[key]" in err and "Cannot read the store key file" in err
+
+    def test_it_speaks_chinese(self, events):
+        tamper.rewrite_from(2, object_repr="x")
+        with translation.override("zh-hans"):
+            code, _, err = run("verify")
+        assert code == 1 and "伪造" in err and "审计链已损坏" in err
 
 
 class AuditListTestCase:

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection, transaction
 
+from prepay.audit.actions import record_event
 from prepay.dbcare import services
 from prepay.meters.actions import do_register_meter
 from prepay.vending import ledger
@@ -15,15 +16,26 @@ from tests import factories as f
 from tests.audit import tamper
 
 
+def audited(actor, *postings):
+    """Post like an action does: the postings and an audit event in one transaction."""
+    with transaction.atomic():
+        for acc, kind, amount, *tax in postings:
+            entry = ledger.post(acc, kind, Decimal(amount), actor=actor, tax=Decimal(tax[0] if tax else "0"))
+        record_event(actor=actor, verb="test.posting", obj=entry)
+    return entry
+
+
 @pytest.fixture
 def books(world):
     """Two accounts with a few consistent ledger entries, and audit events from real actions."""
     accounts = [f.account(world.a1), f.account(world.a1, unit=world.a1.units[1])]
-    with transaction.atomic():
-        for acc in accounts:
-            ledger.post(acc, EntryKind.PAYMENT, Decimal("100.00"), actor=world.cashier)
-            ledger.post(acc, EntryKind.VEND, Decimal("-30.50"), actor=world.cashier)
-            ledger.post(acc, EntryKind.FEE, Decimal("-0.25"), actor=world.cashier)
+    for acc in accounts:
+        audited(
+            world.cashier,
+            (acc, EntryKind.PAYMENT, "100.00"),
+            (acc, EntryKind.VEND, "-30.50"),
+            (acc, EntryKind.FEE, "-0.25"),
+        )
     for i in range(3):
         do_register_meter(site=world.a1.site, serial=f"CHK{i}", model=world.a1.single, actor=world.admin)
     return accounts
@@ -47,9 +59,10 @@ class CheckTestCase:
             balance_after=Decimal("999.00"),
         )
         findings = services.check()
-        # the raw insert also bypassed the journal, so the customer book no longer mirrors the ledger
-        assert areas(findings) == ["ledger", "ledger", "journal"]
-        step, total, _book = findings
+        # the raw insert also bypassed the journal, so the customer book no longer mirrors the ledger,
+        # and no audit event accounts for it
+        assert areas(findings) == ["ledger", "ledger", "journal", "unaudited"]
+        step, total, _book, _unaudited = findings
         assert f"account id {acc.pk} entry #4 (id {bad.pk})" == step.where
         assert "balance after is 999.00" in step.what and "69.25 plus the amount 10.00 is 79.25" in step.what
         assert total.where == f"account id {acc.pk}" and "999.00" in total.what and "79.25" in total.what
@@ -68,8 +81,7 @@ class CheckTestCase:
         from prepay.vending.models import JournalLine
 
         acc = f.account(world.a1)
-        with transaction.atomic():
-            entry = ledger.post(acc, EntryKind.CHARGE, Decimal("-11.30"), actor=None, tax=Decimal("1.30"))
+        entry = audited(None, (acc, EntryKind.CHARGE, "-11.30", "1.30"))
         lines = {x.book: x.amount for x in JournalLine.objects.filter(entry=entry)}
         assert lines == {
             "customer": Decimal("11.30"),
@@ -84,7 +96,7 @@ class CheckTestCase:
             account=acc, seq=6, kind=EntryKind.PAYMENT, amount=Decimal("1.00"), balance_after=Decimal("70.25")
         )
         findings = services.check()
-        assert areas(findings) == ["ledger", "journal"]
+        assert areas(findings) == ["ledger", "journal", "unaudited"]
         assert "entry #6" in findings[0].where and "#4..#5 are missing" in findings[0].what
 
     def test_it_finds_an_audit_event_altered_with_sql_and_the_dropped_trigger(self, books):

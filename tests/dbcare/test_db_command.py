@@ -94,8 +94,10 @@ class DbCheckCommandTestCase:
         code, _, err = run("check")
         assert code == 1
         assert f"[ledger] account id {acc.pk} entry #1" in err
-        # the raw insert also bypassed the journal: the customer book disagrees with the ledger
-        assert f"[journal] account id {acc.pk}" in err and "3 problems found" in err
+        # the raw insert also bypassed the journal: the customer book disagrees with the ledger; and
+        # no audit event accounts for it
+        assert f"[journal] account id {acc.pk}" in err and f"[unaudited] account id {acc.pk} entry #1" in err
+        assert "4 problems found" in err
 
 
 class DbCompactCommandTestCase:

@@ -22,6 +22,7 @@ from prepay.vending import ledger
 from prepay.vending.models import EntryKind
 from tests import factories as f
 from tests.conftest import require_services
+from tests.dbcare.test_check import audited
 
 pytestmark = pytest.mark.services
 
@@ -151,8 +152,10 @@ class PostgresCompactCheckTestCase:
     def test_it_checks_committed_data_and_the_audit_chain_outside_a_transaction(self, pg, world):
         assert not connection.in_atomic_block  # the snapshot (REPEATABLE READ) and server-side cursor paths
         acc = f.account(world.a1)
-        with transaction.atomic():
-            ledger.post(acc, EntryKind.PAYMENT, Decimal("1.00"), actor=world.cashier)
+        audited(world.cashier, (acc, EntryKind.PAYMENT, "1.00"))  # a posting and its audit event
         do_register_meter(site=world.a1.site, serial="PGC", model=world.a1.single, actor=world.admin)
         assert services.check() == []
-        assert verify_log().count == 1
+        assert verify_log().count == 2
+        with transaction.atomic():  # a posting outside any action is found on PostgreSQL too
+            ledger.post(acc, EntryKind.PAYMENT, Decimal("2.00"), actor=world.cashier)
+        assert [x.area for x in services.check()] == ["unaudited"]

@@ -96,6 +96,36 @@ class RotateTestCase:
             ks.get_keystore().decoder_key(t.meter_ref(meter))
         ks.reset_keystore()
 
+    def test_it_keeps_old_audit_events_verifiable_and_seals_on_with_a_new_audit_key(
+        self, world, tmp_path, monkeypatch
+    ):
+        from prepay.audit.chain import verify_log
+        from prepay.audit.models import AuditEvent, AuditKey
+
+        old_file = tmp_path / "old.key"
+        ks.write_key_file(old_file, ks.StoreKey.generate())
+        monkeypatch.setenv("PREPAY_KEY_FILE", str(old_file))
+        ks.reset_keystore()
+        _import(world, CTSA01_VK)  # audited: sealed with the first audit key
+        before = verify_log()
+        root = f.user("root", is_superuser=True)
+        new_file = tmp_path / "new.key"
+        call_command("keys", "rotate", "--user", root.username, "--new-key-file", str(new_file))
+        monkeypatch.setenv("PREPAY_KEY_FILE", str(new_file))
+        ks.reset_keystore()
+        _import(world, "1122334455667788", krn=2)
+        rotated = AuditEvent.objects.get(verb="audit.key_rotated")
+        after = verify_log()
+        assert after.ok and after.count == before.count + 2
+        assert after.key_ids == (*before.key_ids, rotated.mac_key) and len(set(after.key_ids)) == 2
+        assert rotated.after["store_key"] == ks.load_store_key().key_id
+        new_store = ks.load_store_key().key_id
+        assert set(AuditKey.objects.values_list("store_key_id", flat=True)) == {new_store}
+        monkeypatch.setenv("PREPAY_KEY_FILE", str(old_file))  # the old store key reads no audit key now
+        ks.reset_keystore()
+        assert verify_log().problem.kind == "key"
+        ks.reset_keystore()
+
 
 class KeyFileRightsTestCase:
     def test_it_makes_an_existing_key_file_owner_only_when_it_writes_it(self, tmp_path):

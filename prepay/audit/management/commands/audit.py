@@ -1,7 +1,9 @@
 """``prepay audit``: verify the hash chain of the audit log, or list recent events.
 
-``prepay audit verify`` exits 0 when the chain is intact and 1 when an event was altered, inserted or
-deleted (the message names the event's sequence number and id). ``prepay audit list`` prints the newest
+``prepay audit verify`` exits 0 when the chain is intact and 1 when an event was altered, inserted,
+deleted or forged (its seal does not match: written without the audit key), and when the database
+file cannot be read (one line); the message names the event's sequence number and id. Checking the
+seals needs the store key (docs/audit.md). ``prepay audit list`` prints the newest
 events, optionally for one site code and/or one verb.
 """
 
@@ -28,8 +30,14 @@ def describe_problem(problem: Problem) -> str:
         "inserted": _("inserted"),
         "deleted": _("deleted"),
         "head": _("head mismatch"),
+        "forged": _("forged"),
+        "unkeyed": _("not sealed"),
+        "key": _("audit key unavailable"),
     }
-    where = _("event #%(seq)s") % {"seq": problem.seq} if problem.seq is not None else _("chain head")
+    if problem.seq is not None:
+        where = _("event #%(seq)s") % {"seq": problem.seq}
+    else:
+        where = _("Audit log") if problem.kind == "unkeyed" else _("chain head")
     if problem.event_id is not None:
         where += " " + _("(id %(id)s)") % {"id": problem.event_id}
     return _("BROKEN: %(where)s %(kind)s [%(code)s]: %(detail)s") % {
@@ -96,10 +104,17 @@ class Command(BaseCommand):
             self.stderr.write(describe_problem(result.problem))
             self.stderr.write(_("%(n)s events checked before the problem.") % {"n": result.count})
             raise CommandError(_("The audit chain is broken."), returncode=1)
-        self.stdout.write(
-            _("OK: %(n)s events, chain head #%(seq)s %(hash)s")
-            % {"n": result.count, "seq": result.head_seq, "hash": result.head_hash[:16]}
-        )
+        line = _("OK: %(n)s events, chain head #%(seq)s %(hash)s") % {
+            "n": result.count,
+            "seq": result.head_seq,
+            "hash": result.head_hash[:16],
+        }
+        if result.keyed_from is not None:
+            line += _("; sealed from event #%(seq)s (audit keys %(keys)s)") % {
+                "seq": result.keyed_from,
+                "keys": ", ".join(result.key_ids),
+            }
+        self.stdout.write(line)
 
     # -- list -------------------------------------------------------------------------------------
 
