@@ -6,8 +6,12 @@ Every function works on the embedded SQLite database and on PostgreSQL. File-lev
 :func:`check` runs through a Django connection alias because it reads the ledger and audit log.
 
 SQLite uses the online backup API (a consistent snapshot even while the server keeps writing; never
-a file copy). PostgreSQL uses ``pg_dump -Fc`` / ``pg_restore``; the password goes to the child
-process through ``PGPASSWORD`` and never appears on a command line or in a message.
+a file copy) — except for a damaged file that ``restore`` replaces, which SQLite cannot read and which
+is therefore kept aside by a plain file copy. PostgreSQL uses ``pg_dump -Fc`` / ``pg_restore``; the
+password goes to the child process through ``PGPASSWORD`` and never appears on a command line or in a
+message. Files and folders are created owner-only (:mod:`prepay.dbcare.permissions`); a damaged
+SQLite file is recognised by :mod:`prepay.dbcare.health`, and the ledger's link to the audit log is
+checked by :mod:`prepay.dbcare.provenance`.
 """
 
 from __future__ import annotations
