@@ -9,6 +9,7 @@ sealed, and because a seal covers ``prev_hash`` it also vouches for every event 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -108,7 +109,7 @@ class MacCheck:
             key = self.resolve(key_id)
         except KeyUnavailable as exc:
             return Problem(seq, row["id"], "key", _("its seal cannot be checked: %(why)s") % {"why": exc})
-        if seal(key, row["hash"]) != mac:
+        if not hmac.compare_digest(seal(key, row["hash"]), str(mac)):
             return Problem(
                 seq,
                 row["id"],
