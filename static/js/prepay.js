@@ -17,6 +17,12 @@
     if (box) box.hidden = true;
   }
 
+  // A button with data-print prints the page (no inline onclick: the Content-Security-Policy
+  // allows scripts from our own files only).
+  document.addEventListener("click", function (e) {
+    if (e.target.closest && e.target.closest("[data-print]")) window.print();
+  });
+
   document.addEventListener("htmx:responseError", function (e) {
     var status = e.detail.xhr ? e.detail.xhr.status : 0;
     show(status === 401 ? "signedOut" : status === 403 ? "forbidden" : status === 404 ? "missing" : "failed");
