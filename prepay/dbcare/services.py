@@ -412,7 +412,11 @@ def check(using: str = "default") -> list[Finding]:
        the customer ledger;
     6. every ledger entry and journal line was written in a transaction that committed an audit
        event (:mod:`prepay.dbcare.provenance`, area ``unaudited``);
-    7. the audit chain verifies, seals included (:func:`prepay.audit.chain.verify_log`).
+    7. the audit chain verifies, seals included (:func:`prepay.audit.chain.verify_log`);
+    8. stored configuration a sale depends on parses as the engine would parse it (tariff versions,
+       billing settings, vending keys, vending points, sites:
+       :func:`prepay.common.configcheck.stored_configuration_problems`), and no API client sells as
+       a vending point of another site (:func:`prepay.api.checks.misbound_clients`).
 
     At most :data:`MAX_FINDINGS_PER_AREA` findings are listed per area (then one "and N more").
     A database that cannot be read (damaged pages, no schema) raises :class:`DbCareError` with one
@@ -420,6 +424,7 @@ def check(using: str = "default") -> list[Finding]:
     """
     from django.db import Error as DatabaseError
 
+    from prepay.api.checks import misbound_clients
     from prepay.dbcare import provenance
 
     conn = connections[using]
@@ -436,9 +441,18 @@ def check(using: str = "default") -> list[Finding]:
         findings += _capped("journal", _journal(using))
         findings += _capped(provenance.AREA, provenance.unaudited(using))
         findings += _audit(using)
+        findings += _capped("configuration", _configuration(using))
+        findings += _capped("api_client", (Finding("api_client", w, t) for w, t in misbound_clients(using)))
     except DatabaseError as exc:
         raise DbCareError(unreadable(exc)) from exc
     return findings
+
+
+def _configuration(using: str) -> Iterator[Finding]:
+    from prepay.common.configcheck import stored_configuration_problems
+
+    for p in stored_configuration_problems(using):
+        yield Finding("configuration", p.where, f"{p.field}: {p.message}")
 
 
 def unreadable(exc: BaseException) -> str:

@@ -149,3 +149,29 @@ class CheckTestCase:
             )
         findings = [x for x in services.check() if x.area == "ledger"]
         assert len(findings) == 3 and "more findings" in findings[-1].what
+
+
+class ConfigurationCheckTestCase:
+    """db check lists stored configuration the engine would refuse, and misbound API clients."""
+
+    def test_it_lists_a_tariff_broken_around_the_editor(self, books, world):
+        from prepay.tariffs.models import Tariff
+
+        Tariff.objects.filter(pk=world.a1.tariff.pk).update(
+            kind="tiered", definition={"cycle": "month", "blocks": [{"upto": "200", "price": "-1"}]}
+        )
+        found = [x for x in services.check() if x.area == "configuration"]
+        assert found and all(world.a1.tariff.name in x.where or "tariff" in x.where for x in found)
+
+    def test_it_lists_an_api_client_selling_at_another_site(self, books, world):
+        from prepay.api.actions import do_create_api_client
+        from prepay.api.models import ApiClient
+        from prepay.vending.models import VendingPoint
+
+        client, _key = do_create_api_client(
+            group=world.a1.group, site=world.a1.site, point=None, name="bank", scopes=["read"],
+            roles=["cashier"], actor=world.admin,
+        )  # fmt: skip
+        other = VendingPoint.objects.create(site=world.a2.site, code="x2", name="A2 point")
+        ApiClient.objects.filter(pk=client.pk).update(point=other)  # around the action
+        assert "api_client" in areas(services.check())
