@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck pytest venv lock clean-venv messages
+.PHONY: demo test lint typecheck pytest fuzz venv lock clean-venv messages
 
 venv: $(STAMP)
 
@@ -38,6 +38,12 @@ typecheck: venv
 
 pytest: venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Fuzz the API from its OpenAPI schema (schemathesis): no 5xx, no undocumented status code or body.
+# FUZZ_EXAMPLES sets the generated requests per operation.
+FUZZ_EXAMPLES ?= 60
+fuzz: venv
+	PREPAY_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest fuzz -q -p no:cacheprovider $(PYTEST_ARGS)
 
 # Refresh the zh-Hans catalogue from the code and templates, then compile it (commit both files).
 messages: venv

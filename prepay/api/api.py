@@ -36,7 +36,46 @@ CONFLICTS = frozenset(
     }
 )
 
-api = NinjaAPI(
+#: answers any operation may give, documented on each one (the fuzz run checks that every status code
+#: an operation answers is documented): a refused request, no credentials, the wrong role or site, a
+#: row not found (or outside the caller's sites: the same answer), and a request outside the schema
+COMMON_ERRORS = {
+    "400": "Refused: a business rule, an invalid amount or a control character in the request",
+    "401": "No valid credentials",
+    "403": "The caller's role, scope or site does not allow this",
+    "404": "Not found, or outside the caller's sites",
+    "422": "The body, query or path does not fit the schema",
+}
+_ERROR_SCHEMA = {
+    "title": "ApiError",
+    "type": "object",
+    "properties": {
+        "code": {"type": "string"},
+        "message": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object"}},
+    },
+    "required": ["code", "message"],
+}
+
+
+class PrepayAPI(NinjaAPI):
+    """NinjaAPI whose schema documents :data:`COMMON_ERRORS` on every operation."""
+
+    def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: Any = None) -> Any:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        schema.setdefault("components", {}).setdefault("schemas", {})["ApiError"] = _ERROR_SCHEMA
+        ref = {"application/json": {"schema": {"$ref": "#/components/schemas/ApiError"}}}
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                declared = {str(code) for code in responses}
+                for status, description in COMMON_ERRORS.items():
+                    if status not in declared:
+                        responses[int(status)] = {"description": description, "content": ref}
+        return schema
+
+
+api = PrepayAPI(
     title="Prepay vending API",
     version="1",
     description=(
