@@ -19,7 +19,8 @@ from django.db import models
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from prepay.common.spreadsheet import csv_writer
+from prepay.common.spreadsheet import FORMULA_PREFIXES, csv_writer
+from prepay.domain.typed import TypedError, ascii_text, plain_decimal
 from prepay.imports.columns import COLUMNS, Column
 from prepay.tenancy.models import Site
 from prepay.tenancy.permissions import CAPABILITIES
@@ -106,7 +107,16 @@ class Row:
     bad: bool = False
 
     def get(self, key: str) -> str:
-        return self.values.get(key, "").strip()
+        """The cell's text, trimmed; a leading ``'`` that our own exports put before ``= + - @`` (so
+        no spreadsheet reads it as a formula) is taken off again, so an export imports as it is."""
+        value = self.values.get(key, "").strip()
+        if len(value) > 1 and value[0] == "'" and value[1:].startswith(FORMULA_PREFIXES):
+            return value[1:]
+        return value
+
+    def code(self, key: str) -> str:
+        """A number or code cell with full-width digits and letters (a Chinese IME) read as ASCII."""
+        return ascii_text(self.get(key)).strip()
 
 
 class KindImporter:
@@ -158,7 +168,7 @@ class KindImporter:
         return value
 
     def integer(self, row: Row, key: str, default: int, lo: int, hi: int | None = None) -> int:
-        value = row.get(key)
+        value = row.code(key)
         if not value:
             return default
         try:
@@ -185,7 +195,7 @@ class KindImporter:
 
     def decimal(self, row: Row, key: str, default: Decimal, places: int) -> Decimal:
         """A non-negative Decimal with at most ``places`` decimals (never via float)."""
-        value = row.get(key)
+        value = row.code(key)
         if not value:
             return default
         if "," in value:
@@ -195,11 +205,8 @@ class KindImporter:
                 return default
             value = value.replace(",", "")
         try:
-            d = Decimal(value)
-            ok = d.is_finite()
-        except InvalidOperation:
-            ok = False
-        if not ok:
+            d = plain_decimal(value)  # no exponent, underscore, NaN or Infinity
+        except TypedError:
             self.error(row, key, _("%(v)s is not a number.") % {"v": value})
             return default
         if d < 0:
@@ -209,7 +216,7 @@ class KindImporter:
         return d
 
     def digits(self, row: Row, key: str, max_length: int, pad: int = 0) -> str:
-        value = row.get(key)
+        value = row.code(key)
         if value and (not value.isascii() or not value.isdigit() or len(value) > max_length):
             self.error(row, key, _("Digits only, at most %(n)d.") % {"n": max_length})
             return ""

@@ -25,6 +25,7 @@ from prepay.customers.actions import do_create_customer, do_open_account
 from prepay.customers.choices import AccountMode, AccountStatus, BillingMode, Utility
 from prepay.customers.models import Account, Building, Customer, CustomerType, Unit
 from prepay.domain.money import ENERGY_PLACES
+from prepay.domain.typed import ascii_text
 from prepay.imports.base import KindImporter, Row
 from prepay.meters.actions import do_register_meter
 from prepay.meters.choices import Protocol
@@ -408,7 +409,7 @@ class MeterImporter(KindImporter):
 
     def check(self, row: Row) -> MeterPlan | None:
         site = self.site(row, "meter.stock")
-        serial = self.text(row, "serial", 32)
+        serial = ascii_text(self.text(row, "serial", 32))
         model_code = self.text(row, "meter_model_code", 32)
         ct_ratio = self.integer(row, "ct_ratio", 1, 1)
         pt_ratio = self.integer(row, "pt_ratio", 1, 1)
