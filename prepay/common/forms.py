@@ -48,5 +48,5 @@ class CodeField(forms.CharField):
     are read as ASCII (``Ｍ００１`` is ``M001``), surrounding spaces dropped."""
 
     def to_python(self, value: Any) -> str:
-        text = super().to_python(value)
-        return ascii_text(text).strip() if text else text
+        text = super().to_python(value) or ""
+        return ascii_text(text).strip()
