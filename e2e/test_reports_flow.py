@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.db.models import Sum
 from openpyxl import load_workbook
+from playwright.sync_api import expect
 
 from prepay.domain.reporting import ten_day_period
 from prepay.reports.exports import HEADER_ROW
@@ -67,7 +68,8 @@ class FinanceExportTestCase:
 
         page.goto(f"{live_server.url}/reports/")
         page.click("#link-dashboard")
-        page.wait_for_function("document.querySelectorAll('#live-vends tbody tr').length === 3")
+        # (locator expectations, not wait_for_function: the Content-Security-Policy forbids eval)
+        expect(page.locator("#live-vends tbody tr")).to_have_count(3)
         assert page.inner_text("#today-count") == "3"
         shot(page, "2-dashboard")
         # the live monitor picks up a new sale without a reload
@@ -79,12 +81,10 @@ class FinanceExportTestCase:
             idempotency_key="e2e-live",
             amount="9.90",
         )
-        page.wait_for_function(
-            "document.querySelectorAll('#live-vends tbody tr').length === 4", timeout=15000
-        )
+        expect(page.locator("#live-vends tbody tr")).to_have_count(4, timeout=15000)
         assert page.evaluate("window.__same_page === true")
         assert "9.90" in page.inner_text("#live-vends tbody tr:first-child")
-        page.wait_for_function("document.getElementById('today-count').textContent === '4'")
+        expect(page.locator("#today-count")).to_have_text("4")
         shot(page, "3-dashboard-live")
 
 
