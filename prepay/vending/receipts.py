@@ -81,6 +81,15 @@ def _person(user: Any) -> str:
     return str(user.get_full_name() or user.get_username())
 
 
+def account_of(receipt: Receipt) -> Any:
+    """The account a receipt is for: its vend's, its reversal's or its carried credit's."""
+    if receipt.vend_id is not None:
+        return receipt.vend.account  # type: ignore[union-attr]
+    if receipt.delivery_id is not None:
+        return receipt.delivery.account  # type: ignore[union-attr]
+    return receipt.reversal.account  # type: ignore[union-attr]
+
+
 # ---------------------------------------------------------------------------------------------------
 # signature and verification URL
 
@@ -92,6 +101,10 @@ def _tokens_of(receipt: Receipt) -> list[str]:
         vend = receipt.vend
         assert vend is not None
         return [t.token for t in vend.tokens.filter(kind=TokenKind.CREDIT).order_by("tid", "pk")]
+    if receipt.delivery_id is not None:
+        delivery = receipt.delivery
+        assert delivery is not None
+        return [t.token for t in delivery.tokens.filter(kind=TokenKind.CREDIT).order_by("tid", "pk")]
     reversal = receipt.reversal
     if reversal is None or reversal.clear_token_id is None:
         return []
@@ -102,6 +115,8 @@ def _tokens_of(receipt: Receipt) -> list[str]:
 def _amount_of(receipt: Receipt) -> Decimal:
     if receipt.vend is not None:
         return receipt.vend.amount
+    if receipt.delivery_id is not None:
+        return Decimal("0.00")  # credit carried over at a meter replacement: no money
     assert receipt.reversal is not None
     return receipt.reversal.amount
 
@@ -254,6 +269,24 @@ def _vend_facts(vend: Vend, receipt: Receipt) -> dict[str, Any]:
     return facts
 
 
+def _settlement_facts(reversal: Reversal, kind: str) -> dict[str, str]:
+    """Title and "money back" line of a reversal or refund slip: a **void** (approved while the sale's
+    shift was open: paid back at the counter) reads differently from a **refund paid by finance**."""
+    from prepay.vending.reversals import Settlement, settlement_of
+
+    settlement = settlement_of(reversal)
+    if kind == "refund":
+        title = _("Refund receipt")
+    elif settlement == Settlement.VOID:
+        title = _("Void receipt")
+    elif settlement == Settlement.FINANCE:
+        title = _("Reversal receipt: refunded by finance")
+    else:
+        title = _("Reversal receipt")
+    shown = str(Settlement(settlement).label) if settlement else ""
+    return {"title": title, "settlement": settlement, "settlement_display": shown}
+
+
 def _rows(ctx: dict[str, Any]) -> list[tuple[str, str]]:
     """The receipt's label/value rows in print order (the same rows on paper, in PDF and in ESC/POS)."""
     rows: list[tuple[str, str]] = [
@@ -268,7 +301,11 @@ def _rows(ctx: dict[str, Any]) -> list[tuple[str, str]]:
         rows.append((_("Unit"), ctx["unit_label"]))
     if ctx["meter_serial"]:
         rows.append((_("Meter no."), ctx["meter_serial"]))
-    if ctx["kind"] == "vend":
+    if ctx["kind"] == "carried":
+        from prepay.vending.carried_receipts import carried_rows
+
+        rows += carried_rows(ctx)
+    elif ctx["kind"] == "vend":
         rows.append((_("Payment method"), ctx["method"]))
         if ctx["reference"]:
             rows.append((_("Payment reference"), ctx["reference"]))
@@ -288,6 +325,8 @@ def _rows(ctx: dict[str, Any]) -> list[tuple[str, str]]:
         if ctx["card_sequence"] is not None:
             rows.append((_("Card purchase no."), str(ctx["card_sequence"])))
     else:
+        if ctx["settlement_display"]:
+            rows.append((_("Money back"), ctx["settlement_display"]))
         rows.append((_("Paid back by"), ctx["method"]))
         rows.append(
             (_("Amount returned") if ctx["kind"] == "refund" else _("Amount reversed"), ctx["amount"])
@@ -316,6 +355,8 @@ def receipt_context(receipt: Receipt, *, request: Any = None) -> dict[str, Any]:
     ``card_sequence`` (int or None), ``reprint`` (``Receipt.prints``: 0 for the original, n for the
     n-th re-print counted by ``do_reprint_receipt``), ``reprint_label`` ("REPRINT n" or empty),
     ``reversed`` (dict describing the reversed vend, or None), ``reason``, ``status_display``,
+    for reversals and refunds ``settlement`` / ``settlement_display`` (void at the counter, refund paid
+    by finance, agent float: ``prepay.vending.reversals.Settlement``; the title says which),
     ``verify_url``, ``qr_svg`` (safe inline SVG), ``rows`` (list of (label, value)).
     """
     receipt = (
@@ -331,13 +372,19 @@ def receipt_context(receipt: Receipt, *, request: Any = None) -> dict[str, Any]:
             "reversal__vend__meter",
             "reversal__vend__receipt",
             "reversal__requested_by",
+            "delivery__account__customer",
+            "delivery__account__unit__building",
+            "delivery__meter",
+            "delivery__created_by",
+            "delivery__installation",
+            "delivery__card",
         ).get(pk=receipt.pk)
         if receipt.pk
         else receipt
     )
     vend: Vend | None = receipt.vend
     reversal: Reversal | None = receipt.reversal
-    account = vend.account if vend is not None else reversal.account  # type: ignore[union-attr]
+    account = account_of(receipt)
     issued_at = timezone.localtime(receipt.issued_at)
     ctx: dict[str, Any] = {
         "receipt": receipt,
@@ -355,7 +402,11 @@ def receipt_context(receipt: Receipt, *, request: Any = None) -> dict[str, Any]:
         "reversed": None,
         "reason": "",
     }
-    if vend is not None:
+    if receipt.delivery_id is not None:
+        from prepay.vending.carried_receipts import carried_facts
+
+        ctx.update(carried_facts(receipt))
+    elif vend is not None:
         ctx["kind"] = "vend"
         ctx["title"] = (
             _("Water purchase receipt") if vend.account.utility == "water" else _("Purchase receipt")
@@ -366,7 +417,7 @@ def receipt_context(receipt: Receipt, *, request: Any = None) -> dict[str, Any]:
     else:
         assert reversal is not None
         ctx["kind"] = "refund" if reversal.kind == ReversalKind.REFUND else "reversal"
-        ctx["title"] = _("Refund receipt") if ctx["kind"] == "refund" else _("Reversal receipt")
+        ctx.update(_settlement_facts(reversal, ctx["kind"]))
         ctx["operator"] = _person(receipt.issued_by) or _person(reversal.requested_by)
         ctx["reason"] = reversal.reason
         ctx["method"] = reversal.get_method_display()

@@ -11,7 +11,20 @@ How the credit is taken back depends on how it went out:
   the reversal is refused (the credit is in the meter);
 * remote fee control balance: refused when the balance no longer holds the money.
 
-A refund pays out (part of) a positive balance, e.g. to a customer leaving.
+Who pays the money back (:class:`Settlement`), decided when the reversal is approved, under the lock
+of the vend's shift (``do_close_shift`` takes the same lock, so a cash-up and an approval never cross):
+
+* **void** — the vend was taken in a counter shift that is still open: the cashier hands the money
+  back across the counter, the shift's expected money drops by it (``shifts.shift_summary``). Its
+  cash line in the journal names the vending point, like the sale's.
+* **refund by finance** — the shift is closed (or the sale had none: an online channel): finance pays
+  the money back; the cash line names no vending point, so the closed cash-up is untouched and the
+  pay-out shows in finance's reports (the reversals and refunds report, the reconciliation sheet).
+* **agent float** — a partner agent's sale: the agent's float is credited back.
+
+A refund (``do_request_refund``) pays out (part of) a positive balance, e.g. to a customer leaving; it is
+always paid by finance. :func:`settlement_of` and :func:`with_settlement` read the settlement back from
+the journal.
 """
 
 from __future__ import annotations
@@ -19,9 +32,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
+from django.db.models import Case, CharField, OuterRef, QuerySet, Subquery, Value, When
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from prepay.audit.actions import record_event
 from prepay.common.actions import locked
@@ -35,13 +51,76 @@ from prepay.vending.approvals import lock_for_decision, record_decision
 from prepay.vending.models import (
     Delivery,
     EntryKind,
+    JournalLine,
     PaymentMethod,
     Reversal,
     ReversalKind,
     ReversalStatus,
+    Shift,
+    ShiftStatus,
     Vend,
     VendStatus,
 )
+
+
+class Settlement(models.TextChoices):
+    """How the money of an approved reversal or refund went back (see the module docstring)."""
+
+    VOID = "void", gettext_lazy("Void: paid back at the counter")
+    FINANCE = "finance", gettext_lazy("Refund paid by finance")
+    AGENT_FLOAT = "agent_float", gettext_lazy("Back to the agent's float")
+
+
+#: the books a pay-out's money leaves by: a drawer or finance's cash (``cash``), an agent's float
+_PAY_BOOKS = (ledger.CASH, ledger.AGENT_FLOAT)
+
+
+def pay_key(reversal: Reversal) -> str:
+    """The idempotency key of the ledger entry that paid ``reversal``'s money back."""
+    return f"refund:{reversal.pk}" if reversal.kind == ReversalKind.REFUND else f"reversal:{reversal.pk}:pay"
+
+
+def _settlement(book: str | None, point_id: int | None) -> str:
+    """The settlement a pay-out's journal line shows ("" when there is none: not approved)."""
+    if book == ledger.AGENT_FLOAT:
+        return Settlement.AGENT_FLOAT
+    if book == ledger.CASH:
+        return Settlement.VOID if point_id is not None else Settlement.FINANCE
+    return ""
+
+
+def settlement_of(reversal: Reversal) -> str:
+    """:class:`Settlement` value of an approved reversal or refund, read from its journal; "" before
+    approval (or when rejected)."""
+    line = (
+        JournalLine.objects.filter(entry__idempotency_key=pay_key(reversal), book__in=_PAY_BOOKS)
+        .values_list("book", "point_id")
+        .first()
+    )
+    return _settlement(*line) if line else ""
+
+
+def with_settlement(reversals: QuerySet[Reversal]) -> QuerySet[Reversal]:
+    """``reversals`` annotated with ``pay_book`` and ``pay_point`` (the pay-out's journal line: book and
+    vending point id, None before approval); :func:`settlement_from_row` turns them into a
+    :class:`Settlement` value. Filter voids with ``pay_book="cash", pay_point__isnull=False``."""
+    key = Case(
+        When(kind=ReversalKind.REFUND, then=Concat(Value("refund:"), Cast("pk", CharField()))),
+        default=Concat(Value("reversal:"), Cast("pk", CharField()), Value(":pay")),
+        output_field=CharField(),
+    )
+    lines = JournalLine.objects.filter(entry__idempotency_key=OuterRef("pay_key"), book__in=_PAY_BOOKS)
+    return reversals.annotate(
+        pay_key=key,
+        pay_book=Subquery(lines.values("book")[:1]),
+        pay_point=Subquery(lines.values("point_id")[:1]),
+    )
+
+
+def settlement_from_row(row: Any) -> str:
+    """The settlement of a row of :func:`with_settlement` (a model instance or a ``values()`` dict)."""
+    get = row.get if isinstance(row, dict) else lambda k: getattr(row, k, None)
+    return _settlement(get("pay_book"), get("pay_point"))
 
 
 def _reason(reason: str) -> str:
@@ -191,6 +270,7 @@ def do_approve_reversal(*, reversal: Reversal, actor: Any, note: str = "") -> Re
             idempotency_key=f"refund:{reversal.pk}",
             memo=_("Refund: %(r)s") % {"r": reversal.reason},
         )
+        extra = {"settlement": Settlement.FINANCE.value}
     record_decision(reversal, actor, ReversalStatus.APPROVED, note)
     if reversal.point_id is not None:
         from prepay.common.actions import locked as lock
@@ -259,16 +339,25 @@ def _reverse_vend(reversal: Reversal, account: Account, actor: Any) -> dict[str,
             idempotency_key=f"reversal:{reversal.pk}:vend",
             memo=_("Reversal of %(r)s") % {"r": vend.receipt_no},
         )
+    settlement = _settle(vend)
+    extra["settlement"] = settlement.value
+    memo = {
+        Settlement.VOID: _("Void of %(r)s: money paid back at the counter"),
+        Settlement.FINANCE: _("Refund of %(r)s paid by finance"),
+        Settlement.AGENT_FLOAT: _("Money of %(r)s back to the agent's float"),
+    }[settlement]
     ledger.post(
         account,
         EntryKind.REFUND,
         -vend.amount,
         actor=actor,
-        book=ledger.AGENT_FLOAT if vend.point and vend.point.uses_float else ledger.CASH,
-        point=vend.point,
+        book=ledger.AGENT_FLOAT if settlement == Settlement.AGENT_FLOAT else ledger.CASH,
+        # the point's drawer pays a void (and an agent's float takes its money back); finance pays
+        # a refund, so its cash line names no point and no closed cash-up changes
+        point=vend.point if settlement != Settlement.FINANCE else None,
         method=vend.method,
         idempotency_key=f"reversal:{reversal.pk}:pay",
-        memo=_("Money of %(r)s paid back") % {"r": vend.receipt_no},
+        memo=memo % {"r": vend.receipt_no},
     )
     if vend.point is not None and vend.point.uses_float:
         from prepay.vending.actions import _post_float
@@ -283,6 +372,15 @@ def _reverse_vend(reversal: Reversal, account: Account, actor: Any) -> dict[str,
     vend.status = VendStatus.REVERSED
     vend.save(update_fields=["status"])
     return extra
+
+
+def _settle(vend: Vend) -> Settlement:
+    """Who pays ``vend``'s money back, decided under the lock of its shift (see the module docstring)."""
+    if vend.point is not None and vend.point.uses_float:
+        return Settlement.AGENT_FLOAT
+    if vend.shift_id is not None and locked(Shift, vend.shift_id).status == ShiftStatus.OPEN:
+        return Settlement.VOID
+    return Settlement.FINANCE
 
 
 @transaction.atomic

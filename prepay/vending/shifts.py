@@ -1,4 +1,5 @@
-"""Cashier shifts and cash-up (交班扎帐): expected money per payment method vs what was counted."""
+"""Cashier shifts and cash-up (交班扎帐): expected money per payment method (sales less voids) vs what was
+counted."""
 
 from __future__ import annotations
 
@@ -16,7 +17,17 @@ from prepay.common.amounts import parse_amount
 from prepay.common.errors import ActionError
 from prepay.domain.money import money
 from prepay.tenancy.scoping import require
-from prepay.vending.models import PaymentMethod, PointKind, Shift, ShiftStatus, Vend, VendingPoint
+from prepay.vending.models import (
+    ApprovalStatus,
+    PaymentMethod,
+    PointKind,
+    Reversal,
+    ReversalKind,
+    Shift,
+    ShiftStatus,
+    Vend,
+    VendingPoint,
+)
 
 
 def _audit(actor: Any, verb: str, shift: Shift, **after: Any) -> None:
@@ -46,30 +57,60 @@ def do_open_shift(*, point: VendingPoint, actor: Any, opening_float: Any = 0) ->
 
 
 def shift_summary(shift: Shift) -> dict[str, Any]:
-    """Money the drawer should hold per payment method (cash includes the opening float), and counts.
+    """What the drawer should hold per payment method, and how that figure is made.
 
-    Every vend taken in the shift counts, reversed or not: the money was taken at this counter; pay-outs
-    of approved reversals are made by finance and show in their own reports.
+    ``sales``: money taken by the shift's vends, every one (the money crossed the counter when it was
+    sold); ``voids``: money of reversals approved while the shift was open (``reversals.Settlement``
+    VOID), which the cashier paid back across the counter; ``expected`` = sales − voids, plus the
+    opening float in cash. A reversal approved after the shift closed is a refund paid by finance: it
+    is not a void and never changes a closed cash-up; ``finance_refunds`` counts them for information.
+    Also ``counts`` / ``void_counts`` per method, ``vends`` (number of sales), ``taken`` (sales − voids).
     """
-    rows = Vend.objects.filter(shift=shift).values("method").annotate(total=Sum("amount"), n=Count("id"))
-    expected = {m: Decimal("0.00") for m in PaymentMethod.values}
+    from prepay.vending.reversals import Settlement, settlement_from_row, with_settlement
+
+    zero = {m: Decimal("0.00") for m in PaymentMethod.values}
+    sales, voids = dict(zero), dict(zero)
     counts = {m: 0 for m in PaymentMethod.values}
+    void_counts = dict(counts)
+    rows = Vend.objects.filter(shift=shift).values("method").annotate(total=Sum("amount"), n=Count("id"))
     for row in rows:
         # Sum() keeps the MoneyField output type, so the total comes back as Decimal yuan
-        expected[row["method"]] = money(row["total"] or 0)
+        sales[row["method"]] = money(row["total"] or 0)
         counts[row["method"]] = row["n"]
+    reversals = with_settlement(
+        Reversal.objects.filter(vend__shift=shift, status=ApprovalStatus.APPROVED, kind=ReversalKind.REVERSAL)
+    ).only("method", "amount")
+    refunded = Decimal("0.00")
+    refunds = 0
+    for r in reversals:
+        if settlement_from_row(r) == Settlement.VOID:
+            voids[r.method] += r.amount
+            void_counts[r.method] += 1
+        else:
+            refunded += r.amount
+            refunds += 1
+    expected = {m: sales[m] - voids[m] for m in PaymentMethod.values}
     expected[PaymentMethod.CASH] += shift.opening_float
     return {
+        "sales": sales,
+        "voids": voids,
         "expected": expected,
         "counts": counts,
+        "void_counts": void_counts,
         "vends": sum(counts.values()),
-        "taken": sum(expected.values()) - shift.opening_float,
+        "voided": sum(void_counts.values()),
+        "taken": sum(sales.values()) - sum(voids.values()),
+        "finance_refunds": {"count": refunds, "amount": refunded},
     }
 
 
 @transaction.atomic
 def do_close_shift(*, shift: Shift, actor: Any, declared: dict[str, Any], note: str = "") -> Shift:
-    """Close the shift with the money counted per method; the difference (declared − expected) is kept."""
+    """Close the shift with the money counted per method; the difference (declared − expected) is kept.
+
+    Expected is :func:`shift_summary`'s: sales less voids, plus the opening float in cash. Once closed,
+    a reversal of one of the shift's sales is a refund paid by finance and leaves this cash-up alone.
+    """
     shift = locked(Shift, shift.pk)
     require(actor, "vend.sell", group_id=shift.point.site.group_id, site_id=shift.point.site_id)
     if shift.cashier_id != getattr(actor, "pk", None):
@@ -85,7 +126,8 @@ def do_close_shift(*, shift: Shift, actor: Any, declared: dict[str, Any], note: 
         m: parse_amount(declared.get(m, 0), str(PaymentMethod(m).label), sign="nonnegative", places=2)
         for m in PaymentMethod.values
     }
-    expected = shift_summary(shift)["expected"]
+    summary = shift_summary(shift)  # read under the shift's lock: an approval waits for it (voids)
+    expected = summary["expected"]
     shift.expected = {m: str(v) for m, v in expected.items()}
     shift.declared = {m: str(v) for m, v in counted.items()}
     shift.difference = {m: str(counted[m] - expected[m]) for m in PaymentMethod.values}
@@ -97,6 +139,8 @@ def do_close_shift(*, shift: Shift, actor: Any, declared: dict[str, Any], note: 
         actor,
         "shift.close",
         shift,
+        sales={m: str(v) for m, v in summary["sales"].items()},
+        voids={m: str(v) for m, v in summary["voids"].items()},
         expected=shift.expected,
         declared=shift.declared,
         difference=shift.difference,

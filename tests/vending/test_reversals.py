@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from prepay.audit.models import AuditEvent
 from prepay.customers.models import Account
 from prepay.dbcare import services
 from prepay.telemetry.models import CommandStatus, MeterCommand
@@ -13,11 +14,13 @@ from prepay.tokens.models import IssuedToken, TokenKind
 from prepay.vending import ledger
 from prepay.vending.actions import (
     do_approve_reversal,
+    do_close_shift,
     do_reject_reversal,
     do_request_refund,
     do_request_reversal,
+    shift_summary,
 )
-from prepay.vending.models import EntryKind, Receipt, ReversalStatus, Vend, VendStatus
+from prepay.vending.models import EntryKind, JournalLine, Receipt, ReversalStatus, Vend, VendStatus
 from tests import factories as f
 from tests.helpers import refused
 from tests.vending.test_vend import decoder, sell
@@ -178,3 +181,67 @@ class RefundTestCase:
             reason="x",
         )
         assert services.check() == []
+
+
+class SettlementTestCase:
+    """Void at the counter while the shift is open; refund by finance once it is closed."""
+
+    def _reverse(self, shop, vend):
+        from prepay.vending.reversals import settlement_of
+
+        r = do_request_reversal(vend=vend, actor=shop.world.cashier, reason="typo", token_entered=False)
+        do_approve_reversal(reversal=r, actor=shop.world.finance)
+        pay = JournalLine.objects.get(
+            entry__idempotency_key=f"reversal:{r.pk}:pay", book__in=["cash", "agent_float"]
+        )
+        return r, settlement_of(r), pay
+
+    def test_it_voids_at_the_counter_while_the_shift_is_open(self, shop):
+        vend = sell(shop, amount="50.00", method="card")
+        r, settlement, pay = self._reverse(shop, vend)
+        assert settlement == "void"
+        assert (pay.book, pay.point_id, pay.method, pay.amount) == (
+            "cash",
+            shop.point.pk,
+            "card",
+            Decimal("-50.00"),
+        )
+        event = AuditEvent.objects.filter(verb="reversal.approve").get()
+        assert event.after["settlement"] == "void"
+        summary = shift_summary(shop.shift)
+        assert summary["voids"]["card"] == Decimal("50.00") and summary["expected"]["card"] == Decimal("0.00")
+        assert services.check() == []
+
+    def test_it_leaves_a_closed_shift_alone_and_finance_refunds(self, shop):
+        vend = sell(shop, amount="50.00")
+        closed = do_close_shift(shift=shop.shift, actor=shop.world.cashier, declared={"cash": "50.00"})
+        r, settlement, pay = self._reverse(shop, vend)
+        assert settlement == "finance"
+        assert (pay.book, pay.point_id, pay.method) == ("cash", None, "cash")
+        summary = shift_summary(closed)
+        assert summary["expected"]["cash"] == Decimal("50.00") == Decimal(closed.expected["cash"])
+        assert summary["voids"]["cash"] == Decimal("0.00")
+        assert summary["finance_refunds"] == {"count": 1, "amount": Decimal("50.00")}
+        assert AuditEvent.objects.filter(verb="reversal.approve").get().after["settlement"] == "finance"
+        assert ledger.balance_of(shop.account) == Decimal("0.00") and services.check() == []
+
+    def test_it_credits_an_agents_float_back(self, shop):
+        from prepay.vending.actions import do_topup_float
+
+        do_topup_float(point=shop.agent, amount="100.00", actor=shop.world.finance, idempotency_key="t1")
+        agent = f.user(memberships=[(shop.world.a1.group, shop.world.a1.site, "cashier")])
+        vend = sell(shop, point=shop.agent, actor=agent, amount="30.00")
+        r, settlement, pay = self._reverse(shop, vend)
+        assert settlement == "agent_float" and (pay.book, pay.point_id) == ("agent_float", shop.agent.pk)
+
+    def test_a_balance_refund_is_paid_by_finance(self, shop):
+        from prepay.customers.choices import AccountMode
+        from prepay.vending.reversals import settlement_of
+
+        account = shop.sts_account(mode=AccountMode.REMOTE)
+        sell(shop, account=account, amount="80.00")
+        r = do_request_refund(account=account, amount="30.00", actor=shop.world.clerk, reason="moving out")
+        assert settlement_of(r) == ""  # not approved yet
+        do_approve_reversal(reversal=r, actor=shop.world.finance)
+        assert settlement_of(r) == "finance"
+        assert shift_summary(shop.shift)["voids"]["cash"] == Decimal("0.00")

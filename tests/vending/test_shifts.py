@@ -64,3 +64,28 @@ class ShiftTestCase:
         )
         do_close_shift(shift=shop.shift, actor=shop.world.cashier, declared={})
         refused("shift_closed", do_close_shift, shift=shop.shift, actor=shop.world.cashier, declared={})
+
+
+class ShiftVoidTestCase:
+    """A reversal approved while the shift is open is a void: the drawer pays it back."""
+
+    def test_it_expects_no_money_for_a_typo_voided_while_the_shift_is_open(self, shop):
+        from prepay.customers.choices import AccountMode
+        from prepay.vending.actions import do_approve_reversal, do_request_reversal
+
+        site = shop.world.a1.site
+        site.max_sale_amount = Decimal("2000000000.00")
+        site.max_daily_amount = Decimal("2000000000.00")
+        site.save()
+        sell(shop, amount="500.00")
+        sell(shop, amount="180.00")
+        remote = shop.sts_account(mode=AccountMode.REMOTE)
+        typo = sell(shop, account=remote, amount="1000000000.00")
+        r = do_request_reversal(vend=typo, actor=shop.world.cashier, reason="typo", token_entered=False)
+        do_approve_reversal(reversal=r, actor=shop.world.finance)
+        summary = shift_summary(shop.shift)
+        assert summary["expected"]["cash"] == Decimal("680.00")
+        assert summary["sales"]["cash"] == Decimal("1000000680.00")
+        assert summary["voids"]["cash"] == Decimal("1000000000.00") and summary["void_counts"]["cash"] == 1
+        closed = do_close_shift(shift=shop.shift, actor=shop.world.cashier, declared={"cash": "680.00"})
+        assert closed.expected["cash"] == "680.00" and closed.difference["cash"] == "0.00"

@@ -1,7 +1,13 @@
-"""Shifts at the counter: open with a cash float, close with the money counted (cash-up, 交班扎帐)."""
+"""Shifts at the counter: open with a cash float, close with the money counted (cash-up, 交班扎帐).
+
+The cash-up shows per payment method the sales, the voids (reversals approved while the shift was
+open: paid back across the counter) and the money expected; reversals approved after the shift closed
+are refunds paid by finance and are only mentioned (prepay/vending/shifts.py ``shift_summary``).
+"""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -41,13 +47,22 @@ def open_shift(request: HttpRequest) -> HttpResponse:
     return render(request, "counter/sell.html", context, status=400)
 
 
-def summary_rows(expected: dict[str, Any], declared: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """One row per payment method: label, expected, declared and difference (when counted)."""
-    from decimal import Decimal
-
+def summary_rows(
+    summary: dict[str, Any], expected: dict[str, Any] | None = None, declared: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """One row per payment method: label, sales, voids (paid back at the counter), expected (the
+    summary's, or ``expected`` as fixed when the shift closed), and declared and difference once counted."""
+    expected = summary["expected"] if expected is None else expected
     rows = []
     for value, label in PaymentMethod.choices:
-        row: dict[str, Any] = {"method": value, "label": label, "expected": Decimal(str(expected[value]))}
+        row: dict[str, Any] = {
+            "method": value,
+            "label": label,
+            "sales": summary["sales"][value],
+            "voids": summary["voids"][value],
+            "void_count": summary["void_counts"][value],
+            "expected": Decimal(str(expected[value])),
+        }
         if declared is not None:
             row["declared"] = Decimal(str(declared[value]))
             row["difference"] = row["declared"] - row["expected"]
@@ -81,7 +96,7 @@ def close_shift(request: HttpRequest) -> HttpResponse:
     context = {
         "shift": shift,
         "summary": summary,
-        "rows": summary_rows(summary["expected"]),
+        "rows": summary_rows(summary),
         "form": form,
         "title": _("Close shift"),
     }
@@ -102,5 +117,5 @@ def shift_detail(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     summary = vending.shift_summary(shift)
     closed = shift.status == "closed"
-    rows = summary_rows(shift.expected if closed else summary["expected"], shift.declared if closed else None)
+    rows = summary_rows(summary, shift.expected if closed else None, shift.declared if closed else None)
     return render(request, "counter/shift.html", {"shift": shift, "summary": summary, "rows": rows})
