@@ -209,8 +209,12 @@ def do_replace_meter(
     """换表: closing reading of the old meter, its remaining credit carried to the new one.
 
     ``remaining_credit`` is real energy (kWh / m³) left on the old meter; the new installation
-    records it as ``credit_carried_in`` for the vending layer to load (as a token or card write)
-    with the new meter's multiplier. The old meter goes to ``faulty`` (default) or back to stock.
+    records it as ``credit_carried_in`` and, in the same transaction, it is delivered to the new
+    meter with its multiplier (``prepay.vending.deliveries.deliver_carried_credit``): credit token(s)
+    with a numbered receipt, an IC-card image to write, or a remote credit command. The delivery is
+    ``inst.credit_delivery``; one that could not be made now stays pending (never lost). A remote fee
+    control account needs none (its money is on the balance). The old meter goes to ``faulty``
+    (default) or back to stock.
     """
     account, new_meter = _lock_pair(account, new_meter)
     require(actor, "account.lifecycle", group_id=account.site.group_id, site_id=account.site_id)
@@ -243,6 +247,15 @@ def do_replace_meter(
     )
     inst = _install(account, new_meter, new_opening_reading, remaining_credit)
     old_meter.refresh_from_db()
+    from prepay.vending.deliveries import deliver_carried_credit
+
+    delivery = deliver_carried_credit(
+        inst,
+        actor=actor,
+        old=current,
+        reason=_("Credit carried over from meter %(o)s to %(n)s")
+        % {"o": old_meter.serial, "n": new_meter.serial},
+    )
     _audit(
         actor,
         "meter.replace",
@@ -254,6 +267,7 @@ def do_replace_meter(
         credit_carried=str(remaining_credit),
         new_opening_reading=str(new_opening_reading),
         reason=reason,
+        delivery=delivery.pk if delivery is not None else None,
     )
     return inst
 

@@ -128,6 +128,7 @@ def _record(
     value: int | None = None,
     key_change: KeyChange | None = None,
     subclass: int,
+    delivery: Any = None,
 ) -> IssuedToken:
     return IssuedToken.objects.create(
         meter=meter,
@@ -145,6 +146,7 @@ def _record(
         vend=vend,
         adjustment=adjustment,
         key_change=key_change,
+        delivery=delivery,
         created_by=actor if getattr(actor, "pk", None) else None,
     )
 
@@ -168,12 +170,14 @@ def do_issue_credit_token(
     at: datetime | None = None,
     approved: bool = False,
     adjustment: Any = None,
+    delivery: Any = None,
 ) -> IssuedToken:
     """A credit token for ``amount`` meter register units (kWh for subclass 0, m³ for 1 …).
 
     Callers convert purchased energy to register units (÷ CT × PT) before calling. Cashiers
     (``vend.sell``) and clerks (``account.lifecycle``, e.g. credit carried over at 换表) may issue;
     ``approved=True`` is an approver (``reversal.approve``) releasing an approved adjustment.
+    ``delivery``: the ``CreditDelivery`` (credit carried over at a replacement) the token delivers.
     """
     meter = locked(Meter, meter.pk, "model")
     if approved:
@@ -189,6 +193,7 @@ def do_issue_credit_token(
         vend=vend,
         at=at,
         adjustment=adjustment,
+        delivery=delivery,
     )
 
 
@@ -202,6 +207,7 @@ def issue_credit_token(
     vend: Any = None,
     at: datetime | None = None,
     adjustment: Any = None,
+    delivery: Any = None,
 ) -> IssuedToken:
     """The body of :func:`do_issue_credit_token` for an action that already holds ``meter``'s row
     lock (read with its model) and has checked that the actor may sell there (a vend)."""
@@ -228,6 +234,7 @@ def issue_credit_token(
         adjustment=adjustment,
         subclass=subclass,
         amount=loaded,
+        delivery=delivery,
     )
     _audit(
         actor,

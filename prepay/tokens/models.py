@@ -99,6 +99,10 @@ class IssuedToken(models.Model):
     adjustment = models.ForeignKey(
         "vending.Adjustment", on_delete=models.PROTECT, null=True, blank=True, related_name="tokens"
     )
+    # credit delivered outside a sale (carried over at a meter replacement)
+    delivery = models.ForeignKey(
+        "vending.CreditDelivery", on_delete=models.PROTECT, null=True, blank=True, related_name="tokens"
+    )
     key_change = models.ForeignKey(
         "KeyChange", on_delete=models.PROTECT, null=True, blank=True, related_name="tokens"
     )

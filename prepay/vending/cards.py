@@ -6,7 +6,15 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from prepay.domain.cards import CardCredit, build_card_image, read_card_image
+from prepay.domain.cards import (
+    MAC_LEN,
+    MAGIC,
+    VERSION,
+    CardCredit,
+    CardError,
+    build_card_image,
+    read_card_image,
+)
 from prepay.tokens.keystore import get_keystore
 
 
@@ -24,3 +32,17 @@ def card_image_for(meter: Any, *, sequence: int, units: Decimal, issued: date) -
 def verify_card_image(meter: Any, image: bytes, *, last_sequence: int) -> CardCredit:
     """What the meter checks on insertion (used by the simulator): raises ``CardError`` to refuse."""
     return read_card_image(card_key_for(meter), image, serial=meter.serial, last_sequence=last_sequence)
+
+
+def peek_serial(image: bytes) -> str:
+    """The meter serial an image names, read without its key (to find the meter whose key then
+    checks the MAC with :func:`verify_card_image`). Raises ``CardError("malformed")``."""
+    if len(image) < 4 + 12 + MAC_LEN or image[:2] != MAGIC or image[2] != VERSION:
+        raise CardError("malformed", "not a purchase card image")
+    n = image[3]
+    if len(image) != 4 + n + 12 + MAC_LEN:
+        raise CardError("malformed", "card image has the wrong length")
+    try:
+        return image[4 : 4 + n].decode("ascii")
+    except UnicodeDecodeError:
+        raise CardError("malformed", "card serial is not ASCII") from None

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -89,6 +90,13 @@ class PointKind(models.TextChoices):
     ONLINE = "online", _("Online channel")
 
 
+class PrinterConnection(models.TextChoices):
+    NONE = "", _("No thermal printer")
+    NETWORK = "network", _("Network printer (the server sends to host:port)")
+    SERVER_USB = "server_usb", _("USB printer on the server (device file)")
+    BRIDGE = "bridge", _("USB printer at the counter PC (through the card bridge)")
+
+
 class VendingPoint(models.Model):
     """Where money is taken: a counter, a partner agent or an online channel (支付渠道).
 
@@ -116,6 +124,21 @@ class VendingPoint(models.Model):
     )
     receipt_counter = models.PositiveBigIntegerField(_("last receipt number"), default=0, editable=False)
     active = models.BooleanField(_("active"), default=True)
+    # the counter's thermal receipt printer (prepay/vending/printing.py)
+    printer_connection = models.CharField(
+        _("receipt printer"), max_length=12, choices=PrinterConnection.choices, blank=True, default=""
+    )
+    printer = models.CharField(
+        _("printer address"),
+        max_length=120,
+        blank=True,
+        help_text=_(
+            "Network: host:port, e.g. 192.168.1.50:9100. USB on the server: the device file, e.g. /dev/usb/lp0."
+        ),
+    )
+    paper_width = models.PositiveSmallIntegerField(
+        _("paper width"), choices=[(58, "58 mm"), (80, "80 mm")], default=58
+    )
 
     objects = ScopedManager()
     scope_group = "site__group"
@@ -152,6 +175,14 @@ class VendingPoint(models.Model):
                 if not f.primary_key and f.attname != "receipt_counter"
             ]
         super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        """The printer address must suit its connection (see ``prepay.vending.printing.check_address``)."""
+        from prepay.vending.printing import check_address
+
+        problem = check_address(self.printer_connection, self.printer)
+        if problem:
+            raise ValidationError({"printer": problem})
 
 
 class ShiftStatus(models.TextChoices):
@@ -305,6 +336,9 @@ class Receipt(models.Model):
     reversal = models.OneToOneField(
         "Reversal", on_delete=models.PROTECT, null=True, blank=True, related_name="receipt"
     )
+    delivery = models.OneToOneField(
+        "CreditDelivery", on_delete=models.PROTECT, null=True, blank=True, related_name="receipt"
+    )
     issued_at = models.DateTimeField(_("issued at"), auto_now_add=True)
     issued_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
@@ -338,6 +372,11 @@ class CardImage(models.Model):
         "Adjustment", on_delete=models.PROTECT, null=True, blank=True, related_name="card"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # the write onto the customer's card, confirmed through the card bridge (read back) or by hand
+    written_at = models.DateTimeField(_("written to the card at"), null=True, blank=True)
+    written_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     objects = ScopedManager()
     scope_group = "meter__group"
@@ -530,3 +569,12 @@ class Adjustment(models.Model):
     def __str__(self) -> str:
         what = f"{self.energy}" if self.energy is not None else f"{self.amount}"
         return f"{self.account} {what}"
+
+
+# credit owed to meters outside a sale, receipt printing (kept apart to keep this module short)
+from prepay.vending.delivery_models import (  # noqa: E402, F401
+    CreditDelivery,
+    DeliveryStatus,
+    PrintStatus,
+    ReceiptPrint,
+)

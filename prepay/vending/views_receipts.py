@@ -21,13 +21,15 @@ from prepay.vending.models import Receipt
 def _visible_receipt(request: HttpRequest, code: str) -> Receipt:
     """The receipt ``code`` if the user may view the account's site, else Http404."""
     receipt = (
-        Receipt.objects.select_related("vend__account__site", "reversal__account__site")
+        Receipt.objects.select_related(
+            "vend__account__site", "reversal__account__site", "delivery__account__site"
+        )
         .filter(code=code)
         .first()
     )
     if receipt is None:
         raise Http404
-    account = receipt.vend.account if receipt.vend is not None else receipt.reversal.account  # type: ignore[union-attr]
+    account = receipts.account_of(receipt)
     if not can(request.user, "view", group_id=account.site.group_id, site_id=account.site_id):
         raise Http404
     return receipt
