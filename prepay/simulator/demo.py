@@ -1,6 +1,8 @@
-"""A small simulated fleet, an in-process poller and billing for ``prepay demo``.
+"""The simulated fleet, an in-process poller and billing for ``prepay demo``.
 
-The demo's installed meters get virtual twins on loopback sockets, are bound to them (protocol,
+Every installed meter of the demo gets a virtual twin on loopback sockets, speaking the meter's own
+protocol (DL/T 645 for the single-phase meters, Modbus TCP for the three-phase ones, CJ/T 188 for
+water; MQTT only when a meter names it and a broker answers), is bound to it (protocol,
 comm_params, a MeterLink due now) and polled every few seconds by a poller thread, so readings,
 relay states and online flags appear in the system within a minute of starting the demo.
 """
@@ -8,33 +10,57 @@ relay states and online flags appear in the system within a minute of starting t
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from collections.abc import Callable
 
 from django.db import close_old_connections
 
-from prepay.meters.choices import MeterStatus
+from prepay.meters.choices import MeterStatus, Protocol
 from prepay.meters.models import Meter
 from prepay.simulator.binding import bind_fleet
-from prepay.simulator.clock import SimClock
+from prepay.simulator.clock import Clock, SimClock
 from prepay.simulator.fleet import Fleet, FleetThread
+from prepay.simulator.meter import VirtualMeter
 
 log = logging.getLogger(__name__)
 
+#: meters per DL/T 645 / CJ/T 188 bus and per Modbus gateway
+PER_PORT = 16
+MQTT_BROKER = ("127.0.0.1", 1883)
 
-def start_demo_fleet(*, limit: int = 40, speed: float = 60.0, poll_interval: int = 30) -> Callable[[], None]:
+
+def _broker_up() -> bool:
+    try:
+        with socket.create_connection(MQTT_BROKER, timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def demo_meters() -> list[Meter]:
+    """Every installed meter, in a stable order. MQTT meters only when a broker answers on
+    127.0.0.1:1883: the demo must not depend on one."""
+    qs = Meter.objects.filter(status=MeterStatus.INSTALLED).select_related("model").order_by("pk")
+    if not _broker_up():
+        qs = qs.exclude(protocol=Protocol.MQTT)
+    return list(qs)
+
+
+def build_demo_fleet(
+    clock: Clock, *, poll_interval: int = 30
+) -> tuple[Fleet, list[tuple[Meter, VirtualMeter]]]:
+    """A fleet with a twin of every :func:`demo_meters` meter, bound in the database (not started)."""
+    fleet = Fleet(per_port=PER_PORT, mqtt=MQTT_BROKER)
+    pairs = bind_fleet(demo_meters(), fleet, clock, poll_interval=poll_interval)
+    return fleet, pairs
+
+
+def start_demo_fleet(*, speed: float = 60.0, poll_interval: int = 30) -> Callable[[], None]:
     """Start the fleet and the poller; returns a function that stops both."""
     from prepay.telemetry.poller import Poller
 
-    meters = list(
-        Meter.objects.filter(status=MeterStatus.INSTALLED)
-        .exclude(protocol="mqtt")  # the demo must not depend on a broker
-        .select_related("model")
-        .order_by("pk")[:limit]
-    )
-    clock = SimClock(speed=speed)
-    fleet = Fleet(per_port=16)
-    bind_fleet(meters, fleet, clock, poll_interval=poll_interval)
+    fleet, _pairs = build_demo_fleet(SimClock(speed=speed), poll_interval=poll_interval)
     fleet_thread = FleetThread(fleet).start()
     stop = threading.Event()
 
