@@ -188,6 +188,9 @@ LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 
+# The counter page connects (connect-src) to `prepay cardbridge` on the cashier's PC (docs/vending.md).
+PREPAY_CARDBRIDGE_URL = os.environ.get("PREPAY_CARDBRIDGE_URL", "http://127.0.0.1:8765").rstrip("/")
+
 # Content-Security-Policy on every response (django-csp): scripts only from our own static files (no
 # inline script, no eval), nothing loaded from elsewhere, no framing. Styles may be inline (receipt
 # @page sizes, the back office's widgets); images may be data: URIs (receipt QR codes, charts).
@@ -198,7 +201,7 @@ CONTENT_SECURITY_POLICY = {
         "style-src": [SELF, UNSAFE_INLINE],
         "img-src": [SELF, "data:"],
         "font-src": [SELF, "data:"],
-        "connect-src": [SELF],
+        "connect-src": [SELF, PREPAY_CARDBRIDGE_URL],
         "object-src": [NONE],
         "base-uri": [SELF],
         "form-action": [SELF],
