@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "prepay.api",
     "prepay.counter",
     "prepay.reports",
+    "prepay.analytics",  # suspicious-consumption and energy analysis
 ]
 
 MIDDLEWARE = [
