@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from prepay.counter.views import account, approvals, clerk, followup, sell, shift
+from prepay.counter.views import account, approvals, cards, clerk, deliveries, followup, printing, sell, shift
 
 app_name = "counter"
 
@@ -20,6 +20,18 @@ urlpatterns = [
     path("vends/<int:pk>/reprint/", sell.reprint, name="reprint"),
     path("vends/<int:pk>/reissue/", sell.reissue, name="reissue"),
     path("vends/<int:pk>/reversal/", approvals.request_reversal, name="request_reversal"),
+    # thermal receipt printing (F9), IC cards through the card bridge, credit still to deliver
+    path("receipts/<str:code>/print/", printing.print_receipt, name="print_receipt"),
+    path("receipts/<str:code>/print/start/", printing.print_start, name="print_start"),
+    path("receipts/<str:code>/reprint/", printing.reprint, name="receipt_reprint"),
+    path("prints/<int:pk>/finish/", printing.print_finish, name="print_finish"),
+    path("cards/read/", cards.card_read, name="card_read"),
+    path("cards/<int:pk>/written/", cards.card_written, name="card_written"),
+    path("cards/<int:pk>/image.bin", cards.card_image, name="card_image"),
+    path("deliveries/", deliveries.pending, name="deliveries"),
+    path("deliveries/<int:pk>/", deliveries.delivery, name="delivery"),
+    path("deliveries/<int:pk>/retry/", deliveries.retry, name="delivery_retry"),
+    path("deliveries/<int:pk>/reissue/", deliveries.reissue, name="delivery_reissue"),
     path("shift/open/", shift.open_shift, name="shift_open"),
     path("shift/close/", shift.close_shift, name="shift_close"),
     path("shifts/<int:pk>/", shift.shift_detail, name="shift"),

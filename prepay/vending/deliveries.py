@@ -78,6 +78,29 @@ def state_of(delivery: CreditDelivery) -> str:
     return State.FAILED
 
 
+def state_label(state: str) -> str:
+    """The state in words, in the active language."""
+    labels = {
+        State.DELIVERED: _("Delivered"),
+        State.TO_WRITE: _("Card to write"),
+        State.SENT: _("On its way to the meter"),
+        State.FAILED: _("Not delivered: try again"),
+        State.MOVED: _("Moved to the next meter"),
+    }
+    return labels[state]
+
+
+def row(delivery: CreditDelivery) -> dict[str, Any]:
+    """A delivery for a list: with its state and labels."""
+    state = state_of(delivery)
+    return {
+        "delivery": delivery,
+        "state": state,
+        "state_label": state_label(state),
+        "kind_label": Delivery(delivery.kind).label,
+    }
+
+
 def pending_deliveries(queryset: QuerySet[CreditDelivery] | None = None) -> QuerySet[CreditDelivery]:
     """Deliveries whose credit has not reached the meter (a confirmed remote credit has)."""
     qs = CreditDelivery.objects.all() if queryset is None else queryset
@@ -420,7 +443,7 @@ def account_deliveries(account: Any) -> dict[str, Any]:
         Q(vend__account=account) | Q(adjustment__account=account) | Q(delivery__account=account)
     )
     return {
-        "rows": [{"delivery": d, "state": state_of(d)} for d in deliveries],
+        "rows": [row(d) for d in deliveries],
         "pending": sum(1 for d in deliveries if state_of(d) not in (State.DELIVERED, State.MOVED)),
         "cards": list(cards.select_related("meter", "vend", "adjustment").order_by("sequence")),
     }

@@ -26,6 +26,7 @@ from prepay.customers.choices import AccountStatus
 from prepay.customers.models import Account
 from prepay.telemetry.models import MeterEvent, MeterLink, MeterReading
 from prepay.vending import ledger
+from prepay.vending.deliveries import account_deliveries
 from prepay.vending.models import LedgerEntry, Vend
 
 
@@ -89,6 +90,7 @@ def account(request: HttpRequest, pk: int) -> HttpResponse:
         "adjustments": followup.adjustment_rows(acc),
         "protections": followup.protection_rows(acc),
         "billing": followup.account_billing(acc),
+        "deliveries": account_deliveries(acc),  # credit still to reach the meter (换表, IC cards)
     }
     return render(request, "counter/account.html", context)
 

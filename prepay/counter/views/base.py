@@ -42,8 +42,10 @@ def form_page(
     subject: Any = None,
     testid: str = "action",
     initial: dict[str, Any] | None = None,
+    note: str = "",
 ) -> HttpResponse:
-    """GET: the empty form; POST: validate, call ``run(cleaned_data)`` once, redirect to ``done(result)``."""
+    """GET: the empty form; POST: validate, call ``run(cleaned_data)`` once, redirect to ``done(result)``.
+    ``note``: a sentence shown above the form (what the action will do in this case)."""
     status = 200
     if request.method == "POST":
         form = form_class(request.POST, **form_kwargs)
@@ -55,5 +57,12 @@ def form_page(
         status = 400
     else:
         form = form_class(initial=initial or {}, **form_kwargs)
-    context = {"form": form, "title": title, "subject": subject, "cancel_url": cancel_url, "testid": testid}
+    context = {
+        "form": form,
+        "title": title,
+        "subject": subject,
+        "cancel_url": cancel_url,
+        "testid": testid,
+        "note": note,
+    }
     return render(request, "counter/action_form.html", context, status=status)

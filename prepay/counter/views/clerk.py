@@ -32,6 +32,7 @@ from prepay.counter.forms import (
 from prepay.counter.tables import AccountTable, CustomerTable
 from prepay.counter.views.base import form_page
 from prepay.customers import actions as customer_actions
+from prepay.customers.choices import AccountMode
 from prepay.customers.models import Account, Customer
 from prepay.meters import actions as meter_actions
 from prepay.meters.models import Meter
@@ -138,15 +139,37 @@ def assign_meter(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def _after_replacement(account: Account, inst: Any) -> str:
+    """Where the clerk lands after 换表: the carried credit's delivery (token, card, remote), else
+    the account."""
+    delivery = getattr(inst, "credit_delivery", None)
+    return reverse("counter:delivery", args=[delivery.pk]) if delivery is not None else account_url(account)
+
+
 @login_required
 def replace_meter(request: HttpRequest, pk: int) -> HttpResponse:
-    """换表: closing reading and credit left on the old meter, the new meter and its reading."""
+    """换表: closing reading and credit left on the old meter, the new meter and its reading. The
+    credit left is delivered to the new meter at once (token and receipt, card, remote credit); a
+    remote fee control account keeps its money on the balance and needs none, as the form says."""
     account = _account_for(request, pk)
+    remote = account.mode == AccountMode.REMOTE
+    note = (
+        _(
+            "Remote fee control: the account's money stays on its balance, so nothing is loaded onto the "
+            "new meter; enter 0 as the credit left unless the old meter held credit of its own."
+        )
+        if remote
+        else _(
+            "The credit left on the old meter is delivered to the new one at once: a token for a keypad "
+            "meter, a purchase to write on the IC card, or a remote credit for a networked meter."
+        )
+    )
     return form_page(
         request,
         form_class=ReplaceMeterForm,
         form_kwargs={"obj": account, "user": request.user},
         title=_("Replace meter"),
+        note=note,
         run=lambda d: meter_actions.do_replace_meter(
             account=account,
             new_meter=d["new_meter"],
@@ -157,8 +180,10 @@ def replace_meter(request: HttpRequest, pk: int) -> HttpResponse:
             old_meter_faulty=d["old_meter_faulty"],
             actor=request.user,
         ),
-        success=_("Meter replaced."),
-        done=lambda _r: account_url(account),
+        success=_("Meter replaced; the account's money stays on its balance.")
+        if remote
+        else _("Meter replaced."),
+        done=lambda inst: _after_replacement(account, inst),
         cancel_url=account_url(account),
         subject=account,
         testid="replace-meter",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -37,6 +38,7 @@ SELL = "vend.sell"
 
 def page(request: HttpRequest, work: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
     """The fragment ``work`` for htmx; otherwise the whole counter page with it in ``#counter-work``."""
+    context = {"bridge_url": settings.PREPAY_CARDBRIDGE_URL, **context}
     if getattr(request, "htmx", False):
         return render(request, work, context, status=status)
     shift = vending.current_shift(request.user)
@@ -264,14 +266,22 @@ def receipt_links(receipt: Receipt | None) -> dict[str, str]:
 
 
 def receipt_context(request: HttpRequest, vend: Vend) -> dict[str, Any]:
-    receipt = Receipt.objects.filter(vend=vend).first()
+    """The receipt screen: token(s) or the card to write, the print panel (thermal printer, which
+    copy is next), re-print / re-issue / reversal buttons."""
+    from prepay.counter.views.cards import card_panel
+    from prepay.counter.views.printing import print_context
+
+    receipt = Receipt.objects.filter(vend=vend).select_related("point").first()
+    card = getattr(vend, "card", None) if hasattr(vend, "card") else None
     return {
         "vend": vend,
         "account": vend.account,
         "tokens": list(vend.tokens.order_by("pk")),
-        "card": getattr(vend, "card", None) if hasattr(vend, "card") else None,
+        "card": card,
+        "cardwrite": card_panel(card),
         "receipt": receipt,
         "links": receipt_links(receipt),
+        "printing": print_context(receipt),
         "balance": ledger.balance_of(vend.account),
         "breakdown": vend.breakdown or {},
     }
