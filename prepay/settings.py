@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "prepay.api",
     "prepay.counter",
     "prepay.reports",
+    "prepay.messaging",  # operator messages (网上交谈)
     "prepay.analytics",  # suspicious-consumption and energy analysis
 ]
 

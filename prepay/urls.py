@@ -13,5 +13,6 @@ urlpatterns = [
     path("counter/", include("prepay.counter.urls")),
     path("r/", include("prepay.vending.urls_receipts")),  # receipts: verify (public), print, pdf, escpos
     path("reports/", include("prepay.reports.urls")),
+    path("messages/", include("prepay.messaging.urls")),  # operator messages (网上交谈)
     path("", include("prepay.web.urls")),
 ]
