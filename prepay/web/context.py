@@ -11,6 +11,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from prepay.messaging.queries import unread_badge
 from prepay.tenancy.scoping import holds
 
 #: capabilities that make the Django back office worth linking (everything but selling and viewing)
@@ -41,5 +42,9 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             "approvals": holds(user, "reversal.approve"),
             "reports": holds(user, "reports.view"),
             "backoffice": user.is_staff and (user.is_superuser or any(holds(user, c) for c in BACK_OFFICE)),
+            # operator messages: the link for every role; the unread count is one query, run only where
+            # the top bar shows it, never for htmx fragments (the badge polls its own URL)
+            "messages": holds(user, "view"),
+            "unread": unread_badge(request),
         }
     }
