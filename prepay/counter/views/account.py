@@ -24,6 +24,7 @@ from prepay.counter.consumption import series
 from prepay.counter.tables import LedgerTable
 from prepay.customers.choices import AccountStatus
 from prepay.customers.models import Account
+from prepay.messaging import queries as messaging
 from prepay.telemetry.models import MeterEvent, MeterLink, MeterReading
 from prepay.vending import ledger
 from prepay.vending.deliveries import account_deliveries
@@ -91,6 +92,7 @@ def account(request: HttpRequest, pk: int) -> HttpResponse:
         "protections": followup.protection_rows(acc),
         "billing": followup.account_billing(acc),
         "deliveries": account_deliveries(acc),  # credit still to reach the meter (换表, IC cards)
+        "account_messages": messaging.about_account(user, acc),  # operator messages about it
     }
     return render(request, "counter/account.html", context)
 
