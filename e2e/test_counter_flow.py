@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from prepay.meters.models import Installation
-from prepay.vending.models import Vend
-from tests import factories as f
+from prepay.vending.models import Receipt, Vend
+from tests.vending.test_vend import decoder
 
 pytestmark = pytest.mark.e2e
 
@@ -57,14 +57,16 @@ class CashierSellsTestCase:
 
 
 class ClerkReplacesMeterTestCase:
-    def test_it_replaces_a_meter(self, e2e_db, world, live_server, page, login, shot):
-        old, new = world.a1.meters[0], world.a1.meters[1]
-        account = f.account(world.a1, meter_=old)
-        login(page, world.clerk)
+    def test_it_replaces_a_token_meter_and_shows_the_new_meters_token(
+        self, e2e_db, shop, live_server, page, login, shot
+    ):
+        old, new, account = shop.meter, shop.sts_meter(), shop.account
+        login(page, shop.world.clerk)
         page.goto(f"{live_server.url}/counter/accounts/{account.pk}/")
         shot(page, "1-account")
         page.click("#tool-replace-meter")
         page.wait_for_selector("#replace-meter-form")
+        assert "delivered to the new one at once" in page.inner_text("#form-note")
         page.fill("#id_old_closing_reading", "150")
         page.fill("#id_remaining_credit", "5")
         page.fill("#id_new_meter", new.serial)
@@ -72,10 +74,17 @@ class ClerkReplacesMeterTestCase:
         page.fill("#id_reason", "display broken")
         shot(page, "2-form")
         page.click("#action-submit")
-        page.wait_for_url(re.compile(rf".*/counter/accounts/{account.pk}/$"))
-        shot(page, "3-done")
+        page.wait_for_url(re.compile(r".*/counter/deliveries/\d+/$"))
+        shot(page, "3-new-token")
         current = Installation.objects.get(account=account, ended_at=None)
         assert current.meter == new and current.credit_carried_in == Decimal("5.000")
         closed = Installation.objects.get(account=account, meter=old)
         assert closed.closing_reading == Decimal("150.000")
-        assert new.serial in page.content()
+        token = current.credit_delivery.tokens.get()
+        shown = re.sub(r"\D", "", page.inner_text("#token-1"))
+        assert shown == token.token and token.meter == new
+        assert page.get_attribute("#delivery", "data-state") == "delivered"
+        receipt = Receipt.objects.get(delivery=current.credit_delivery)
+        assert page.inner_text("#delivery-receipt-no") == receipt.code
+        meter = decoder()  # the new meter loads the carried credit from the token shown
+        assert meter.enter(shown).accepted and meter.credit(0) == Decimal("5.0")
