@@ -105,6 +105,8 @@ INSTALLED_APPS = [
     "prepay.reports",
     "prepay.messaging",  # operator messages (网上交谈)
     "prepay.analytics",  # suspicious-consumption and energy analysis
+    "prepay.payments",  # online payments: providers, orders, notifications, statements
+    "prepay.portal",  # the customer self-service portal
 ]
 
 MIDDLEWARE = [
