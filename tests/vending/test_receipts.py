@@ -399,3 +399,42 @@ class RealVendReceiptTestCase:
         # the sale's own receipt still verifies, and now says it was reversed
         body = client.get(f"/r/{vend.receipt_no}/", {"s": sale_sig}).content.decode()
         assert "Genuine receipt" in body and "Reversed" in body
+
+
+class CarriedCreditReceiptTestCase:
+    """The receipt of credit carried over at a meter replacement: no money, the new meter's token."""
+
+    def receipt(self, shop):
+        from prepay.meters.actions import do_replace_meter
+
+        new = shop.sts_meter()
+        inst = do_replace_meter(
+            account=shop.account,
+            new_meter=new,
+            old_closing_reading=Decimal("150"),
+            remaining_credit=Decimal("12.5"),
+            new_opening_reading=Decimal("0"),
+            actor=shop.world.clerk,
+        )
+        return Receipt.objects.get(delivery=inst.credit_delivery), new
+
+    def test_it_shows_the_carried_energy_the_meters_and_the_token(self, shop):
+        receipt, new = self.receipt(shop)
+        ctx = receipts.receipt_context(receipt)
+        rows = dict(ctx["rows"])
+        token = receipt.delivery.tokens.get()
+        assert ctx["kind"] == "carried" and ctx["title"] == "Credit carried over (meter replacement)"
+        assert rows["Meter no."] == new.serial and rows["Replaced meter"] == shop.meter.serial
+        assert rows["Energy carried over"] == "12.500 kWh" and "Amount paid" not in rows
+        assert ctx["tokens"] == [receipts.token_groups(token.token)] and ctx["operator"] == "clerk_a1"
+        assert "new meter's keypad" in ctx["delivery_note"]
+
+    def test_it_verifies_and_prints_for_staff_of_the_site(self, shop, client):
+        receipt, _new = self.receipt(shop)
+        assert receipts.check_signature(receipt, receipts.receipt_signature(receipt))
+        client.force_login(shop.world.clerk)
+        page = client.get(reverse("receipts:print", args=[receipt.code])).content.decode()
+        assert receipt.code in page and receipts.token_groups(receipt.delivery.tokens.get().token) in page
+        assert b"\x1b@" in client.get(reverse("receipts:escpos", args=[receipt.code])).content
+        client.force_login(shop.world.clerk_b)
+        assert client.get(reverse("receipts:print", args=[receipt.code])).status_code == 404
