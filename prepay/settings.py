@@ -12,6 +12,13 @@ Environment:
   PREPAY_CONN_MAX_AGE seconds a database connection is kept between requests (default 60; 0 closes each time)
   PREPAY_PUBLIC_URL   the address printed in receipt QR codes (default: the request's host)
 
+E-mail (notifications to customers and staff; prepay/notify/mailconfig.py, docs/billing.md):
+  PREPAY_EMAIL_URL    how mail leaves: smtp://user:pass@host:587?tls=1 (STARTTLS),
+                      smtps://user:pass@host (TLS, port 465), console:// (printed), file:///dir (one
+                      file per message; file://mail is under PREPAY_VAR_DIR), memory://, off://;
+                      ?from=prepay@example.cn sets the sender, ?timeout=10. Default: file://mail — the
+                      demo and a fresh install keep every message in <PREPAY_VAR_DIR>/mail
+
 Sign-in throttling (django-axes; see docs/security.md):
   PREPAY_LOGIN_FAILURES_PER_USER     failed sign-ins for one user name before it must wait (default 5)
   PREPAY_LOGIN_FAILURES_PER_ADDRESS  failed sign-ins from one address before it must wait (default 20)
@@ -42,6 +49,8 @@ from pathlib import Path
 import dj_database_url
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.utils.translation import gettext_lazy as _
+
+from prepay.notify.mailconfig import email_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("PREPAY_VAR_DIR", BASE_DIR / "var")).resolve()
@@ -266,3 +275,17 @@ LOGGING = {
 # Receipts: the address customers reach, printed in each receipt's QR code (e.g. https://pay.example.cn);
 # empty: the address of the request that rendered the receipt.
 PREPAY_PUBLIC_URL = os.environ.get("PREPAY_PUBLIC_URL", "")
+
+# E-mail: PREPAY_EMAIL_URL (see the top of this file) → Django's mail backend and its settings.
+_EMAIL = email_settings(os.environ.get("PREPAY_EMAIL_URL"), var_dir=VAR_DIR)
+EMAIL_BACKEND = _EMAIL["EMAIL_BACKEND"]
+EMAIL_HOST = _EMAIL["EMAIL_HOST"]
+EMAIL_PORT = _EMAIL["EMAIL_PORT"]
+EMAIL_HOST_USER = _EMAIL["EMAIL_HOST_USER"]
+EMAIL_HOST_PASSWORD = _EMAIL["EMAIL_HOST_PASSWORD"]
+EMAIL_USE_TLS = _EMAIL["EMAIL_USE_TLS"]
+EMAIL_USE_SSL = _EMAIL["EMAIL_USE_SSL"]
+EMAIL_TIMEOUT = _EMAIL["EMAIL_TIMEOUT"]
+EMAIL_FILE_PATH = _EMAIL["EMAIL_FILE_PATH"]
+DEFAULT_FROM_EMAIL = _EMAIL["DEFAULT_FROM_EMAIL"]
+SERVER_EMAIL = _EMAIL["SERVER_EMAIL"]

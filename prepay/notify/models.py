@@ -1,8 +1,14 @@
-"""Notifications to customers: channels (SMS gateway HTTP API, email, webhook), optional template
-overrides, and every message sent with its delivery status."""
+"""Notifications to customers and to staff: channels (SMS gateway HTTP API, email, webhook), optional
+template overrides, and every message sent with its delivery status.
+
+A staff notification (``user`` set: e.g. a site's clerk told that a paid customer's supply restore
+failed) goes to the user's e-mail address through the site's e-mail channel, or straight through
+Django's mail backend (``PREPAY_EMAIL_URL``) when the site has none; the site's webhooks get it too.
+"""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -96,6 +102,14 @@ class Notification(models.Model):
     )
     channel = models.ForeignKey(
         Channel, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("channel")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("staff recipient"),
     )
     key = models.CharField(_("template"), max_length=40)
     language = models.CharField(_("language"), max_length=10)

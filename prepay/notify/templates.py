@@ -61,6 +61,32 @@ BUILTIN: dict[str, dict[str, tuple[str, str]]] = {
             "Dear {customer}, the bill of account {account} for {period} is {amount}, due {due}.",
         ),
     },
+    # to staff (the site's clerks): a remote command that failed for good, a supply restore overdue
+    "command_failed": {
+        "zh-hans": (
+            "远程命令失败：{what}",
+            "{site}：表计{meter}（账户{account}，{customer}）的“{what}”命令尝试{attempts}次后失败：{error}。"
+            "于{when}停止重试。请检查表计通信，或到现场处理。",
+        ),
+        "en": (
+            "Remote command failed: {what}",
+            '{site}: the "{what}" command for meter {meter} (account {account}, {customer}) failed after '
+            "{attempts} attempts: {error}. Gave up at {when}. Check the meter's communication or go on site.",
+        ),
+    },
+    "restore_overdue": {
+        "zh-hans": (
+            "恢复供电未确认：{account}",
+            "{site}：账户{account}（{customer}）{why}，但表计{meter}的合闸命令（{since}发出）至今未确认"
+            "（已尝试{attempts}次{last_error}）。系统仍在重试，下次{next}。请检查表计，或到现场恢复供电。",
+        ),
+        "en": (
+            "Supply restore not confirmed: {account}",
+            "{site}: account {account} ({customer}): {why}, but the close command for meter {meter}, queued "
+            "at {since}, is still not confirmed ({attempts} attempts{last_error}). It keeps retrying (next: {next}). "
+            "Check the meter or restore supply on site.",
+        ),
+    },
 }
 
 
