@@ -15,6 +15,14 @@ Local fee control (the meter holds the credit, in register units):
 
 Remote fee control (``local_control=False``): the meter holds no credit; the relay follows commands.
 Keep-power (保电) refuses trips and suppresses local cut-offs.
+
+Faults for tests and training: ``silent`` (no answer at all), ``refusing`` (every remote command is
+answered with an error frame) and ``reply_delay`` (answers arrive late; the DL/T 645 front end
+carries out the request first, then holds the answer back).
+
+The meter's own clock (:meth:`meter_time`) runs on the simulation clock plus ``clock_offset``, which
+a clock sync sets: at ``--speed 60`` it gains a minute every second, as a meter with a bad crystal
+would — drivers must take command deadlines from it, not from the server's clock.
 """
 
 from __future__ import annotations
@@ -101,6 +109,9 @@ class VirtualMeter:
     last: datetime | None = None
     requests: int = 0  # protocol requests answered (live summary)
     silent: bool = False  # out of coverage / powered down: front ends do not answer
+    refusing: bool = False  # answers every remote command with an error (a suspended meter)
+    reply_delay: float = 0.0  # real seconds before an answer goes out (a slow link, a busy DTU)
+    delayed: int = 0  # answers being held back by ``reply_delay`` right now
 
     def __post_init__(self) -> None:
         if self.last is None:

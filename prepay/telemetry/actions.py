@@ -9,7 +9,10 @@ Other apps use exactly two entry points:
 * :func:`poll_once` — run one synchronous poll cycle (tests, billing end-to-end tests, one-shot CLI).
 
 Everything else here (claiming links, storing readings, marking meters offline, finishing commands) is
-called by :mod:`prepay.telemetry.poller` only.
+called by :mod:`prepay.telemetry.poller` only, except :func:`alert_overdue_commands`, which the
+billing daemon runs each pass. A command that fails is retried with exponential backoff
+(:mod:`prepay.telemetry.retry`); one that fails for good, and a supply restore still unconfirmed
+after ``PREPAY_COMMAND_OVERDUE_AFTER``, is told to the site's clerks (:mod:`prepay.telemetry.problems`).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from prepay.common.actions import locked
 from prepay.common.errors import ActionError
 from prepay.meters.choices import MeterStatus
 from prepay.meters.models import Meter
+from prepay.telemetry import problems
 from prepay.telemetry.models import (
     CommandKind,
     CommandStatus,
@@ -35,6 +39,7 @@ from prepay.telemetry.models import (
     MeterLink,
     WireEventKind,
 )
+from prepay.telemetry.retry import RetryPolicy, overdue_after
 from prepay.tenancy.scoping import require, require_any
 
 if TYPE_CHECKING:
@@ -204,16 +209,19 @@ def finish_command(
     confirmed: bool,
     result: dict[str, Any] | None = None,
     error: str = "",
-    retry_in: timedelta | None = None,
-    max_attempts: int = 3,
+    final: bool = False,
+    policy: RetryPolicy | None = None,
 ) -> MeterCommand:
     """Record one execution attempt of ``cmd`` (poller only), audited with the requester as actor.
 
-    ``confirmed``: the meter's read-back shows the command took effect → ``confirmed``. Otherwise
-    the command goes back to ``queued`` with ``next_attempt_at`` = now + ``retry_in`` until
-    ``max_attempts`` attempts were made, then ``failed``. ``retry_in=None`` fails at once (a command
-    the meter refused or cannot perform).
+    ``confirmed``: the meter's read-back shows the command took effect → ``confirmed``. Otherwise the
+    command goes back to ``queued``, to be tried again after ``policy.delay(attempts)`` (exponential
+    backoff with a cap; default :meth:`RetryPolicy.from_settings`), until ``policy.max_attempts``
+    attempts were made; then — or at once when ``final`` (retrying cannot help: the meter cannot do
+    it, or its configuration is wrong) — it is ``failed``, and the site's clerks are told
+    (notification ``command_failed``) in the same transaction.
     """
+    policy = policy or RetryPolicy.from_settings()
     with transaction.atomic():
         cmd = locked(MeterCommand, cmd.pk)
         if cmd.status not in (CommandStatus.QUEUED, CommandStatus.SENT):
@@ -226,15 +234,17 @@ def finish_command(
             cmd.status = CommandStatus.CONFIRMED
             cmd.completed_at = now
             verb = "meter.command.confirm"
-        elif retry_in is not None and cmd.attempts < max_attempts:
+        elif not final and cmd.attempts < policy.max_attempts:
             cmd.status = CommandStatus.QUEUED
-            cmd.next_attempt_at = now + retry_in
+            cmd.next_attempt_at = now + policy.delay(cmd.attempts)
             verb = "meter.command.retry"
         else:
             cmd.status = CommandStatus.FAILED
             cmd.completed_at = now
+            cmd.alerted_at = now
             verb = "meter.command.fail"
-        cmd.save(update_fields=["attempts", "result", "error", "status", "next_attempt_at", "completed_at"])
+        fields = ["attempts", "result", "error", "status", "next_attempt_at", "completed_at", "alerted_at"]
+        cmd.save(update_fields=fields)
         meter = cmd.meter
         record_event(
             actor=cmd.requested_by,
@@ -250,11 +260,72 @@ def finish_command(
                 "status": cmd.status,
                 "attempts": cmd.attempts,
                 "error": cmd.error,
+                "next_attempt_at": cmd.next_attempt_at.isoformat() if verb.endswith("retry") else None,
                 "requested_by": cmd.requested_by.get_username() if cmd.requested_by else "system",
                 "reason": cmd.reason,
             },
         )
+        if cmd.status == CommandStatus.FAILED:
+            _tell_clerks(cmd, "command_failed", f"cmd:{cmd.pk}:failed")
         return cmd
+
+
+def _tell_clerks(cmd: MeterCommand, key: str, idempotency_key: str) -> None:
+    """Queue a staff notification about ``cmd`` to the clerks of its meter's site (caller's transaction)."""
+    from prepay.notify.actions import queue_staff_notification
+
+    account = problems.account_of(cmd)
+    queue_staff_notification(
+        cmd.meter.site,
+        key,
+        problems.notification_context(cmd, account),
+        idempotency_key=idempotency_key,
+        account=account,
+    )
+
+
+def alert_overdue_commands(now: datetime | None = None, *, limit: int = 500) -> int:
+    """Tell the site's clerks about each supply restore (close) not confirmed ``overdue_after()``
+    (``PREPAY_COMMAND_OVERDUE_AFTER``, 10 min) after it was queued — a customer who paid must never
+    stay cut off without someone knowing — even while the command is still retrying. Once per
+    command (``alerted_at``; notification ``restore_overdue``), audited ``meter.command.overdue``.
+    Run by the billing daemon each pass; returns how many commands were told about.
+    """
+    now = now or timezone.now()
+    due = MeterCommand.objects.filter(
+        status__in=problems.PENDING,
+        kind__in=problems.RESTORES,
+        alerted_at__isnull=True,
+        created_at__lte=now - overdue_after(),
+    ).order_by("created_at", "pk")
+    told = 0
+    for pk in list(due.values_list("pk", flat=True)[:limit]):
+        with transaction.atomic():
+            cmd = locked(MeterCommand, pk)
+            if cmd.alerted_at is not None or cmd.status not in problems.PENDING:
+                continue
+            cmd.alerted_at = now
+            cmd.save(update_fields=["alerted_at"])
+            _tell_clerks(cmd, "restore_overdue", f"cmd:{cmd.pk}:overdue")
+            meter = cmd.meter
+            record_event(
+                actor=None,
+                verb="meter.command.overdue",
+                obj=cmd,
+                object_repr=f"{meter.serial} {cmd.kind}",
+                group_id=meter.group_id,
+                site_id=meter.site_id,
+                after={
+                    "meter": meter.serial,
+                    "kind": cmd.kind,
+                    "queued_at": cmd.created_at.isoformat(),
+                    "attempts": cmd.attempts,
+                    "error": cmd.error,
+                    "reason": cmd.reason,
+                },
+            )
+            told += 1
+    return told
 
 
 def hold_command(cmd: MeterCommand, *, error: str, retry_in: timedelta) -> MeterCommand:

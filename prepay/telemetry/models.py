@@ -123,7 +123,9 @@ class MeterCommand(models.Model):
 
     ``idempotency_key`` makes queueing safe to repeat (a vend's remote credit is queued with the
     vend's key). ``params`` carries e.g. ``{"amount": "12.5"}`` (kWh or m³ in register units, as a
-    string) for credit.
+    string) for credit. A command that fails is retried with exponential backoff
+    (:mod:`prepay.telemetry.retry`); ``alerted_at`` records when the site's clerks were told that a
+    supply restore was overdue (:func:`prepay.telemetry.actions.alert_overdue_commands`).
     """
 
     meter = models.ForeignKey(
@@ -144,6 +146,7 @@ class MeterCommand(models.Model):
     )
     created_at = models.DateTimeField(_("queued at"), auto_now_add=True)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    alerted_at = models.DateTimeField(_("staff told at"), null=True, blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -161,6 +164,8 @@ class MeterCommand(models.Model):
         verbose_name = _("meter command")
         verbose_name_plural = _("meter commands")
         ordering = ["-created_at"]
+        # unfinished and failed commands are looked up by status (dashboard, account banner, watchdog)
+        indexes = [models.Index(fields=["status", "created_at"], name="meter_command_status_idx")]
 
     def __str__(self) -> str:
         return f"{self.meter} {self.kind} {self.status}"

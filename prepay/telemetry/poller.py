@@ -57,11 +57,14 @@ from prepay.telemetry.models import (
     ReadingSource,
     RelayState,
 )
+from prepay.telemetry.retry import RetryPolicy
 
 T = TypeVar("T")
 
-#: driver error codes that retrying cannot fix: the command fails at once
-FINAL_ERRORS = frozenset({"refused", "unsupported", "config"})
+#: driver error codes that retrying cannot fix: the command fails at once. A meter's refusal is
+#: retried with backoff (a deadline refused before a clock sync, a trip under keep-power that is
+#: about to end, a meter suspended for a while), and fails after the policy's last attempt.
+FINAL_ERRORS = frozenset({"unsupported", "config"})
 
 
 @dataclass
@@ -165,8 +168,9 @@ class Poller:
 
     Options: ``batch`` (links claimed per cycle), ``concurrency`` (meters talked to at once),
     ``offline_after`` (consecutive failures before a meter is marked offline), ``lease`` (seconds a
-    claim lasts: a crashed poller's meters come back after it), ``command_retry`` (delay before a
-    failed command is tried again), ``max_attempts``; ``pool`` options go to
+    claim lasts: a crashed poller's meters come back after it), ``retry`` (the
+    :class:`~prepay.telemetry.retry.RetryPolicy` of failed commands; default from the settings),
+    ``command_retry`` (wait before a command held for a disputed DTU is tried again); ``pool`` options go to
     :class:`~prepay.meters.drivers.registry.DriverPool` (timeouts, retries, MQTT broker, DTU listener).
     """
 
@@ -179,7 +183,7 @@ class Poller:
         offline_after: int = 3,
         lease: int = 120,
         command_retry: timedelta = timedelta(seconds=30),
-        max_attempts: int = 3,
+        retry: RetryPolicy | None = None,
         **pool: Any,
     ) -> None:
         self.name = name or _name()
@@ -188,7 +192,7 @@ class Poller:
         self.offline_after = offline_after
         self.lease = lease
         self.command_retry = command_retry
-        self.max_attempts = max_attempts
+        self.retry = retry or RetryPolicy.from_settings()
         self.pool_options = pool
         self._io: _LoopThread | None = None
         self.pool: DriverPool | None = None
@@ -343,7 +347,12 @@ class Poller:
                 await driver.sync_clock(timezone.localtime().replace(tzinfo=None))
                 return _CommandOutcome(job.pk, True, result)
             op, check = _RELAY[job.kind](job.params)
-            await driver.relay(op)
+            try:
+                await driver.relay(op)
+            finally:
+                offset = getattr(driver, "clock_offset", None)  # DL/T 645: deadline from the meter's clock
+                if offset is not None:
+                    result["meter_clock_offset_s"] = int(offset.total_seconds())
             if check is None:  # close-allowed: the customer closes; the meter's ack is the confirmation
                 return _CommandOutcome(job.pk, True, result)
             back = await driver.read()
@@ -456,8 +465,8 @@ class Poller:
                         confirmed=c.confirmed,
                         result=c.result,
                         error=c.error,
-                        retry_in=None if c.final else self.command_retry,
-                        max_attempts=self.max_attempts,
+                        final=c.final,
+                        policy=self.retry,
                     )
                     if cmd.status == CommandStatus.CONFIRMED:
                         summary.commands_confirmed += 1

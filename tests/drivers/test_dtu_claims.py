@@ -29,7 +29,10 @@ def run(coro: object) -> None:
 
 def driver(server: object, dtu_id: str) -> Dlt645Driver:
     link = server.link(dtu_id, dlt645.FrameReader)  # type: ignore[attr-defined]
-    target = Target(1, "M1", "dlt645", {"address": ADDRESS, "dtu": dtu_id, "prepaid": False})
+    # the scripted DTU answers one frame per command: the 0x1C deadline from the server's clock
+    # (the meter-clock read before a command is covered in tests/telemetry/test_meter_clock.py)
+    params = {"address": ADDRESS, "dtu": dtu_id, "prepaid": False, "deadline_clock": "server"}
+    target = Target(1, "M1", "dlt645", params)
     return Dlt645Driver(target, link)
 
 

@@ -142,8 +142,10 @@ class TestReplyChecks:
 
     def test_an_abnormal_reply_is_a_refusal(self, server: ScriptedServer) -> None:
         server.reply = dlt645.encode_frame(dlt645.build_error_reply(ADDRESS, 0x1C, 0x20))
+        # the server answers every frame alike, so the deadline comes from the server's clock here
+        params = {"host": "127.0.0.1", "port": server.port, "address": ADDRESS, "deadline_clock": "server"}
         with pytest.raises(DriverError) as info:
-            run("dlt645", {"host": "127.0.0.1", "port": server.port, "address": ADDRESS}, "trip")
+            run("dlt645", params, "trip")
         assert info.value.code == "refused"
 
     def test_silence_is_a_timeout(self, server: ScriptedServer) -> None:

@@ -12,6 +12,7 @@ from prepay.audit.models import AuditEvent
 from prepay.meters.choices import MeterStatus
 from prepay.telemetry.actions import do_cancel_command, do_queue_command, ensure_link, finish_command
 from prepay.telemetry.models import CommandStatus, MeterCommand
+from prepay.telemetry.retry import RetryPolicy
 from tests import factories as f
 from tests.helpers import refused
 
@@ -137,14 +138,11 @@ class TestQueueCommand:
 
 class TestFinishCommand:
     def test_it_retries_then_fails_and_audits_each_attempt_with_the_requester(self, world, meter):
+        policy = RetryPolicy(timedelta(seconds=1), timedelta(seconds=1), max_attempts=2)
         cmd = do_queue_command(meter, "trip", actor=world.clerk, reason="arrears")
-        cmd = finish_command(
-            cmd, confirmed=False, error="timeout", retry_in=timedelta(seconds=1), max_attempts=2
-        )
+        cmd = finish_command(cmd, confirmed=False, error="timeout", policy=policy)
         assert cmd.status == CommandStatus.QUEUED and cmd.attempts == 1
-        cmd = finish_command(
-            cmd, confirmed=False, error="timeout", retry_in=timedelta(seconds=1), max_attempts=2
-        )
+        cmd = finish_command(cmd, confirmed=False, error="timeout", policy=policy)
         assert cmd.status == CommandStatus.FAILED and cmd.attempts == 2
         events = AuditEvent.objects.filter(verb__in=["meter.command.retry", "meter.command.fail"])
         assert [e.actor for e in events] == [world.clerk, world.clerk]

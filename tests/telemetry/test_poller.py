@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
+
+from django.utils import timezone
 
 from prepay.audit.models import AuditEvent
 from prepay.telemetry.actions import do_queue_command, poll_once
@@ -88,7 +91,7 @@ class TestPollFleet:
         assert poll_once().commands_confirmed == 2
         assert sim.vm(m1).relay_open and sim.vm(m2).relay_open
 
-    def test_it_fails_a_trip_the_meter_refuses_under_keep_power(self, world, make_sim):
+    def test_it_retries_a_trip_the_meter_refuses_under_keep_power(self, world, make_sim, clock):
         meter = new_meter(world, "single")
         sim = make_sim([(meter, "dlt645")])
         do_queue_command(meter, "keep_power", actor=None, reason="hospital")
@@ -96,7 +99,8 @@ class TestPollFleet:
         cmd = do_queue_command(meter, "trip", actor=None, reason="arrears")
         poll_once()
         cmd.refresh_from_db()
-        assert cmd.status == CommandStatus.FAILED and "refused" in cmd.error
+        assert cmd.status == CommandStatus.QUEUED and "keep_power_active" in cmd.error
+        assert cmd.next_attempt_at == timezone.now() + timedelta(seconds=30)  # retried with backoff
         assert not sim.vm(meter).relay_open
 
     def test_it_pushes_credit_once_even_when_retried(self, world, make_sim):

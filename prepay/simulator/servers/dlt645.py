@@ -2,9 +2,15 @@
 
 :class:`Dlt645Bus` answers frames addressed to its meters like an RS-485 bus behind a transparent
 DTU: a frame for an unknown address gets no answer, broadcasts (0x08 time) get none either.
-Supported: read (0x11) of the items the driver uses, write (0x14) of the vendor credit item
-(:data:`CREDIT_DI`, plaintext — our simulator's stand-in for a vendor top-up), and remote control
-(0x1C) with the password and deadline checks of real meters.
+Supported: read (0x11) of the items the driver uses (and the clock, 04000101 / 04000102), write
+(0x14) of the vendor credit item (:data:`CREDIT_DI`, plaintext — our simulator's stand-in for a
+vendor top-up), remote control (0x1C) with the password and deadline checks of real meters, and
+broadcast time (0x08), which sets every meter's clock on the bus.
+
+Meter clocks are wall-clock times in ``tz`` (default: the platform's ``TIME_ZONE`` when Django is
+configured, else the system's), the zone the platform's clock sync sends, so a freshly started
+fleet's meters show the platform's time. A meter with ``refusing`` set answers 0x1C with the
+"meter suspended" error; one with ``reply_delay`` carries the request out and answers late.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import contextlib
 import datetime as dt
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from prepay.domain.protocols import dlt645
 from prepay.domain.protocols.errors import ProtocolError
@@ -25,7 +32,7 @@ CREDIT_DI_HEX = f"{CREDIT_DI:08X}"
 
 ERR_OTHER, ERR_NO_DATA, ERR_PASSWORD = 0x01, 0x02, 0x04
 #: extended 0x1C error bits (State Grid): password, deadline invalid, refused under keep-power
-ERR_RC_PASSWORD, ERR_RC_DEADLINE, ERR_RC_KEEP_POWER = 0x04, 0x10, 0x20
+ERR_RC_SUSPENDED, ERR_RC_PASSWORD, ERR_RC_DEADLINE, ERR_RC_KEEP_POWER = 0x01, 0x04, 0x10, 0x20
 
 _OPS = {
     dlt645.RelayAction.TRIP: "trip",
@@ -38,19 +45,36 @@ _OPS = {
 }
 
 
-def _naive_local(when: dt.datetime) -> dt.datetime:
-    return when.astimezone().replace(tzinfo=None)
+def platform_zone() -> dt.tzinfo | None:
+    """The platform's time zone when Django is configured (meters show the time it syncs), else None."""
+    try:
+        from django.conf import settings
+
+        return ZoneInfo(settings.TIME_ZONE) if settings.configured else None
+    except Exception:  # noqa: BLE001 — no Django, or an unknown zone: the system's local time
+        return None
 
 
 class Dlt645Bus:
-    """Virtual meters by 12-digit address; ``password`` is what 0x14 / 0x1C must carry."""
+    """Virtual meters by 12-digit address; ``password`` is what 0x14 / 0x1C must carry; ``tz`` the zone
+    of the meters' wall clocks (default :func:`platform_zone`)."""
 
-    def __init__(self, meters: list[VirtualMeter] | None = None, *, password: str = "000000") -> None:  # noqa: S107 - factory default
+    def __init__(
+        self,
+        meters: list[VirtualMeter] | None = None,
+        *,
+        password: str = "000000",  # noqa: S107 - factory default
+        tz: dt.tzinfo | None = None,
+    ) -> None:
         self.meters: dict[str, VirtualMeter] = {}
         self.password = dlt645.Auth(password=password).password
+        self.tz = tz or platform_zone()
         self.frames_in = 0
         for m in meters or []:
             self.add(m)
+
+    def _naive_local(self, when: dt.datetime) -> dt.datetime:
+        return when.astimezone(self.tz).replace(tzinfo=None)
 
     def add(self, meter: VirtualMeter) -> None:
         self.meters[dlt645.normalize_address(meter.address)] = meter
@@ -70,9 +94,9 @@ class Dlt645Bus:
         if di == 0x02010100:
             return Decimal("220.0")
         if di == 0x04000101:
-            return dlt645.DateWeek.of(_naive_local(m.meter_time()).date())
+            return dlt645.DateWeek.of(self._naive_local(m.meter_time()).date())
         if di == 0x04000102:
-            return _naive_local(m.meter_time()).time().replace(microsecond=0)
+            return self._naive_local(m.meter_time()).time().replace(microsecond=0)
         if di == 0x04000401:
             return dlt645.normalize_address(m.address)
         if di == 0x04000306:
@@ -90,7 +114,7 @@ class Dlt645Bus:
             with contextlib.suppress(ProtocolError):
                 when = dlt645.parse_broadcast_time(frame)
                 for each in self.meters.values():
-                    each.clock_offset = when - _naive_local(each.clock.now())
+                    each.clock_offset = when - self._naive_local(each.clock.now())
             return None
         if frame.control == dlt645.Function2007.READ_ADDRESS and len(self.meters) == 1:
             (addr,) = self.meters
@@ -137,7 +161,9 @@ class Dlt645Bus:
         func = dlt645.Function2007.REMOTE_CONTROL
         if cmd.auth.password != self.password:
             return dlt645.build_error_reply(frame.address, func, ERR_RC_PASSWORD)
-        if cmd.deadline is not None and cmd.deadline < _naive_local(m.meter_time()):
+        if m.refusing:
+            return dlt645.build_error_reply(frame.address, func, ERR_RC_SUSPENDED)
+        if cmd.deadline is not None and cmd.deadline < self._naive_local(m.meter_time()):
             return dlt645.build_error_reply(frame.address, func, ERR_RC_DEADLINE)
         op = _OPS.get(cmd.action)
         if op is None:
@@ -149,6 +175,17 @@ class Dlt645Bus:
             return dlt645.build_error_reply(frame.address, func, err)
         return dlt645.build_ack(frame.address, func)
 
+    async def _hold_back(self, address: str) -> None:
+        """Wait the meter's ``reply_delay`` before its answer goes out (the bus waits too: half duplex)."""
+        m = self.meters.get(address)
+        if m is None or m.reply_delay <= 0:
+            return
+        m.delayed += 1
+        try:
+            await asyncio.sleep(m.reply_delay)
+        finally:
+            m.delayed -= 1
+
     async def serve_stream(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Answer frames on one byte stream until it closes."""
         frames = dlt645.FrameReader()
@@ -157,6 +194,7 @@ class Dlt645Bus:
                 for frame in frames.feed(chunk):
                     reply = self.handle(frame)
                     if reply is not None:
+                        await self._hold_back(frame.address)
                         writer.write(dlt645.encode_frame(reply))
                 await writer.drain()
         except (ConnectionError, OSError):
