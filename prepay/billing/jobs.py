@@ -203,9 +203,10 @@ def run_job(job: BillingJob, *, progress: Progress | None = None) -> BillingJob:
 
 def tick(worker: str, *, progress: Progress | None = None) -> dict[str, int]:
     """One pass of the daemon: charge new readings, keep-power for protected supply that began or ended,
-    schedule and run due jobs, send notifications."""
+    schedule and run due jobs, tell clerks of supply restores still unconfirmed, send notifications."""
     from prepay.billing.supply import sync_protections
     from prepay.notify.actions import deliver_pending
+    from prepay.telemetry.actions import alert_overdue_commands
 
     protections = sync_protections()
     out = {
@@ -218,5 +219,7 @@ def tick(worker: str, *, progress: Progress | None = None) -> dict[str, int]:
     while (job := claim(worker)) is not None:
         run_job(job, progress=progress)
         out["jobs"] += 1
+    # a paid customer is never left cut off unnoticed: the clerks hear of a close still unconfirmed
+    out["restores_overdue"] = alert_overdue_commands()
     out["notified"] = deliver_pending()
     return out

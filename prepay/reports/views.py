@@ -26,6 +26,7 @@ from prepay.reports import queries as q
 from prepay.reports.definitions import REPORTS
 from prepay.reports.exports import PDF_TYPE, XLSX_TYPE, render_pdf, render_xlsx
 from prepay.reports.tables import table_for
+from prepay.telemetry import problems
 from prepay.tenancy.scoping import holds
 
 View = Callable[..., HttpResponse]
@@ -175,6 +176,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "today": q.local_today(),
         "suspicious_available": suspicious_analysis_available(),
         "poll_seconds": 5,
+        "commands": problems.for_user(request.user, q.REPORTS),  # failed / overdue remote commands
     }
     return render(request, "reports/dashboard.html", context)
 

@@ -25,6 +25,7 @@ from prepay.counter.tables import LedgerTable
 from prepay.customers.choices import AccountStatus
 from prepay.customers.models import Account
 from prepay.messaging import queries as messaging
+from prepay.telemetry import problems
 from prepay.telemetry.models import MeterEvent, MeterLink, MeterReading
 from prepay.vending import ledger
 from prepay.vending.deliveries import account_deliveries
@@ -93,6 +94,8 @@ def account(request: HttpRequest, pk: int) -> HttpResponse:
         "billing": followup.account_billing(acc),
         "deliveries": account_deliveries(acc),  # credit still to reach the meter (换表, IC cards)
         "account_messages": messaging.about_account(user, acc),  # operator messages about it
+        # remote commands retrying, overdue or failed for good: the banner at the top
+        "command_problems": problems.for_account(acc),
     }
     return render(request, "counter/account.html", context)
 

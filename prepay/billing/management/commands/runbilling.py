@@ -54,6 +54,11 @@ class Command(BaseCommand):
                     _("protected supply: keep-power sent for %(k)s, released for %(r)s")
                     % {"k": out["keep_power"], "r": out["released"]}
                 )
+            if out["restores_overdue"]:
+                console.print(
+                    _("clerks told of %(n)s supply restores not confirmed in time")
+                    % {"n": out["restores_overdue"]}
+                )
             if opts["once"]:
                 return
             time.sleep(opts["interval"])
