@@ -44,7 +44,18 @@ class BillingSettingsAdmin(_Setup):
 
 @admin.register(WarningPolicy)
 class WarningPolicyAdmin(_Setup):
-    list_display = ["group", "site", "customer_type", "account", "level1", "level2", "overdraft"]
+    list_display = [
+        "group",
+        "site",
+        "customer_type",
+        "meter_kind",
+        "account",
+        "unit",
+        "level1",
+        "level2",
+        "overdraft",
+    ]
+    list_filter = ["unit", "meter_kind"]
     raw_id_fields = ["account"]
 
 

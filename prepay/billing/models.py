@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from prepay.common.fields import EnergyField, MoneyField, ScaledDecimalField
 from prepay.customers.choices import Utility
 from prepay.domain.charging import CARRY_PLACES
+from prepay.meters.choices import MeterKind
 from prepay.tenancy.models import ScopedManager
 
 
@@ -47,11 +48,20 @@ class BillingSettings(models.Model):
         return str(self.site)
 
 
-class WarningPolicy(models.Model):
-    """Money thresholds for a customer type (at one site or group-wide) or for one account.
+class LevelUnit(models.TextChoices):
+    MONEY = "money", _("Money")
+    ENERGY = "energy", _("Energy (kWh, m³ for water)")
 
-    The most specific wins: account, then customer type at the site, then customer type group-wide,
-    then the site's billing settings.
+
+class WarningPolicy(models.Model):
+    """Warning levels for one account, or for a customer type and / or a meter kind (at one site or
+    group-wide), in money or in energy (``unit``).
+
+    The most specific wins: the account's own; then, at the site before group-wide, a policy naming
+    both the customer type and the meter kind, then the customer type only, then the meter kind only;
+    then the site's billing settings. A meter kind applies to accounts whose installed (relay) meter
+    is of that kind. Energy levels are turned into money at the account's tariff price whenever the
+    rule runs (:func:`prepay.domain.warnings.energy_thresholds`); the overdraft is always money.
     """
 
     group = models.ForeignKey(
@@ -81,6 +91,23 @@ class WarningPolicy(models.Model):
         related_name="warning_policy",
         verbose_name=_("account"),
     )
+    meter_kind = models.CharField(
+        _("meter kind"),
+        max_length=16,
+        choices=MeterKind.choices,
+        blank=True,
+        help_text=_("Empty: any meter. Otherwise only accounts whose installed meter is of this kind."),
+    )
+    unit = models.CharField(
+        _("levels in"),
+        max_length=8,
+        choices=LevelUnit.choices,
+        default=LevelUnit.MONEY,
+        help_text=_(
+            "Energy: levels 1 and 2 are kWh (m³ for water), priced at the account's tariff when the "
+            "rule runs (e.g. 12 kWh single-phase, 36 kWh three-phase); the overdraft stays money."
+        ),
+    )
     level1 = MoneyField(_("warning level 1"))
     level2 = MoneyField(_("warning level 2 (reminder cut)"))
     overdraft = MoneyField(_("permitted overdraft"), default=Decimal("0.00"))
@@ -94,13 +121,45 @@ class WarningPolicy(models.Model):
         verbose_name_plural = _("warning policies")
         constraints = [
             models.CheckConstraint(
-                condition=Q(account__isnull=False) | Q(customer_type__isnull=False),
-                name="warning_policy_for_account_or_type",
+                condition=Q(account__isnull=False) | Q(customer_type__isnull=False) | ~Q(meter_kind=""),
+                name="warning_policy_for_account_type_or_kind",
             )
         ]
 
     def __str__(self) -> str:
-        return str(self.account or self.customer_type)
+        if self.account_id:
+            return str(self.account)
+        parts = [str(self.customer_type) if self.customer_type_id else "", self.get_meter_kind_display()]
+        return " · ".join(p for p in parts if p)
+
+    def clean(self) -> None:
+        """Refuse a policy for nobody, and levels that do not fall (energy levels also above 0)."""
+        from django.core.exceptions import ValidationError
+
+        from prepay.domain.warnings import Thresholds, WarningError
+
+        if self.account_id is None and self.customer_type_id is None and not self.meter_kind:
+            raise ValidationError(_("Choose an account, a customer type or a meter kind."))
+        if self.level1 is None or self.level2 is None or self.overdraft is None:
+            return  # the fields' own errors are shown
+        if self.unit == LevelUnit.ENERGY:
+            if not self.level1 > self.level2 > 0:
+                raise ValidationError(
+                    {"level2": _("Energy levels must fall: level 1 above level 2, and level 2 above 0.")}
+                )
+            if self.overdraft < 0:
+                raise ValidationError({"overdraft": _("The overdraft must not be negative.")})
+            return
+        try:
+            Thresholds(level1=self.level1, level2=self.level2, overdraft=self.overdraft)
+        except WarningError:
+            raise ValidationError(
+                {
+                    "level2": _(
+                        "Warning levels must fall: level 1 above level 2 above the cut-off (minus the overdraft)."
+                    )
+                }
+            ) from None
 
 
 class Level(models.TextChoices):

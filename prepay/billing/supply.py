@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from prepay.audit.actions import record_event
-from prepay.billing.models import BillingSettings, ProtectedSupply, SupplyState, WarningPolicy
+from prepay.billing.models import BillingSettings, LevelUnit, ProtectedSupply, SupplyState, WarningPolicy
 from prepay.common.actions import locked
 from prepay.common.errors import ActionError
 from prepay.customers.choices import AccountMode, AccountStatus, BillingMode
@@ -42,35 +42,90 @@ def site_settings(site_id: int) -> BillingSettings:
 
 
 def _policy_q(account: Account) -> Q:
-    ct = account.customer.customer_type_id
+    """Every policy that may apply to ``account`` (a superset: :func:`_applies` decides)."""
     return (
         Q(account=account)
-        | Q(account__isnull=True, customer_type_id=ct, site_id=account.site_id)
-        | Q(account__isnull=True, customer_type_id=ct, site__isnull=True, group_id=account.site.group_id)
+        | Q(account__isnull=True, site_id=account.site_id)
+        | Q(account__isnull=True, site__isnull=True, group_id=account.site.group_id)
     )
 
 
-def _applies(p: WarningPolicy, account: Account) -> bool:
+def _applies(p: WarningPolicy, account: Account, kind: str | None) -> bool:
     if p.account_id is not None:
         return p.account_id == account.pk
-    return p.customer_type_id == account.customer.customer_type_id and (
-        p.site_id == account.site_id or (p.site_id is None and p.group_id == account.site.group_id)
+    if p.customer_type_id is not None and p.customer_type_id != account.customer.customer_type_id:
+        return False
+    if p.meter_kind and p.meter_kind != kind:
+        return False
+    return p.site_id == account.site_id or (p.site_id is None and p.group_id == account.site.group_id)
+
+
+def _rank(p: WarningPolicy) -> tuple[bool, bool, bool, bool]:
+    """Most specific first: the account's; at the site before group-wide; type and kind, type, kind."""
+    typed, kinded = p.customer_type_id is not None, bool(p.meter_kind)
+    return (p.account_id is None, p.site_id is None, not (typed and kinded), not typed)
+
+
+def meter_kind_of(account: Account) -> str | None:
+    """The kind of the account's installed meter (its first relay meter, else its first meter)."""
+    rows = list(
+        Installation.objects.filter(account=account, ended_at__isnull=True)
+        .order_by("-meter__model__has_relay", "pk")
+        .values_list("meter__model__kind", flat=True)[:1]
     )
+    return rows[0] if rows else None
 
 
-def thresholds(account: Account, policies: list[WarningPolicy] | None = None) -> rule.Thresholds:
-    """Account policy, else customer type at the site, else customer type group-wide, else the site's.
-    ``policies``: candidates preloaded for several accounts (those not applying are ignored)."""
+def _in_money(account: Account, p: WarningPolicy, now: datetime | None) -> rule.Thresholds | None:
+    """An energy policy's levels in money at the account's tariff today (None: they cannot be priced)."""
+    from prepay.billing import charging
+    from prepay.domain.tariffs import cycle_bounds
+
+    today = timezone.localdate(now or timezone.now())
+    try:
+        _row, tariff = charging.tariff_for(account, today)
+    except charging.TariffMissing:
+        return None
+    used, quota = charging.cycle_usage(account, cycle_bounds(tariff.cycle, today)[0])
+    holidays, workdays = charging.tou_calendar(account)
+    try:
+        return rule.energy_thresholds(
+            Decimal(p.level1),
+            Decimal(p.level2),
+            p.overdraft,
+            tariff,
+            day=today,
+            used_in_cycle=used,
+            quota_used=quota,
+            holidays=holidays,
+            workdays=workdays,
+        )
+    except rule.WarningError:
+        return None
+
+
+def thresholds(
+    account: Account,
+    policies: list[WarningPolicy] | None = None,
+    *,
+    kind: str | None = None,
+    now: datetime | None = None,
+) -> rule.Thresholds:
+    """The money levels of ``account``: its most specific applying policy (see ``WarningPolicy``),
+    else the site's billing settings. An energy policy is priced now (:func:`_in_money`); one that
+    cannot be priced (no tariff in force, a free tariff) gives way to the next policy.
+
+    ``policies``: candidates preloaded for several accounts (those not applying are ignored);
+    ``kind``: the account's meter kind when known (read when a candidate names one)."""
     if policies is None:
         policies = list(WarningPolicy.objects.filter(_policy_q(account)))
-    policies = [p for p in policies if _applies(p, account)]
-
-    def rank(p: WarningPolicy) -> int:
-        return 0 if p.account_id else (1 if p.site_id else 2)
-
-    if policies:
-        p = min(policies, key=rank)
-        return rule.Thresholds(level1=p.level1, level2=p.level2, overdraft=p.overdraft)
+    if kind is None and any(p.meter_kind for p in policies):
+        kind = meter_kind_of(account)
+    for p in sorted((p for p in policies if _applies(p, account, kind)), key=_rank):
+        if p.unit != LevelUnit.ENERGY:
+            return rule.Thresholds(level1=p.level1, level2=p.level2, overdraft=p.overdraft)
+        if (money := _in_money(account, p, now)) is not None:
+            return money
     s = site_settings(account.site_id)
     return rule.Thresholds(level1=s.level1, level2=s.level2, overdraft=s.overdraft)
 
@@ -173,7 +228,7 @@ def evaluate_supply(
         facts = rule.Facts(balance=balance, fee_arrears=balance < 0, fees_only=True)
     prot = protected_now(account, now)
     facts = rule.Facts(**{**facts.__dict__, "protected": prot is not None})
-    limits = thresholds(account)
+    limits = thresholds(account, now=now)
     state = _state(account)
     decision = rule.evaluate(_to_domain(state), facts, limits)
     seq = (
@@ -255,19 +310,21 @@ def evaluate_many(accounts: list[Account], balances: dict[int, Decimal], *, acto
     )
     # a superset of every account's _policy_q in three terms (one OR term per account made the query
     # slow to build for a batch); thresholds() keeps only the policies that apply to each account
-    cts = {a.customer.customer_type_id for a in accounts}
     policies = list(
         WarningPolicy.objects.filter(
             Q(account__in=accounts)
-            | Q(account__isnull=True, customer_type_id__in=cts, site_id__in={a.site_id for a in accounts})
-            | Q(
-                account__isnull=True,
-                customer_type_id__in=cts,
-                site__isnull=True,
-                group_id__in={a.site.group_id for a in accounts},
-            )
+            | Q(account__isnull=True, site_id__in={a.site_id for a in accounts})
+            | Q(account__isnull=True, site__isnull=True, group_id__in={a.site.group_id for a in accounts})
         )
     )
+    kinds: dict[int, str] = {}
+    if any(p.meter_kind for p in policies):  # one query for the batch's meter kinds
+        for aid, kind in (
+            Installation.objects.filter(account__in=accounts, ended_at__isnull=True)
+            .order_by("account_id", "-meter__model__has_relay", "pk")
+            .values_list("account_id", "meter__model__kind")
+        ):
+            kinds.setdefault(aid, kind)
     for acc in accounts:
         if acc.billing == BillingMode.POSTPAID or acc.pk in protected or acc.mode != AccountMode.REMOTE:
             evaluate_supply(acc, actor=actor, now=now)
@@ -275,7 +332,8 @@ def evaluate_many(accounts: list[Account], balances: dict[int, Decimal], *, acto
         balance = balances[acc.pk] if acc.pk in balances else ledger.balance_of(acc)
         stored = states.get(acc.pk)
         state = _to_domain(stored) if stored is not None else rule.SupplyState()
-        decision = rule.evaluate(state, rule.Facts(balance=balance), thresholds(acc, policies))
+        limits = thresholds(acc, policies, kind=kinds.get(acc.pk), now=now)
+        decision = rule.evaluate(state, rule.Facts(balance=balance), limits)
         if decision.notify or decision.trip or decision.close or decision.state != state:
             evaluate_supply(acc, actor=actor, now=now)
 

@@ -1,5 +1,20 @@
 """Low-credit warnings and cut-off for remote fee control (pure): the two-stage rule in money.
 
+Levels may also be set in energy (kWh, m³ for water — the field's practice: 12 kWh single-phase,
+36 kWh three-phase). :func:`energy_thresholds` turns them into money with
+:func:`money_for_energy` each time the rule runs, at the account's current tariff price:
+
+* **flat and tiered**: what the next ``level`` kWh would cost from the account's position in its
+  tier cycle (the energy already charged this cycle, the flat-price quota first) — so once the
+  account has climbed into a dearer tier, "12 kWh left" is worth more money;
+* **time-of-use**: ``level`` kWh spread evenly over today's 24 hours (today's day type — workday,
+  weekend or holiday — and season), i.e. the day's time-weighted average price; it changes at most
+  at midnight, never at a period boundary, so a balance does not cross a level by the clock alone.
+
+VAT is included as the tariff says; fixed charges are not. A tariff that prices energy at 0 gives
+levels that do not fall: :func:`energy_thresholds` then raises :class:`WarningError` and the caller
+falls back to the next policy (or the site's money levels).
+
 Contract (docs/billing.md has the worked example):
 
 * Thresholds are money: ``level1 > level2 > cutoff`` where ``cutoff`` is ``-overdraft`` (0 unless an
@@ -25,9 +40,14 @@ Evaluating twice with the same facts gives no side effects the second time.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
+
+from prepay.domain.tariffs import Tariff, TariffError
+from prepay.domain.tariffs.intervals import price_intervals
 
 __all__ = [
     "Decision",
@@ -36,8 +56,10 @@ __all__ = [
     "SupplyState",
     "Thresholds",
     "WarningError",
+    "energy_thresholds",
     "evaluate",
     "level_of",
+    "money_for_energy",
     "restore",
 ]
 
@@ -226,3 +248,62 @@ def restore(state: SupplyState) -> SupplyState:
     if state.cut != CUT_REMINDER:
         raise WarningError("cut_until_payment", "supply is cut until payment")
     return replace(state, cut="")
+
+
+def money_for_energy(
+    tariff: Tariff,
+    energy: Decimal,
+    *,
+    day: date,
+    used_in_cycle: Decimal = Decimal(0),
+    quota_used: Decimal = Decimal(0),
+    holidays: Collection[date] = (),
+    workdays: Collection[date] = (),
+) -> Decimal:
+    """What ``energy`` costs on ``day`` at the account's cycle position (see the module docstring)."""
+    start = datetime.combine(day, time.min)
+    quote = price_intervals(
+        tariff,
+        [(start, start + timedelta(days=1), energy)],
+        used_in_cycle=used_in_cycle,
+        quota_used=quota_used,
+        holidays=holidays,
+        workdays=workdays,
+    )
+    return quote.total
+
+
+def energy_thresholds(
+    level1: Decimal,
+    level2: Decimal,
+    overdraft: Decimal,
+    tariff: Tariff,
+    *,
+    day: date,
+    used_in_cycle: Decimal = Decimal(0),
+    quota_used: Decimal = Decimal(0),
+    holidays: Collection[date] = (),
+    workdays: Collection[date] = (),
+) -> Thresholds:
+    """Money :class:`Thresholds` for energy levels ``level1 > level2 > 0`` (kWh / m³) and a money
+    ``overdraft``. Raises :class:`WarningError` when the levels are not positive and falling, or the
+    tariff cannot price them (a free tariff, a malformed one)."""
+    if not level1 > level2 > 0:
+        raise WarningError("invalid", f"energy levels must fall and stay above 0: {level1} > {level2} > 0")
+
+    def cost(energy: Decimal) -> Decimal:
+        return money_for_energy(
+            tariff,
+            energy,
+            day=day,
+            used_in_cycle=used_in_cycle,
+            quota_used=quota_used,
+            holidays=holidays,
+            workdays=workdays,
+        )
+
+    try:
+        m1, m2 = cost(level1), cost(level2)
+    except TariffError as exc:
+        raise WarningError("invalid", f"the tariff cannot price the levels: {exc}") from None
+    return Thresholds(level1=m1, level2=m2, overdraft=overdraft)
