@@ -260,6 +260,8 @@ class Case(models.Model):
     last_day = models.DateField(_("last flagged"))
     score = models.PositiveSmallIntegerField(_("score"))
     reasons = models.JSONField(_("reasons"), default=list)
+    # ",bypass,low_own," — the reasons' codes, so lists filter by signal on every database
+    signals = models.CharField(_("signals"), max_length=300, blank=True, default="")
     status = models.CharField(_("status"), max_length=8, choices=CaseStatus.choices, default=CaseStatus.OPEN)
     outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices, blank=True)
     note = models.TextField(_("note"), blank=True)

@@ -129,6 +129,7 @@ def _keep(site: Site, day: date, results: dict[int, Assessment], flag_score: int
             if case is not None and case.opened_on <= day:
                 if day >= case.last_day:
                     case.last_day, case.score, case.reasons = day, a.score, reasons_json(a)
+                    case.signals = signal_codes(a)
                     changed.append(case)
             elif acc not in covered and case is None:
                 new.append(
@@ -139,11 +140,17 @@ def _keep(site: Site, day: date, results: dict[int, Assessment], flag_score: int
                         last_day=day,
                         score=a.score,
                         reasons=reasons_json(a),
+                        signals=signal_codes(a),
                     )
                 )
-        Case.objects.bulk_update(changed, ["last_day", "score", "reasons"], batch_size=1000)
+        Case.objects.bulk_update(changed, ["last_day", "score", "reasons", "signals"], batch_size=1000)
         Case.objects.bulk_create(new, batch_size=1000)
     return len(rows), len(flagged)
+
+
+def signal_codes(a: Assessment) -> str:
+    """The reasons' codes as ``,bypass,low_own,`` (see ``Case.signals``)."""
+    return "," + ",".join(r.code for r in a.reasons) + ","
 
 
 def reasons_json(a: Assessment) -> list[dict[str, Any]]:

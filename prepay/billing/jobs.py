@@ -204,6 +204,7 @@ def run_job(job: BillingJob, *, progress: Progress | None = None) -> BillingJob:
 def tick(worker: str, *, progress: Progress | None = None) -> dict[str, int]:
     """One pass of the daemon: charge new readings, keep-power for protected supply that began or ended,
     schedule and run due jobs, tell clerks of supply restores still unconfirmed, send notifications."""
+    from prepay.analytics.jobs import run_due
     from prepay.billing.supply import sync_protections
     from prepay.notify.actions import deliver_pending
     from prepay.telemetry.actions import alert_overdue_commands
@@ -221,5 +222,6 @@ def tick(worker: str, *, progress: Progress | None = None) -> dict[str, int]:
         out["jobs"] += 1
     # a paid customer is never left cut off unnoticed: the clerks hear of a close still unconfirmed
     out["restores_overdue"] = alert_overdue_commands()
+    out["analysed"] = run_due()  # suspicious-consumption analysis of yesterday, once a day per site
     out["notified"] = deliver_pending()
     return out

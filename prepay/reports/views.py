@@ -6,7 +6,6 @@ export; everybody else sees only the rows of the sites where they hold it (queri
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -52,10 +51,11 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(request, "reports/index.html", {"reports": REPORTS.values()})
 
 
-def suspicious_analysis_available() -> bool:
-    """Suspicious-consumption analysis (prepay/analytics) does not exist yet: the dashboard shows a
-    placeholder panel until it does."""
-    return importlib.util.find_spec("prepay.analytics") is not None
+def suspicious_panel(user: Any) -> dict[str, Any]:
+    """The suspicious-accounts panel: open cases of the analysis (prepay/analytics) on the user's sites."""
+    from prepay.analytics.queries import panel
+
+    return panel(user)
 
 
 @reports_required
@@ -174,7 +174,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     context = {
         "health": q.meter_health(request.user),
         "today": q.local_today(),
-        "suspicious_available": suspicious_analysis_available(),
+        "suspicious": suspicious_panel(request.user),
         "poll_seconds": 5,
         "commands": problems.for_user(request.user, q.REPORTS),  # failed / overdue remote commands
     }

@@ -41,6 +41,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             "customers": holds(user, "customer.change") or holds(user, "account.lifecycle"),
             "approvals": holds(user, "reversal.approve"),
             "reports": holds(user, "reports.view"),
+            "analytics": any(holds(user, c) for c in ("reports.view", "account.lifecycle", "fees.manage")),
             "backoffice": user.is_staff and (user.is_superuser or any(holds(user, c) for c in BACK_OFFICE)),
             # operator messages: the link for every role; the unread count is one query, run only where
             # the top bar shows it, never for htmx fragments (the badge polls its own URL)

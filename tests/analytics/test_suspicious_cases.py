@@ -53,6 +53,7 @@ class SuspiciousCasesTestCase:
             assert case.score >= 50 and case.opened_on == case.last_day == sim.DAY
             reason = next((r for r in case.reasons if r["code"] == code), None)
             assert reason is not None, f"{role}: no {code} reason in {case.reasons}"
+            assert f",{code}," in case.signals
             text = describe(reason)
             for w in words:
                 assert w in text, f"{role}: {w!r} not in {text!r}"
