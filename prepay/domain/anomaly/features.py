@@ -32,7 +32,16 @@ from datetime import date, timedelta
 
 from prepay.domain.anomaly.stats import mad, median
 
-__all__ = ["MIN_WEEKDAY_SAMPLES", "YEAR", "DayUse", "Stats", "Windows", "account_stats", "size_band"]
+__all__ = [
+    "MIN_WEEKDAY_SAMPLES",
+    "YEAR",
+    "DayUse",
+    "Stats",
+    "Windows",
+    "account_stats",
+    "seasonal_baseline",
+    "size_band",
+]
 
 MIN_WEEKDAY_SAMPLES = 3
 YEAR = 364
@@ -128,6 +137,17 @@ def _expected(days: Mapping[date, DayUse], day: date, w: Windows) -> tuple[dict[
         if len(vals) >= MIN_WEEKDAY_SAMPLES:
             weekdays[wd] = median(vals)  # type: ignore[assignment]
     return weekdays, overall, _factor(days, day, w)
+
+
+def seasonal_baseline(
+    days: Mapping[date, DayUse], day: date, w: Windows
+) -> tuple[dict[int, float], float, float] | None:
+    """The baseline in force on ``day``: weekday medians, the overall median and the month factor —
+    ``None`` without ``min_history_days`` of baseline data. ``expected(d) = weekdays.get(iso weekday,
+    overall) × factor``."""
+    if len(_between(days, w.baseline(day))) < w.min_history_days:
+        return None
+    return _expected(days, day, w)
 
 
 def _streak(flags: list[tuple[bool, int, float]]) -> tuple[int, int, float]:
