@@ -23,12 +23,24 @@ def locale_language(environ: dict[str, str] | None = None) -> str:
     return "en"
 
 
+def default_port(environ: dict[str, str] | None = None) -> int:
+    """The port ``prepay demo`` and ``prepay serve`` use without ``--port``: ``PORT``, else 8000
+    (``make demo PORT=8080`` passes it on; gunicorn and container platforms read it too)."""
+    value = (os.environ if environ is None else environ).get("PORT", "").strip()
+    if not value:
+        return 8000
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise SystemExit(f"PORT must be a port number (1-65535), not {value!r}")
+    return int(value)
+
+
 def _commands() -> list[tuple[str, str]]:
     from django.utils.translation import gettext as _
 
     return [
         ("demo", _("Set up the embedded database with demo data and serve on http://127.0.0.1:8000")),
-        ("serve", _("Serve the web application (development server)")),
+        ("serve", _("Serve the web application with gunicorn (production; behind a reverse proxy)")),
+        ("collectstatic", _("Copy the static files to STATIC_ROOT for the reverse proxy to serve")),
         ("migrate", _("Create or upgrade the database schema")),
         ("import", _("Import customers, units or meters from CSV / Excel (all or nothing)")),
         ("audit", _("Audit log: `prepay audit verify` checks the hash chain")),
@@ -73,8 +85,6 @@ def main(argv: list[str] | None = None) -> int:
     if not args or args[0] in {"-h", "--help", "help"}:
         print(_help("prepay"))
         return 0
-    if args[0] == "serve":
-        args = ["runserver", *args[1:]]
     from django.core.management import ManagementUtility
 
     ManagementUtility(["prepay", *args]).execute()

@@ -1,4 +1,8 @@
-"""``prepay demo``: migrate the embedded database, load the demo data once, print logins, serve."""
+"""``prepay demo``: migrate the embedded database, load the demo data once, print logins, serve.
+
+The data folder is ``PREPAY_VAR_DIR`` (default ``./var``: database, key files, demo passwords); the
+port is ``--port``, else the ``PORT`` environment variable, else 8000 (``make demo PORT=8080``).
+"""
 
 from __future__ import annotations
 
@@ -9,15 +13,21 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils.translation import gettext as _
 
+from prepay.cli import default_port
 from prepay.tenancy.demo import load_demo
 
 
 class Command(BaseCommand):
-    help = _("Set up the embedded database with demo data and serve on http://127.0.0.1:8000")
+    help = _(
+        "Set up the embedded database with demo data and serve on http://127.0.0.1:8000. The data "
+        "folder is PREPAY_VAR_DIR (default ./var); the port is --port, else PORT, else 8000."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--port", default="8000")
+        parser.add_argument("--host", default="127.0.0.1", help=_("Address to bind (default 127.0.0.1)"))
+        parser.add_argument(
+            "--port", type=int, default=None, help=_("Port to bind (default: $PORT, else 8000)")
+        )
         parser.add_argument("--no-serve", action="store_true", help=_("Load the data and stop"))
         parser.add_argument(
             "--no-simulate", action="store_true", help=_("Do not start the simulated meters and the poller")
@@ -44,12 +54,11 @@ class Command(BaseCommand):
             self.stdout.write(
                 _("Simulated meters are running and being polled; readings appear within a minute.")
             )
-        url = f"http://{opts['host']}:{opts['port']}/"
+        port = opts["port"] if opts["port"] is not None else default_port()
+        url = f"http://{opts['host']}:{port}/"
         self.stdout.write(_("Serving on %(url)s — press Ctrl+C to stop.") % {"url": url})
         try:
-            call_command(
-                "runserver", f"{opts['host']}:{opts['port']}", insecure_serving=True, use_reloader=False
-            )
+            call_command("runserver", f"{opts['host']}:{port}", insecure_serving=True, use_reloader=False)
         finally:
             if stop_fleet is not None:
                 stop_fleet()
