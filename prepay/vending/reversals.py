@@ -339,8 +339,15 @@ def _reverse_vend(reversal: Reversal, account: Account, actor: Any) -> dict[str,
             idempotency_key=f"reversal:{reversal.pk}:vend",
             memo=_("Reversal of %(r)s") % {"r": vend.receipt_no},
         )
+    extra["settlement"] = _pay_back(reversal, vend, account, actor).value
+    vend.status = VendStatus.REVERSED
+    vend.save(update_fields=["status"])
+    return extra
+
+
+def _pay_back(reversal: Reversal, vend: Vend, account: Account, actor: Any) -> Settlement:
+    """Post the refund of ``vend``'s money as its settlement says (void, finance, agent float)."""
     settlement = _settle(vend)
-    extra["settlement"] = settlement.value
     memo = {
         Settlement.VOID: _("Void of %(r)s: money paid back at the counter"),
         Settlement.FINANCE: _("Refund of %(r)s paid by finance"),
@@ -369,9 +376,7 @@ def _reverse_vend(reversal: Reversal, account: Account, actor: Any) -> dict[str,
             memo=_("Reversal of %(r)s") % {"r": vend.receipt_no},
             vend=vend,
         )
-    vend.status = VendStatus.REVERSED
-    vend.save(update_fields=["status"])
-    return extra
+    return settlement
 
 
 def _settle(vend: Vend) -> Settlement:
