@@ -9,3 +9,9 @@ class PaymentsConfig(AppConfig):
     label = "payments"
     verbose_name = _("Online payments")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from prepay.payments.credentials import rewrap_all
+        from prepay.tokens.keystore import register_rewrap
+
+        register_rewrap(rewrap_all)  # `prepay keys rotate` re-encrypts the providers' credentials

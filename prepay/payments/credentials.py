@@ -81,3 +81,18 @@ def unseal(provider: Any) -> Secrets:
             % {"p": provider.code},
         ) from None
     return Secrets(json.loads(plain))
+
+
+def rewrap_all(old: Any, new: Any) -> None:
+    """Re-encrypt every provider's credentials sealed with ``old`` under ``new`` (``prepay keys
+    rotate``, through :func:`prepay.tokens.keystore.register_rewrap`; in its transaction)."""
+    from prepay.payments.models import PaymentProvider
+
+    for provider in (
+        PaymentProvider.objects.select_for_update().filter(store_key_id=old.key_id).order_by("pk")
+    ):
+        plain = old.decrypt(bytes(provider.secret_nonce), bytes(provider.secret_ciphertext), provider.aad())
+        provider.secret_nonce, provider.secret_ciphertext = new.encrypt(plain, provider.aad())
+        del plain
+        provider.store_key_id = new.key_id
+        provider.save(update_fields=["secret_nonce", "secret_ciphertext", "store_key_id"])

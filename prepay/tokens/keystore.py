@@ -21,6 +21,7 @@ import binascii
 import hashlib
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -293,6 +294,8 @@ class SoftwareKeyStore:
             row.store_key_id = new.key_id
             row.save(update_fields=["nonce", "ciphertext", "store_key_id"])
             count += 1
+        for rewrap in _REWRAPPERS:  # secrets of higher apps (payment credentials …)
+            rewrap(self.store_key, new)
         reencrypted = audit_keys.reencrypt_all(self.store_key, new)
         audit_keys.rotate(new, reencrypted=reencrypted)
         self._store_key = new
@@ -314,6 +317,16 @@ def _parse_key_hex(key_hex: str, dkga: str) -> bytes:
 
 
 _store: KeyStore | None = None
+
+#: functions ``(old store key, new store key) -> None`` that re-encrypt other apps' secrets sealed
+#: with the store key when it is rotated (registered by those apps: the key store knows none of them)
+_REWRAPPERS: list[Callable[[Any, Any], None]] = []
+
+
+def register_rewrap(fn: Callable[[Any, Any], None]) -> None:
+    """Have ``reencrypt_all`` call ``fn(old, new)`` in its transaction (once per function)."""
+    if fn not in _REWRAPPERS:
+        _REWRAPPERS.append(fn)
 
 
 def get_keystore() -> KeyStore:

@@ -46,3 +46,16 @@ class CredentialsTestCase:
         with pytest.raises(ActionError) as exc:
             unseal(other)
         assert exc.value.code == "credentials_unreadable"
+
+
+class RotationTestCase:
+    def test_keys_rotate_reencrypts_the_credentials(self, pay):
+        from django.db import transaction
+
+        before = dict(unseal(pay.provider))
+        old_id = pay.provider.store_key_id
+        with transaction.atomic():
+            ks.get_keystore().reencrypt_all(ks.StoreKey(ks.StoreKey.generate()))
+        pay.provider.refresh_from_db()
+        assert pay.provider.store_key_id != old_id
+        assert dict(unseal(pay.provider)) == before
