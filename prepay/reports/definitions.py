@@ -20,8 +20,16 @@ from django.utils.translation import gettext_lazy as _
 
 from prepay.domain.reporting import Period, month_period, parse_month, ten_day_period
 from prepay.reports import queries as q
+from prepay.reports import reversals as reversal_report
+from prepay.reports import sales
 from prepay.reports.base import Chart, Col, ReportData
-from prepay.reports.filtersets import MonthFilter, SalesDetailFilter, SiteFilter, SitePeriodFilter
+from prepay.reports.filtersets import (
+    MonthFilter,
+    ReversalsFilter,
+    SalesDetailFilter,
+    SiteFilter,
+    SitePeriodFilter,
+)
 from prepay.vending.models import PaymentMethod
 
 
@@ -71,6 +79,7 @@ def _subtitle(period: Period | None, fs: df.FilterSet) -> str:
 
 SALES_COLUMNS = [
     Col("time", _("Time"), "datetime"),
+    Col("entry", _("Entry")),
     Col("receipt", _("Receipt number")),
     Col("site", _("Site")),
     Col("point", _("Vending point")),
@@ -93,11 +102,26 @@ def sales_defaults(today: date) -> dict[str, str]:
 
 
 def build_sales(user: Any, fs: df.FilterSet) -> ReportData:
+    """Every sale of the period and, unless a status is chosen, every reversal approved in it as a
+    negative row (prepay/reports/sales.py): the totals are the money and energy sold net, the same
+    figures as the allocation, the dashboard and the ledger. With a status, only the sales in that
+    status are listed and totalled."""
     data = fs.form.cleaned_data
     period = Period(data["date_from"], data["date_to"])
-    rows = q.sales_rows(fs.qs)
+    rows = sales.sale_rows(fs.qs)
+    reversals = 0
+    if not data.get("status"):
+        chosen = sales.reversal_filter(
+            data.get("site"), data.get("point"), data.get("operator"), data.get("method")
+        )
+        found = sales.reversal_rows(sales.reversals_in(user, period).filter(chosen))
+        reversals = len(found)
+        rows = sorted(rows + found, key=lambda r: (r["time"], r["pk"] < 0, abs(r["pk"])))
     totals: dict[str, Any] = dict(q.sum_rows(rows, ("amount", "arrears", "credit", "energy")))
-    totals["receipt"] = gettext("%(count)d vends") % {"count": len(rows)}
+    totals["receipt"] = gettext("Sales: %(sales)d · reversals: %(reversals)d") % {
+        "sales": len(rows) - reversals,
+        "reversals": reversals,
+    }
     by_method: dict[str, Decimal] = {}
     for r in rows:
         by_method[r["method"]] = by_method.get(r["method"], Decimal(0)) + r["amount"]
@@ -107,7 +131,17 @@ def build_sales(user: Any, fs: df.FilterSet) -> ReportData:
         [(gettext("Amount paid"), list(by_method.values()))],
         unit="¥",
     )
-    return ReportData("sales", _("Sales detail"), _subtitle(period, fs), SALES_COLUMNS, rows, totals, chart)
+    notes = [
+        _(
+            "A sale counts in the period it was made; a reversal counts, negatively, in the period it "
+            "was approved (a void at the counter, a refund paid by finance, or an agent's float credited). "
+            "The totals are the money and energy sold net, as in the allocation, the dashboard and the "
+            "ledger."
+        )
+    ]
+    return ReportData(
+        "sales", _("Sales detail"), _subtitle(period, fs), SALES_COLUMNS, rows, totals, chart, notes
+    )
 
 
 # ---------------------------------------------------------------- monthly allocation
@@ -118,6 +152,7 @@ def allocation_columns() -> list[Col]:
         Col("site", _("Site")),
         Col("ctype", _("Customer type")),
         Col("vends", _("Vends"), "int"),
+        Col("reversed", _("Reversals"), "int"),
         Col("energy", _("Energy sold (kWh / m³)"), "energy"),
         Col("amount", _("Money collected"), "money"),
         Col("arrears", _("Arrears recovered"), "money"),
@@ -137,6 +172,7 @@ def build_allocation(user: Any, fs: df.FilterSet) -> ReportData:
     keys = [c.key for c in columns if c.kind in ("money", "energy", "int")]
     totals: dict[str, Any] = dict(q.sum_rows(rows, keys))
     totals["vends"] = int(totals["vends"])
+    totals["reversed"] = int(totals["reversed"])
     sites: dict[str, list[Decimal]] = {}
     for r in rows:
         pair = sites.setdefault(r["site"], [Decimal(0), Decimal(0)])
@@ -156,6 +192,12 @@ def build_allocation(user: Any, fs: df.FilterSet) -> ReportData:
         rows,
         totals,
         chart,
+        [
+            _(
+                "Net of reversals: sales made in the month less reversals approved in it, by the "
+                "reversed sale's site, customer type and payment method."
+            )
+        ],
     )
 
 
@@ -399,6 +441,18 @@ REPORTS: dict[str, Definition] = {
             sales_defaults,
             build_sales,
             _vends,
+        ),
+        Definition(
+            "reversals",
+            _("Reversals and refunds"),
+            _(
+                "Who asked, who approved, when, how much, and how the money went back: void at the "
+                "counter, refund by finance or agent float."
+            ),
+            ReversalsFilter,
+            sales_defaults,
+            reversal_report.build,
+            reversal_report.scoped_reversals,
         ),
         Definition(
             "allocation",

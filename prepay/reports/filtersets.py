@@ -22,7 +22,17 @@ from django_filters.constants import EMPTY_VALUES
 from prepay.domain.reporting import parse_month
 from prepay.reports.queries import REPORTS
 from prepay.tenancy.models import Site
-from prepay.vending.models import PaymentMethod, Vend, VendingPoint, VendStatus
+from prepay.vending import ledger
+from prepay.vending.models import (
+    ApprovalStatus,
+    PaymentMethod,
+    Reversal,
+    ReversalKind,
+    Vend,
+    VendingPoint,
+    VendStatus,
+)
+from prepay.vending.reversals import Settlement
 
 DATE = forms.DateInput(attrs={"type": "date"})
 #: the days a report may ask about: wide enough for any real ledger, narrow enough that a day's
@@ -175,3 +185,38 @@ class SiteFilter(df.FilterSet):
     class Meta:
         model = Site
         fields: list[str] = []
+
+
+class ReversalsFilter(df.FilterSet):
+    """Reversals and refunds (冲正 / 退费) by the day they were decided (requested, while they wait),
+    site, vending point, kind, status, how the money went back and payment method.
+
+    The queryset is :func:`prepay.vending.reversals.with_settlement` annotated with ``when`` (decided
+    at, else requested at): see ``prepay.reports.reversals.scoped_reversals``.
+    """
+
+    date_from = df.DateFilter(
+        field_name="when", lookup_expr="date__gte", label=_("From"), widget=DATE, required=True
+    )
+    date_to = df.DateFilter(
+        field_name="when", lookup_expr="date__lte", label=_("To"), widget=DATE, required=True
+    )
+    site = df.ModelChoiceFilter(field_name="account__site", queryset=report_sites, label=_("Site"))
+    point = df.ModelChoiceFilter(field_name="point", queryset=report_points, label=_("Vending point"))
+    kind = df.ChoiceFilter(choices=ReversalKind.choices, label=_("Kind"))
+    status = df.ChoiceFilter(choices=ApprovalStatus.choices, label=_("Status"))
+    how = df.ChoiceFilter(choices=Settlement.choices, label=_("Money back"), method="filter_how")
+    method = df.ChoiceFilter(choices=PaymentMethod.choices, label=_("Payment method"))
+
+    class Meta:
+        model = Reversal
+        fields: list[str] = []
+        form = PeriodForm
+
+    def filter_how(self, qs: Any, name: str, value: str) -> Any:
+        """Voids have a cash line at a point, finance's refunds one without, agents' their float."""
+        if value == Settlement.VOID:
+            return qs.filter(pay_book=ledger.CASH, pay_point__isnull=False)
+        if value == Settlement.FINANCE:
+            return qs.filter(pay_book=ledger.CASH, pay_point__isnull=True)
+        return qs.filter(pay_book=ledger.AGENT_FLOAT)

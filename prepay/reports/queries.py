@@ -8,8 +8,9 @@ writes.
 Definitions (also in docs/reports.md):
 
 - **Sales** are vends (``Vend``); ``amount`` is the money taken, split into ``arrears_recovered``
-  and ``credit_amount``. Reversed vends stay in the sales detail with their status; dashboards count
-  only vends that are not reversed.
+  and ``credit_amount``. Every report counts them the same way (prepay/reports/sales.py): a sale in
+  the period it was made, an approved reversal negatively in the period it was approved — the
+  ledger's own periods. The sales detail lists both; allocation and dashboard sum them.
 - **Recovery rate** for a set of accounts and a period is ``collected ÷ due`` over the customer
   ledger (``LedgerEntry``): ``collected`` = Σ payments + Σ refunds (refunds are negative: money paid
   back); ``due`` = the money charged for energy and fees = −Σ of the entries of kind vend (credit
@@ -28,11 +29,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -40,6 +41,8 @@ from prepay.common.fields import MoneyField
 from prepay.customers.models import Account
 from prepay.domain.reporting import Period, ageing_bucket, recovery_rate
 from prepay.meters.models import Meter, MeterModel
+from prepay.reports import sales as net
+from prepay.reports.sales import day_bounds
 from prepay.telemetry.models import MeterLink, MeterReading, RelayState
 from prepay.tenancy.models import Site
 from prepay.vending.models import EntryKind, LedgerEntry, PaymentMethod, Vend, VendStatus
@@ -51,17 +54,6 @@ ZERO_ENERGY = Decimal("0.000")
 
 def local_today() -> date:
     return timezone.localdate()
-
-
-def day_bounds(period: Period) -> tuple[datetime, datetime]:
-    """Aware datetimes [start of first day, start of the day after the last) in the current time zone.
-
-    Range lookups on ``created_at`` use an index, where ``__date`` would compute per row.
-    """
-    tz = timezone.get_current_timezone()
-    start = datetime.combine(period.start, time.min, tzinfo=tz)
-    end = datetime.combine(period.end + timedelta(days=1), time.min, tzinfo=tz)
-    return start, end
 
 
 def _money(value: Any) -> Decimal:
@@ -80,54 +72,7 @@ def scoped_vends(user: Any) -> QuerySet[Vend]:
     return Vend.objects.for_user(user, REPORTS)
 
 
-# ---------------------------------------------------------------- sales detail (售电明细表)
-
-
-def sales_rows(vends: QuerySet[Vend]) -> list[dict[str, Any]]:
-    """One dict per vend, oldest first, with local times and display names (for screen and export)."""
-    methods = dict(PaymentMethod.choices)
-    statuses = dict(VendStatus.choices)
-    rows = []
-    for v in vends.order_by("created_at", "pk").values(
-        "pk",
-        "created_at",
-        "receipt_no",
-        "account__site__name",
-        "point__name",
-        "created_by__username",
-        "created_by__first_name",
-        "created_by__last_name",
-        "account__number",
-        "account__customer__name",
-        "meter__serial",
-        "method",
-        "amount",
-        "arrears_recovered",
-        "credit_amount",
-        "energy",
-        "status",
-    ):
-        full_name = f"{v['created_by__last_name']}{v['created_by__first_name']}".strip()
-        rows.append(
-            {
-                "pk": v["pk"],
-                "time": timezone.localtime(v["created_at"]).replace(tzinfo=None, microsecond=0),
-                "receipt": v["receipt_no"] or "",
-                "site": v["account__site__name"],
-                "point": v["point__name"] or "",
-                "operator": full_name or v["created_by__username"] or "",
-                "account": v["account__number"],
-                "customer": v["account__customer__name"],
-                "meter": v["meter__serial"] or "",
-                "method": str(methods.get(v["method"], v["method"])),
-                "amount": _money(v["amount"]),
-                "arrears": _money(v["arrears_recovered"]),
-                "credit": _money(v["credit_amount"]),
-                "energy": _energy(v["energy"]),
-                "status": str(statuses.get(v["status"], v["status"])),
-            }
-        )
-    return rows
+# ---------------------------------------------------------------- sums
 
 
 def sum_rows(rows: Iterable[dict[str, Any]], keys: Iterable[str]) -> dict[str, Decimal]:
@@ -241,83 +186,52 @@ def arrears_rows(user: Any, sites: QuerySet[Site], *, as_of: date | None = None)
 
 
 def allocation_rows(user: Any, period: Period, sites: QuerySet[Site]) -> list[dict[str, Any]]:
-    """Money and energy sold in ``period`` per site and customer type, with money by payment method.
-
-    Reversed vends are left out (their money went back). Sites with no sales get a row of zeros so
-    the statement lists every site in scope.
+    """Money and energy sold in ``period`` per site and customer type, with money by payment method:
+    sales made in the period less reversals approved in it (prepay/reports/sales.py), with the number
+    of each. Sites with no sales get a row of zeros so the statement lists every site in scope.
     """
-    start, end = day_bounds(period)
-    vends = (
-        scoped_vends(user)
-        .filter(account__site__in=sites, created_at__gte=start, created_at__lt=end)
-        .exclude(status=VendStatus.REVERSED)
+    keys = ("account__site_id", "account__customer__customer_type__name")
+    grouped = net.net_sales(
+        net.vends_in(user, period).filter(account__site__in=sites),
+        net.reversals_in(user, period).filter(account__site__in=sites),
+        keys,
     )
-    grouped = vends.values("account__site_id", "account__customer__customer_type__name", "method").annotate(
-        n=Count("pk"),
-        amount=Sum("amount"),
-        arrears=Sum("arrears_recovered"),
-        credit=Sum("credit_amount"),
-        energy=Sum("energy"),
-    )
-    acc: dict[tuple[int, str], dict[str, Any]] = {}
-    for g in grouped:
-        key = (g["account__site_id"], g["account__customer__customer_type__name"] or "")
-        row = acc.setdefault(key, _blank_allocation())
-        row["vends"] += g["n"]
-        row["amount"] += _money(g["amount"])
-        row["arrears"] += _money(g["arrears"])
-        row["credit"] += _money(g["credit"])
-        row["energy"] += _energy(g["energy"])
-        row[f"m_{g['method']}"] += _money(g["amount"])
     rows = []
     for site in sites.order_by("group__code", "code"):
-        keys = sorted(k for k in acc if k[0] == site.pk)
-        if not keys:
-            rows.append({"site": site.name, "ctype": "", **_blank_allocation()})
-        for key in keys:
-            rows.append({"site": site.name, "ctype": key[1], **acc[key]})
+        found = sorted(((k[1] or ""), v) for k, v in grouped.items() if k[0] == site.pk)
+        if not found:
+            rows.append({"site": site.name, "ctype": "", **net.blank()})
+        for ctype, row in found:
+            rows.append({"site": site.name, "ctype": ctype, **row})
     return rows
-
-
-def _blank_allocation() -> dict[str, Any]:
-    row: dict[str, Any] = {"vends": 0, "amount": ZERO, "arrears": ZERO, "credit": ZERO, "energy": ZERO_ENERGY}
-    for m in PaymentMethod.values:
-        row[f"m_{m}"] = ZERO
-    return row
 
 
 # ---------------------------------------------------------------- dashboard
 
 
 def today_sales(user: Any, today: date | None = None) -> dict[str, Any]:
-    """Today's vends (not reversed) by vending point and payment method, with totals."""
+    """Today's sales by vending point and payment method, net of reversals approved today (the same
+    figure as the sales detail for today), with the total and the number of today's sales that stand
+    (not reversed)."""
     period = Period(today or local_today(), today or local_today())
-    start, end = day_bounds(period)
-    grouped = (
-        scoped_vends(user)
-        .filter(created_at__gte=start, created_at__lt=end)
-        .exclude(status=VendStatus.REVERSED)
-        .values("point__name", "method")
-        .annotate(amount=Sum("amount"), n=Count("pk"))
-        .order_by("point__name", "method")
-    )
+    vends = net.vends_in(user, period)
+    grouped = net.net_sales(vends, net.reversals_in(user, period), ("point__name", "method"))
     points: list[str] = []
     by: dict[tuple[str, str], Decimal] = {}
-    count = 0
     total = ZERO
-    for g in grouped:
-        name = g["point__name"] or "—"
+    for (name, method), row in sorted(grouped.items(), key=lambda kv: (kv[0][0] or "", kv[0][1])):
+        name = name or "—"
         if name not in points:
             points.append(name)
-        by[(name, g["method"])] = _money(g["amount"])
-        count += g["n"]
-        total += _money(g["amount"])
+        by[(name, method)] = by.get((name, method), ZERO) + row["amount"]
+        total += row["amount"]
     labels = dict(PaymentMethod.choices)
     series = [
         {"method": m, "name": str(labels[m]), "data": [str(by.get((p, m), ZERO)) for p in points]}
         for m in PaymentMethod.values
         if any((p, m) in by for p in points)
     ]
+    count = vends.exclude(status=VendStatus.REVERSED).count()
     return {"points": points, "series": series, "count": count, "total": str(total)}
 
 
@@ -386,26 +300,23 @@ def _fmt(value: Decimal | None) -> str:
 
 
 def energy_by_site_and_type(user: Any, period: Period) -> dict[str, Any]:
-    """Energy sold in ``period`` (vends not reversed) per site, stacked by customer type."""
-    start, end = day_bounds(period)
-    grouped = (
-        scoped_vends(user)
-        .filter(created_at__gte=start, created_at__lt=end, energy__isnull=False)
-        .exclude(status=VendStatus.REVERSED)
-        .values("account__site__name", "account__customer__customer_type__name")
-        .annotate(energy=Sum("energy"))
-        .order_by("account__site__name")
+    """Energy sold in ``period`` per site, stacked by customer type: sales less reversals approved in
+    the period (the allocation's energy)."""
+    grouped = net.net_sales(
+        net.vends_in(user, period),
+        net.reversals_in(user, period),
+        ("account__site__name", "account__customer__customer_type__name"),
     )
     sites: list[str] = []
     by: dict[tuple[str, str], Decimal] = {}
     types: list[str] = []
-    for g in grouped:
-        s, t = g["account__site__name"], g["account__customer__customer_type__name"] or "—"
+    for (s, t), row in sorted(grouped.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
+        t = t or "—"
         if s not in sites:
             sites.append(s)
         if t not in types:
             types.append(t)
-        by[(s, t)] = _energy(g["energy"])
+        by[(s, t)] = by.get((s, t), ZERO_ENERGY) + row["energy"]
     series = [{"name": t, "data": [str(by.get((s, t), ZERO_ENERGY)) for s in sites]} for t in sorted(types)]
     return {"sites": sites, "series": series}
 
@@ -451,6 +362,7 @@ def latest_vend_id(user: Any) -> int:
 
 __all__ = [
     "REPORTS",
+    "day_bounds",
     "Recovery",
     "allocation_rows",
     "arrears_rows",
@@ -460,7 +372,6 @@ __all__ = [
     "meter_health",
     "recovery_by_site",
     "recovery_rows",
-    "sales_rows",
     "scoped_sites",
     "scoped_vends",
     "sum_rows",

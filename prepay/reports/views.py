@@ -154,7 +154,7 @@ def _query_without(request: HttpRequest, names: tuple[str, ...]) -> str:
 
 def _period_links(slug: str) -> list[tuple[str, Period]]:
     """Quick choices for date-range reports: this and the previous ten-day period, this month."""
-    if slug not in ("sales", "recovery", "line-loss"):
+    if slug not in ("sales", "reversals", "recovery", "line-loss"):
         return []
     today = q.local_today()
     current = ten_day_period(today)

@@ -91,3 +91,52 @@ def sale(
         JournalLine.objects.filter(journal=journal).update(created_at=at)
         v.refresh_from_db()
     return v
+
+
+def reversal(vend: Vend, *, by: Any, decided_by: Any, at: datetime | None = None, void: bool = True) -> Any:
+    """Write what an approved reversal of ``vend`` leaves behind: the Reversal (decided ``at``), the
+    reversal and refund entries and the refund's journal lines — the cash line names the vend's point
+    for a void, no point for a refund paid by finance (prepay/vending/reversals.py)."""
+    from django.utils import timezone
+
+    from prepay.vending.models import Reversal
+
+    at = at or timezone.now()
+    r = Reversal.objects.create(
+        kind="reversal",
+        account=vend.account,
+        vend=vend,
+        amount=vend.amount,
+        method=vend.method,
+        reason="test",
+        token_entered=False,
+        requested_by=by,
+        point=vend.point,
+        status="approved",
+        decided_by=decided_by,
+        decided_at=at,
+    )
+    credit = vend.credit_amount
+    entry(vend.account, "reversal", credit, at=at, energy=-(vend.energy or Decimal(0)))
+    pay = entry(vend.account, "refund", -vend.amount, at=at, idempotency_key=f"reversal:{r.pk}:pay")
+    journal = uuid.uuid4()
+    for line_amount, book, point, account in (
+        (-vend.amount, "cash", vend.point if void else None, None),
+        (vend.amount, "customer", None, vend.account),
+    ):
+        JournalLine.objects.create(
+            journal=journal,
+            book=book,
+            amount=line_amount,
+            site=vend.account.site,
+            account=account,
+            point=point,
+            method=vend.method if book == "cash" else "",
+            entry=pay,
+        )
+    JournalLine.objects.filter(journal=journal).update(created_at=at)
+    Vend.objects.filter(pk=vend.pk).update(status="reversed")
+    Reversal.objects.filter(pk=r.pk).update(requested_at=at)
+    r.refresh_from_db()
+    return r
+

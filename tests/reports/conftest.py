@@ -13,6 +13,8 @@ from prepay.tenancy.choices import Role
 from tests import factories as f
 from tests.reports import builders as b
 from tests.reports.catalogue import install_pending
+from tests.tokens.conftest import store  # noqa: F401  (a counter that sells for real: ``shop``)
+from tests.vending.conftest import shop  # noqa: F401
 
 
 @dataclass
@@ -78,8 +80,9 @@ class Statements:
 @pytest.fixture
 def statements(sales: Sales) -> Statements:
     """Something for every report at every site (A1, A2, B1): a master meter with two sub-meters read
-    over March 2026, an apportionment run starting in March, and an account in arrears (A1's is the
-    ``sales`` fixture's debtor)."""
+    over March 2026, an apportionment run starting in March, an account in arrears (A1's is the
+    ``sales`` fixture's debtor), a 300.00 sale voided today, and at A1 a 12.00 sale whose reversal
+    awaits approval."""
     from decimal import Decimal
 
     from prepay.billing.models import ApportionmentRun, ApportionmentShare, PublicMeterGroup, SubMeter
@@ -115,8 +118,84 @@ def statements(sales: Sales) -> Statements:
                 run=run, unit=unit, basis="1", fraction="1/2", energy=Decimal("5.000"), amount=Decimal("3.00")
             )
         groups[code] = group
+        point = {"a1": sales.p1, "a2": sales.p2, "b1": sales.pb}[code]
+        account = {"a1": sales.acc1, "a2": sales.acc2, "b1": sales.accb}[code]
+        seller, approver = (sales.finance_b, sales.finance_b) if code == "b1" else (w.cashier, w.finance)
+        typo = b.sale(account, point, "300.00", by=seller)  # and its void: for the reversals report
+        b.reversal(typo, by=seller, decided_by=approver)
         if code != "a1":
             debtor = f.account(sw, unit=sw.units[2], mode="remote")
             b.entry(debtor, "charge", "-9.00", at=timezone.now() - timedelta(days=5))
             debtors[code] = debtor
+    from prepay.vending.models import Reversal
+
+    asked = b.sale(sales.acc1, sales.p1, "12.00", by=w.cashier, status="pending_approval")
+    Reversal.objects.create(  # a reversal still awaiting approval: no decision, nothing paid back
+        kind="reversal",
+        account=sales.acc1,
+        vend=asked,
+        amount=asked.amount,
+        method="cash",
+        reason="waiting",
+        token_entered=False,
+        requested_by=w.cashier,
+        point=sales.p1,
+    )
     return Statements(sales, masters, groups, debtors)
+
+
+#: the ten-day period the ``till`` fixture trades in; the ``clock`` stands after it (12 June 2026)
+TILL_PERIOD = ("2026-06-01", "2026-06-10")
+
+
+@dataclass
+class Till:
+    shop: Any
+    shift: Any  # closed: cash counted 0.50 short
+    void: Any  # reversed in the open shift
+    refunded: Any  # reversed by finance after the shift closed
+
+
+@pytest.fixture
+def till(clock: Any, shop: Any) -> Till:  # noqa: F811 (the imported fixture)
+    """A1's trade on 5 June 2026 (period 1–10 June), with real actions: a shift with a ¥100 float sells
+    50.00 cash, 20.00 card, 30.00 cash (voided in the shift) and 40.00 cash; it closes with 189.50 cash
+    and 20.00 card counted (0.50 short); then finance refunds the 40.00 sale. An agent's float is topped
+    up with 200.00 cash and the agent sells 15.00. Takings: cash 290.00 (120 − 30 + 200), card 20.00.
+    The clock then stands at 12 June 15:30, after the period."""
+    from zoneinfo import ZoneInfo
+
+    from prepay.vending import actions as v
+
+    w = shop.world
+    v.do_close_shift(shift=shop.shift, actor=w.cashier, declared={})
+    clock.move_to(datetime(2026, 6, 5, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+    shift = v.do_open_shift(point=shop.point, actor=w.cashier, opening_float="100.00")
+
+    def sell(key: str, amount: str, method: str = "cash", **kw: Any) -> Any:
+        clock.shift(timedelta(minutes=5))
+        return v.do_vend(
+            account=shop.account,
+            actor=kw.pop("actor", w.cashier),
+            point=kw.pop("point", shop.point),
+            idempotency_key=key,
+            amount=amount,
+            method=method,
+        )
+
+    sell("t1", "50.00")
+    sell("t2", "20.00", "card")
+    voided = sell("t3", "30.00")
+    r = v.do_request_reversal(vend=voided, actor=w.cashier, reason="typo", token_entered=False)
+    void = v.do_approve_reversal(reversal=r, actor=w.finance)
+    late = sell("t4", "40.00")
+    v.do_topup_float(point=shop.agent, amount="200.00", actor=w.finance, idempotency_key="till-float")
+    agent = f.user("agent_till", memberships=[(w.a1.group, w.a1.site, Role.CASHIER)])
+    sell("t5", "15.00", point=shop.agent, actor=agent)
+    clock.shift(timedelta(hours=1))
+    v.do_close_shift(shift=shift, actor=w.cashier, declared={"cash": "189.50", "card": "20.00"})
+    clock.shift(timedelta(hours=1))
+    r = v.do_request_reversal(vend=late, actor=w.cashier, reason="wrong account", token_entered=False)
+    refunded = v.do_approve_reversal(reversal=r, actor=w.finance)
+    clock.move_to(datetime(2026, 6, 12, 15, 30, tzinfo=ZoneInfo("Asia/Shanghai")))
+    return Till(shop, shift, void, refunded)

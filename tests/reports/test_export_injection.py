@@ -20,6 +20,7 @@ from prepay.reports.definitions import REPORTS
 from prepay.reports.exports import HEADER_ROW
 from prepay.tenancy.models import Site
 from prepay.vending.models import VendingPoint
+from tests.reports import builders as b
 from tests.reports.conftest import MARCH
 
 PAYLOADS = ['=HYPERLINK("http://x","y")', "+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"]
@@ -34,6 +35,7 @@ CHECKED = {
     "allocation": ("Site", "Money collected"),
     "recovery": ("Site", "Money collected"),
     "arrears": ("Customer", "Balance"),
+    "reversals": ("Customer", "Amount"),
     "line-loss": ("Master meter", "Line loss (kWh)"),
     "apportionment": ("Public meter group", "Amount"),
 }
@@ -43,6 +45,8 @@ def poison(statements, value: str) -> None:
     """Give everything at A1 a person can name the name ``value`` (test setup: direct updates)."""
     s = statements.sales
     w = s.world
+    typo = b.sale(s.acc1, s.p1, "30.00", by=w.cashier)  # for the reversals and refunds report
+    b.reversal(typo, by=w.cashier, decided_by=w.finance)
     Customer.objects.filter(pk__in=[s.acc1.customer_id, s.debtor.customer_id]).update(name=value, phone=value)
     VendingPoint.objects.filter(pk=s.p1.pk).update(name=value)
     get_user_model().objects.filter(pk=w.cashier.pk).update(last_name=value)

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from prepay.domain.reporting import ten_day_period
 from prepay.reports.queries import local_today
+from tests.reports import builders as b
 
 URL = reverse("reports:report", args=["sales"])
 
@@ -96,3 +97,57 @@ class SalesDetailTestCase:
     def test_it_refuses_an_unknown_export_format(self, client, sales):
         client.force_login(sales.world.finance)
         assert client.get(URL, {"export": "docx"}).status_code == 404
+
+
+class SalesDetailReversalsTestCase:
+    """A reversal approved in the period is a negative row; the totals are net, as everywhere else."""
+
+    def test_it_lists_a_reversal_as_a_negative_row_and_totals_net(self, client, sales):
+        typo = b.sale(sales.acc1, sales.p1, "1000.00", by=sales.world.cashier)
+        r = b.reversal(typo, by=sales.world.cashier, decided_by=sales.world.finance)
+        client.force_login(sales.world.finance)
+        data = client.get(URL).context["data"]
+        back = [row for row in data.rows if row["pk"] == -r.pk]
+        assert len(back) == 1 and back[0]["amount"] == Decimal("-1000.00")
+        assert (
+            back[0]["energy"] == Decimal("-2000.000") and back[0]["status"] == f"Reverses {typo.receipt_no}"
+        )
+        assert back[0]["entry"] == "Void: paid back at the counter"
+        assert data.totals["amount"] == Decimal("170.75")  # the typo and its void cancel out
+        assert data.totals["receipt"] == "Sales: 4 · reversals: 1"
+
+    def test_it_shows_a_refund_by_finance_in_the_period_it_was_approved(self, client, sales):
+        r = b.reversal(sales.old, by=sales.world.cashier, decided_by=sales.world.finance, void=False)
+        client.force_login(sales.world.finance)
+        data = client.get(URL).context["data"]
+        assert sales.old.receipt_no not in {row["receipt"] for row in data.rows if row["pk"] > 0}
+        back = [row for row in data.rows if row["pk"] == -r.pk]
+        assert back[0]["entry"] == "Refund paid by finance" and back[0]["amount"] == Decimal("-7.00")
+        assert data.totals["amount"] == Decimal("163.75")
+        day = timezone.localdate(sales.old.created_at).isoformat()
+        earlier = client.get(URL, {"date_from": day, "date_to": day}).context["data"]
+        assert earlier.totals["amount"] == Decimal("7.00")  # its own period is never rewritten
+
+    def test_it_applies_the_filters_to_reversals_through_their_sale(self, client, sales):
+        typo = b.sale(sales.acc2, sales.p2, "300.00", by=sales.world.cashier)
+        b.reversal(typo, by=sales.world.cashier, decided_by=sales.world.finance)
+        client.force_login(sales.world.finance)
+        a1 = client.get(URL, {"site": sales.world.a1.site.pk}).context["data"]
+        assert all(row["pk"] > 0 for row in a1.rows)
+        a2 = client.get(URL, {"site": sales.world.a2.site.pk}).context["data"]
+        assert a2.totals["amount"] == Decimal("20.25") and len(a2.rows) == 3
+
+    def test_it_lists_only_sales_when_a_status_is_chosen(self, client, sales):
+        typo = b.sale(sales.acc2, sales.p2, "300.00", by=sales.world.cashier)
+        b.reversal(typo, by=sales.world.cashier, decided_by=sales.world.finance)
+        client.force_login(sales.world.finance)
+        data = client.get(URL, {"status": "reversed"}).context["data"]
+        assert [row["receipt"] for row in data.rows] == [typo.receipt_no]
+        assert data.totals["amount"] == Decimal("300.00")
+
+    def test_it_keeps_an_outsiders_reversals_out(self, client, sales):
+        theirs = b.sale(sales.accb, sales.pb, "50.00")
+        b.reversal(theirs, by=sales.finance_b, decided_by=sales.finance_b)
+        client.force_login(sales.world.finance)
+        data = client.get(URL).context["data"]
+        assert all(row["site"] != "Site b1" for row in data.rows)

@@ -24,6 +24,7 @@ INVALID = "Select a valid choice. That choice is not one of the available choice
 #: the period of each report in which the ``statements`` fixture gives every site rows
 PERIODS = {
     "sales": {},
+    "reversals": {},
     "allocation": {},
     "recovery": {},
     "arrears": {},

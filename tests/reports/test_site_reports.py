@@ -41,11 +41,45 @@ class AllocationTestCase:
         assert "Site b1" not in rows
         assert page.context["data"].totals["amount"] == expected + Decimal("20.25")
 
-    def test_it_leaves_reversed_vends_out(self, client, sales):
-        b.sale(sales.acc2, sales.p2, "500.00", status="reversed")
+    def test_it_nets_a_sale_reversed_in_the_same_month(self, client, sales):
+        typo = b.sale(sales.acc2, sales.p2, "500.00", by=sales.world.cashier)
+        b.reversal(typo, by=sales.world.cashier, decided_by=sales.world.finance)
         client.force_login(sales.world.finance)
-        page = client.get(ALLOCATION)
-        assert by_site(page)["Site a2"][0]["amount"] == Decimal("20.25")
+        row = by_site(client.get(ALLOCATION))["Site a2"][0]
+        assert (row["amount"], row["energy"], row["vends"], row["reversed"]) == (
+            Decimal("20.25"),
+            Decimal("40.500"),
+            2,
+            1,
+        )
+
+    def test_it_counts_a_reversal_in_the_month_it_was_approved(self, client, sales):
+        from datetime import datetime
+        from zoneinfo import ZoneInfo
+
+        tz = ZoneInfo("Asia/Shanghai")
+        sale = b.sale(
+            sales.acc2, sales.p2, "80.00", by=sales.world.cashier, at=datetime(2026, 3, 31, 23, 0, tzinfo=tz)
+        )
+        b.reversal(
+            sale,
+            by=sales.world.cashier,
+            decided_by=sales.world.finance,
+            at=datetime(2026, 4, 1, 9, 0, tzinfo=tz),
+        )
+        client.force_login(sales.world.finance)
+        march = by_site(client.get(ALLOCATION, {"month": "2026-03"}))["Site a2"][0]
+        april = by_site(client.get(ALLOCATION, {"month": "2026-04"}))["Site a2"][0]
+        assert (march["amount"], march["energy"], march["reversed"]) == (
+            Decimal("80.00"),
+            Decimal("160.000"),
+            0,
+        )
+        assert (april["amount"], april["energy"], april["reversed"]) == (
+            Decimal("-80.00"),
+            Decimal("-160.000"),
+            1,
+        )
 
     def test_it_lists_a_site_without_sales_with_zeros(self, client, sales):
         client.force_login(sales.world.finance)
