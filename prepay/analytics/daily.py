@@ -2,22 +2,19 @@
 """Readings → :class:`DailyUsage`: one meter's day in one SQL statement per site, no row in Python.
 
 The rules are :mod:`prepay.domain.anomaly.daily`'s (tests/analytics/test_daily_sql.py checks the SQL
-against that reference on both databases). The statement works in levels over one *source* of rows
-per meter, in time order:
+against that reference on both databases). The statement reads, per meter and in time order, the
+previous day's last reading (kept on that day's row, ``ord`` 1 — so the interval ending on the day's
+first reading counts on this day) and the day's readings (``ord`` 2). Each row knows whether the
+relay was open then: the ``to`` of the latest relay event at or before it, before the first event that
+event's ``from``, without events the link's state.
 
-* state rows (``ord`` 0): the relay state before the first relay event (that event's ``from``, else
-  the link's state), then one row per relay event (its ``to``);
-* the previous day's last reading, kept on that day's row (``ord`` 1), so the interval ending on the
-  day's first reading counts on this day;
-* the day's readings (``ord`` 2).
-
-Level a carries the relay state forward (``count(state)`` numbers the groups), b keeps readings with
-``is_open``, c adds the previous reading (``lag``), d classifies each interval, e its use, seconds
-and power, f ranks the largest step, the largest reset and the last reading; the aggregate makes the
-row. On PostgreSQL the source is built per meter inside ``CROSS JOIN LATERAL`` from index range scans
-(``(meter_id, read_at)``), so the cost follows the day's readings, not the table's size, and no big
-sort is needed; elsewhere (SQLite, and the plain variant kept for the agreement test) one source
-holds every meter of the site.
+Levels: ``lag`` and the last values (one sort, by time), the interval's kind, its use, seconds and
+power, then partition-wide maxima pick the largest step and reset (ties: the earliest) without another
+sort; the aggregate makes the row. On PostgreSQL the rows come per meter inside ``CROSS JOIN
+LATERAL`` from index range scans (``(meter_id, read_at)``), so the cost follows the day's readings, not
+the table's size, no big sort is needed, and the relay lookup per reading runs only for meters that
+have relay events; elsewhere (SQLite, and the plain variant the agreement test compares) one
+statement holds every meter of the site.
 
 Re-running a day replaces its rows (idempotent). Days are computed in order: a day reads the row of
 the day before.
@@ -25,15 +22,12 @@ the day before.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from prepay.analytics.sql import Dialect, capacity_sql, dialect, params
-
-#: the instant of the state row before any relay event (earlier than any reading)
-ORIGIN = datetime(1900, 1, 1, tzinfo=UTC)
 
 COLUMNS = (
     "readings",
@@ -78,48 +72,58 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
     )
 
 
-def _levels(src: str, d: Dialect) -> str:
-    """The levels a–f over ``src`` (columns: meter_id, t, ord, eid, st, reg, en, bal, s1–s4, cap, mult)."""
-    w = "PARTITION BY meter_id"
-    lag = ", ".join(
-        f"lag({c}) OVER (PARTITION BY meter_id ORDER BY t) AS p_{c}"
-        for c in ("t", "reg", "en", "bal", "s1", "s2", "s3", "s4", "is_open")
-    )
-    return f"""
-    SELECT e.*,
-      row_number() OVER ({w} ORDER BY CASE WHEN pw IS NULL THEN 1 ELSE 0 END, pw DESC, t) AS prk,
-      row_number() OVER ({w} ORDER BY CASE WHEN kind = 'z' THEN 0 ELSE 1 END, p_en - en DESC, t) AS rrk,
-      row_number() OVER ({w} ORDER BY t DESC) AS lrk
-    FROM (
-      SELECT dd.*,
-        CASE WHEN use_ > 0 AND secs > 0 THEN {d.double("use_")} * 3600 / secs END AS pw
-      FROM (
+def _levels(src: str, d: Dialect, *, ordered: bool = False) -> str:
+    """Levels c–g over ``src`` (columns: meter_id, t, ord, is_open, reg, en, bal, s1–s4, cap, mult).
+
+    One sort (by time, for ``lag`` and the last values); the largest step and reset are found with
+    partition-wide maxima (no sort), ties going to the earliest as in the reference."""
+    cols = ("t", "reg", "en", "bal", "s1", "s2", "s3", "s4", "is_open")
+    w = "PARTITION BY meter_id ORDER BY t"
+    whole = f"({w} ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)"
+    lag = ", ".join(f"lag({c}) OVER ({w}) AS p_{c}" for c in cols)
+    last = ", ".join(f"last_value({c}) OVER {whole} AS l_{c}" for c in cols[1:8])
+    p = "PARTITION BY meter_id"
+    inner = f"""
         SELECT k.*,
-          CASE k.kind WHEN 'f' THEN en - p_en WHEN 'r' THEN en - p_en + cap * mult ELSE 0 END AS use_,
-          {d.epoch("t")} - {d.epoch("p_t")} AS secs
+          CASE WHEN use_ > 0 AND secs > 0 THEN {d.double("use_")} * 3600 / secs END AS pw,
+          CASE WHEN kind = 'z' THEN p_en - en END AS drop_
         FROM (
           SELECT c.*,
-            CASE WHEN p_en IS NULL THEN NULL
-                 WHEN en >= p_en THEN 'f'
-                 WHEN p_reg * 10 >= cap * 9 AND reg * 10 < cap THEN 'r'
-                 WHEN reg * 20 < p_reg THEN 'z'
-                 ELSE 'b' END AS kind
+            CASE c.kind WHEN 'f' THEN en - p_en WHEN 'r' THEN en - p_en + cap * mult ELSE 0 END AS use_,
+            {d.epoch("t")} - {d.epoch("p_t")} AS secs
           FROM (
-            SELECT b.*, {lag}
-            FROM (
-              SELECT a.*, CASE WHEN max(st) OVER ({w}, grp) = 'open' THEN 1 ELSE 0 END AS is_open
-              FROM (
-                SELECT s.*, count(st) OVER ({w} ORDER BY t, ord, eid ROWS UNBOUNDED PRECEDING) AS grp
-                FROM ({src}) s
-              ) a
-            ) b WHERE ord > 0
+            SELECT b.*,
+              CASE WHEN p_en IS NULL THEN NULL
+                   WHEN en >= p_en THEN 'f'
+                   WHEN p_reg * 10 >= cap * 9 AND reg * 10 < cap THEN 'r'
+                   WHEN reg * 20 < p_reg THEN 'z'
+                   ELSE 'b' END AS kind
+            FROM (SELECT s.*, {lag}, {last} FROM ({src}) s) b
           ) c
-        ) k
-      ) dd
-    ) e"""
+        ) k"""
+    if ordered:
+        step = "(PARTITION BY meter_id ORDER BY pw DESC NULLS LAST, t ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)"
+        fall = "(PARTITION BY meter_id ORDER BY drop_ DESC NULLS LAST, t ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)"
+        picks = ", ".join(
+            [f"first_value({c}) OVER {step} AS s_{c}" for c in ("pw", "use_", "secs", "t")]
+            + [f"first_value({c}) OVER {fall} AS z_{c}" for c in ("drop_", "t", "p_en", "en")]
+        )
+        return f"SELECT e.*, {picks} FROM ({inner}) e"
+    return f"""
+    SELECT g.*,
+      min(CASE WHEN pw = mx_pw THEN t END) OVER ({p}) AS t_pw,
+      min(CASE WHEN drop_ = mx_drop THEN t END) OVER ({p}) AS t_drop
+    FROM (
+      SELECT e.*, max(pw) OVER ({p}) AS mx_pw, max(drop_) OVER ({p}) AS mx_drop
+      FROM ({inner}) e
+    ) g"""
 
 
-def _aggregate(levels: str) -> str:
+def _aggregate(levels: str, *, ordered: bool = False) -> str:
+    """The day's row per meter. ``ordered`` (PostgreSQL, per meter): the largest step and reset come
+    from ``first_value`` over the rows ordered by power (or fall), then time — one sort each — instead
+    of two partition-wide windows each."""
+
     def tou(i: int) -> str:
         return (
             f"CASE WHEN sum(CASE WHEN ord = 2 AND s{i} IS NOT NULL THEN 1 ELSE 0 END) = 0 THEN NULL "
@@ -127,7 +131,17 @@ def _aggregate(levels: str) -> str:
         )
 
     def last(col: str) -> str:
-        return f"max(CASE WHEN lrk = 1 THEN {col} END)"
+        return f"max(l_{col})"
+
+    def at_step(col: str) -> str:
+        if ordered:
+            return f"max(CASE WHEN s_pw IS NOT NULL THEN s_{col} END)"
+        return f"max(CASE WHEN t = t_pw AND pw = mx_pw THEN {col} END)"
+
+    def at_drop(col: str) -> str:
+        if ordered:
+            return f"max(CASE WHEN z_drop_ IS NOT NULL THEN z_{col} END)"
+        return f"max(CASE WHEN t = t_drop AND drop_ = mx_drop THEN {col} END)"
 
     bypass = "use_ > 0 AND ((p_is_open = 1 AND is_open = 1) OR (p_bal <= 0 AND bal <= 0))"
     return f"""
@@ -140,13 +154,9 @@ def _aggregate(levels: str) -> str:
       sum(CASE WHEN kind = 'b' THEN p_en - en ELSE 0 END) AS backwards,
       sum(CASE WHEN kind = 'b' THEN 1 ELSE 0 END) AS backwards_steps,
       sum(CASE WHEN kind = 'z' THEN 1 ELSE 0 END) AS reset_steps,
-      max(CASE WHEN rrk = 1 AND kind = 'z' THEN p_en - en END) AS reset_drop,
-      max(CASE WHEN rrk = 1 AND kind = 'z' THEN t END) AS reset_at,
-      max(CASE WHEN rrk = 1 AND kind = 'z' THEN p_en END) AS reset_from,
-      max(CASE WHEN rrk = 1 AND kind = 'z' THEN en END) AS reset_to,
-      max(CASE WHEN prk = 1 AND pw IS NOT NULL THEN use_ END) AS max_step,
-      max(CASE WHEN prk = 1 AND pw IS NOT NULL THEN secs END) AS max_step_secs,
-      max(CASE WHEN prk = 1 AND pw IS NOT NULL THEN t END) AS max_step_at,
+      max(drop_) AS reset_drop, {at_drop("t")} AS reset_at, {at_drop("p_en")} AS reset_from,
+      {at_drop("en")} AS reset_to,
+      {at_step("use_")} AS max_step, {at_step("secs")} AS max_step_secs, {at_step("t")} AS max_step_at,
       sum(CASE WHEN {bypass} THEN use_ ELSE 0 END) AS bypass,
       sum(CASE WHEN {bypass} THEN 1 ELSE 0 END) AS bypass_steps,
       sum(CASE WHEN bal > p_bal THEN bal - p_bal ELSE 0 END) AS credit_added,
@@ -157,55 +167,63 @@ def _aggregate(levels: str) -> str:
     GROUP BY meter_id"""
 
 
-def _source(d: Dialect, meter: str, *, per_meter: bool) -> str:
-    """Rows of the source for one meter (``meter`` = ``m``, inside LATERAL) or for a site's meters."""
-    cap, mult = capacity_sql(meter, d), f"({meter}.ct_ratio * {meter}.pt_ratio)"
-    nulls = ", ".join(["CAST(NULL AS bigint)"] * 7)
-    named = ", ".join(f"CAST(NULL AS bigint) AS {c}" for c in ("reg", "en", "bal", "s1", "s2", "s3", "s4"))
+def _relay(d: Dialect, meter: str, *, lateral: bool) -> tuple[str, str, str]:
+    """``is_open`` (0/1) of a row at time ``t`` of meter ``meter``: the ``to`` of the latest relay event
+    at or before it; before the first event, that event's ``from``; without events, the link's state.
+    In the per-meter statement the event lookup runs only for meters that have relay events.
+
+    Returns (the ``is_open`` expression with a ``{t}`` placeholder, the first event's ``from``, the
+    link's state) — the last two are the per-meter statement's lateral state columns."""
+    latest = (
+        f"(SELECT {d.json_text('e1.detail', 'to')} FROM telemetry_meterevent e1 WHERE e1.meter_id = {meter}.id "
+        "AND e1.kind = 'relay' AND e1.at <= {t} ORDER BY e1.at DESC, e1.id DESC LIMIT 1)"
+    )
     first_from = (
         f"(SELECT {d.json_text('e0.detail', 'from')} FROM telemetry_meterevent e0 "
         f"WHERE e0.meter_id = {meter}.id AND e0.kind = 'relay' ORDER BY e0.at, e0.id LIMIT 1)"
     )
     link = f"(SELECT l.relay_state FROM telemetry_meterlink l WHERE l.meter_id = {meter}.id)"
+    if lateral:
+        state = f"CASE WHEN st.has_events THEN COALESCE({latest}, st.first_from) ELSE st.link END"
+    else:
+        state = f"COALESCE({latest}, {first_from}, {link})"
+    return f"CASE WHEN {state} = 'open' THEN 1 ELSE 0 END", first_from, link
+
+
+def _source(d: Dialect, meter: str, *, per_meter: bool) -> str:
+    """The previous day's last reading (``ord`` 1) and the day's readings (``ord`` 2) for one meter
+    (``meter`` = ``m``, inside LATERAL) or for every meter of the site."""
+    cap, mult = capacity_sql(meter, d), f"({meter}.ct_ratio * {meter}.pt_ratio)"
+    is_open = _relay(d, meter, lateral=per_meter)[0]
+    prev_cols = (
+        "p.last_register AS reg, p.last_energy AS en, p.last_balance AS bal, p.last_sharp AS s1, "
+        "p.last_peak AS s2, p.last_flat AS s3, p.last_valley AS s4"
+    )
     if per_meter:
-        own, join = f"= {meter}.id", ""
         prev = (
-            "(SELECT p.meter_id, p.last_at AS t, 1 AS ord, CAST(0 AS bigint) AS eid, CAST(NULL AS text) AS st, "
-            "p.last_register, p.last_energy, p.last_balance, p.last_sharp, p.last_peak, p.last_flat, "
-            f"p.last_valley, {cap} AS cap, {mult} AS mult FROM analytics_dailyusage p "
+            f"(SELECT p.meter_id, p.last_at AS t, 1 AS ord, {is_open.format(t='p.last_at')} AS is_open, "
+            f"{prev_cols}, {cap} AS cap, {mult} AS mult FROM analytics_dailyusage p "
             f"WHERE p.meter_id = {meter}.id AND p.day < {d.date('day')} ORDER BY p.day DESC LIMIT 1)"
         )
-        head = f"SELECT {meter}.id AS meter_id"
-        tail = ""
-    else:
-        own, join = f"= {meter}.id", f" JOIN meters_meter {meter} ON {meter}.id = "
-        prev = (
-            "SELECT p.meter_id, p.last_at, 1, 0, NULL, p.last_register, p.last_energy, p.last_balance, "
-            f"p.last_sharp, p.last_peak, p.last_flat, p.last_valley, {cap}, {mult} "
-            f"FROM analytics_dailyusage p{join}p.meter_id WHERE {meter}.site_id = %(site)s "
-            "AND p.day = (SELECT max(q.day) FROM analytics_dailyusage q "
-            f"WHERE q.meter_id = p.meter_id AND q.day < {d.date('day')})"
+        readings = (
+            f"SELECT r.meter_id, r.read_at, 2, {is_open.format(t='r.read_at')}, r.register, r.energy, r.balance, "
+            f"r.sharp, r.peak, r.flat, r.valley, {cap}, {mult} FROM telemetry_meterreading r "
+            f"WHERE r.meter_id = {meter}.id AND r.read_at >= {d.timestamp('start')} AND r.read_at < {d.timestamp('end')}"
         )
-        head = f"SELECT {meter}.id AS meter_id"
-        tail = f" FROM meters_meter {meter} WHERE {meter}.site_id = %(site)s"
-    state0 = (
-        f"{head}, {d.timestamp('origin')} AS t, 0 AS ord, CAST(0 AS bigint) AS eid, "
-        f"COALESCE({first_from}, {link}, 'unknown') AS st, {named}, {cap} AS cap, {mult} AS mult{tail}"
+        return f"{prev} UNION ALL {readings}"
+    join = f" JOIN meters_meter {meter} ON {meter}.id = "
+    prev = (
+        f"SELECT p.meter_id, p.last_at AS t, 1 AS ord, {is_open.format(t='p.last_at')} AS is_open, {prev_cols}, "
+        f"{cap} AS cap, {mult} AS mult FROM analytics_dailyusage p{join}p.meter_id "
+        f"WHERE {meter}.site_id = %(site)s AND p.day = (SELECT max(q.day) FROM analytics_dailyusage q "
+        f"WHERE q.meter_id = p.meter_id AND q.day < {d.date('day')})"
     )
-    where_e = f"e.meter_id {own}" if per_meter else f"{meter}.site_id = %(site)s"
-    events = (
-        f"SELECT e.meter_id, e.at, 0, e.id, {d.json_text('e.detail', 'to')}, {nulls}, {cap}, {mult} "
-        f"FROM telemetry_meterevent e{join + 'e.meter_id' if join else ''} "
-        f"WHERE {where_e} AND e.kind = 'relay' AND e.at < {d.timestamp('end')}"
-    )
-    where_r = f"r.meter_id {own}" if per_meter else f"{meter}.site_id = %(site)s"
     readings = (
-        "SELECT r.meter_id, r.read_at, 2, r.id, NULL, r.register, r.energy, r.balance, "
-        f"r.sharp, r.peak, r.flat, r.valley, {cap}, {mult} "
-        f"FROM telemetry_meterreading r{join + 'r.meter_id' if join else ''} "
-        f"WHERE {where_r} AND r.read_at >= {d.timestamp('start')} AND r.read_at < {d.timestamp('end')}"
+        f"SELECT r.meter_id, r.read_at, 2, {is_open.format(t='r.read_at')}, r.register, r.energy, r.balance, "
+        f"r.sharp, r.peak, r.flat, r.valley, {cap}, {mult} FROM telemetry_meterreading r{join}r.meter_id "
+        f"WHERE {meter}.site_id = %(site)s AND r.read_at >= {d.timestamp('start')} AND r.read_at < {d.timestamp('end')}"
     )
-    return " UNION ALL ".join([state0, events, prev, readings])
+    return f"{prev} UNION ALL {readings}"
 
 
 def _account() -> str:
@@ -221,10 +239,15 @@ def summary_sql(d: Dialect, *, lateral: bool) -> str:
     """SELECT meter_id, site_id, account_id, day, <COLUMNS> for the site's meters with readings."""
     cols = ", ".join(f"a.{c}" for c in COLUMNS)
     if lateral:
-        body = _aggregate(_levels(_source(d, "m", per_meter=True), d))
+        _is_open, first_from, link = _relay(d, "m", lateral=True)
+        state = (
+            "CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM telemetry_meterevent ex WHERE ex.meter_id = m.id "
+            f"AND ex.kind = 'relay') AS has_events, {first_from} AS first_from, {link} AS link) st"
+        )
+        body = _aggregate(_levels(_source(d, "m", per_meter=True), d, ordered=True), ordered=True)
         return (
             f"SELECT m.id, m.site_id, {_account()}, {d.date('day')}, {cols} "
-            f"FROM meters_meter m CROSS JOIN LATERAL ({body}) a "
+            f"FROM meters_meter m {state} CROSS JOIN LATERAL ({body}) a "
             "WHERE m.site_id = %(site)s AND a.readings > 0"
         )
     body = _aggregate(_levels(_source(d, "mm", per_meter=False), d))
@@ -242,7 +265,7 @@ def summarise(site_id: int, day: date, *, lateral: bool | None = None) -> int:
     d = dialect()
     use_lateral = d.pg if lateral is None else lateral
     start, end = day_bounds(day)
-    values = params({"site": site_id, "day": day, "start": start, "end": end, "origin": ORIGIN})
+    values = params({"site": site_id, "day": day, "start": start, "end": end})
     insert = f"INSERT INTO analytics_dailyusage (meter_id, site_id, account_id, day, {', '.join(COLUMNS)}) "
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute(

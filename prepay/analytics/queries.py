@@ -27,7 +27,7 @@ from prepay.telemetry.models import MeterEvent
 from prepay.vending.models import Vend
 
 CHART_DAYS = 60
-EVENT_KINDS = (*TAMPER_KINDS, "relay", "offline", "online")
+EVENT_KINDS = (*TAMPER_KINDS, "relay", "offline")
 
 
 def _kwh(v: Any) -> str | None:

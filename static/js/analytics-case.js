@@ -44,7 +44,7 @@
     chart.setOption({
       tooltip: { trigger: "axis" },
       legend: { bottom: 0, type: "scroll" },
-      grid: { left: 50, right: 20, top: 20, bottom: 60 },
+      grid: { left: 50, right: 20, top: 40, bottom: 60 },
       xAxis: { type: "category", data: d.days },
       yAxis: { type: "value", name: "kWh" },
       dataZoom: [{ type: "inside" }],

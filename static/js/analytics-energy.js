@@ -41,7 +41,7 @@
       else s.setOption({
         tooltip: { trigger: "axis" },
         legend: { bottom: 0, type: "scroll" },
-        grid: { left: 60, right: 10, top: 20, bottom: 60 },
+        grid: { left: 60, right: 10, top: 40, bottom: 60 },
         xAxis: { type: "category", data: d.buckets },
         yAxis: { type: "value", name: "kWh" },
         series: d.series.map(function (x) { return { name: x.name, type: "bar", stack: "energy", data: x.data.map(num) }; })
@@ -55,7 +55,7 @@
       else a.setOption({
         tooltip: { trigger: "axis" },
         legend: { bottom: 0 },
-        grid: { left: 60, right: 60, top: 20, bottom: 60 },
+        grid: { left: 60, right: 60, top: 40, bottom: 60 },
         xAxis: { type: "category", data: d.areas.names, axisLabel: { interval: 0, rotate: d.areas.names.length > 6 ? 30 : 0 } },
         yAxis: [{ type: "value", name: "kWh" }, { type: "value", name: "kWh/m²" }],
         series: [
