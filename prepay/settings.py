@@ -112,6 +112,7 @@ INSTALLED_APPS = [
     "prepay.api",
     "prepay.counter",
     "prepay.reports",
+    "prepay.reconciliation",  # ten-day reconciliation: handovers (上缴) and finance's sign-off
     "prepay.messaging",  # operator messages (网上交谈)
     "prepay.analytics",  # suspicious-consumption and energy analysis
     "prepay.payments",  # online payments: providers, orders, notifications, statements

@@ -140,3 +140,13 @@ def reversal(vend: Vend, *, by: Any, decided_by: Any, at: datetime | None = None
     r.refresh_from_db()
     return r
 
+
+def refused(code: str, fn: Any, /, **kwargs: Any) -> Any:
+    """``tests.helpers.refused`` that also proves no handover or sign-off was written."""
+    from prepay.reconciliation.models import Handover, SignOff
+    from tests import helpers
+
+    before = (Handover.objects.count(), SignOff.objects.count())
+    error = helpers.refused(code, fn, **kwargs)
+    assert (Handover.objects.count(), SignOff.objects.count()) == before
+    return error

@@ -16,6 +16,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PENDING = ROOT / "prepay" / "locale" / "pending" / "reports.json"
 SOURCES = [ROOT / "prepay" / "reports", ROOT / "prepay" / "domain" / "reporting.py"]
+#: the reconciliation app's own code (its pages are templates/reports/reconciliation*.html)
+RECONCILIATION = [ROOT / "prepay" / "reconciliation"]
 TEMPLATES = ROOT / "templates" / "reports"
 GETTEXT_NAMES = {"_", "_g", "gettext", "gettext_lazy", "pgettext"}
 TAG = re.compile(r"""\{%\s*(?:translate|trans)\s+(?P<q>["'])(?P<id>.*?)(?P=q)""")
@@ -25,9 +27,9 @@ BLOCK = re.compile(
 VAR = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 
 
-def python_messages() -> set[str]:
+def python_messages(sources: list[Path] = SOURCES) -> set[str]:
     found: set[str] = set()
-    files = [p for s in SOURCES for p in ([s] if s.is_file() else s.rglob("*.py"))]
+    files = [p for s in sources for p in ([s] if s.is_file() else s.rglob("*.py"))]
     for path in files:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if (

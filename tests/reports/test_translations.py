@@ -8,7 +8,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from tests.reports.catalogue import ROOT, messages, pending
+from tests.reports.catalogue import RECONCILIATION, ROOT, messages, pending, python_messages
 
 MO = ROOT / "prepay" / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.mo"
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|%[sd]")
@@ -22,6 +22,12 @@ class PendingTranslationsTestCase:
             m for m in messages() if not todo.get(m) and compiled.gettext(m) == m and m not in SAME_IN_BOTH
         )
         assert missing == []
+
+    def test_it_translates_every_message_of_the_reconciliation_app(self):
+        compiled = gettext.GNUTranslations(MO.open("rb"))
+        found = python_messages(RECONCILIATION)
+        assert "Say who handed the money over." in found
+        assert sorted(m for m in found if compiled.gettext(m) == m) == []
 
     def test_it_keeps_placeholders(self):
         wrong = [
@@ -46,9 +52,18 @@ class ChinesePagesTestCase:
         [
             reverse("reports:index"),
             reverse("reports:dashboard"),
+            reverse("reports:reconciliation"),
             *[
                 reverse("reports:report", args=[s])
-                for s in ("sales", "allocation", "recovery", "arrears", "line-loss", "apportionment")
+                for s in (
+                    "sales",
+                    "reversals",
+                    "allocation",
+                    "recovery",
+                    "arrears",
+                    "line-loss",
+                    "apportionment",
+                )
             ],
         ],
     )
