@@ -55,6 +55,11 @@ def _commands() -> list[tuple[str, str]]:
             "runbilling",
             _("Billing daemon: charge new readings, run daily and monthly settlements, send notifications"),
         ),
+        ("analyse", _("Suspicious-consumption analysis of a day: scores, reasons and cases per site")),
+        ("keys", _("Vending keys: import, list, rotate the store key")),
+        ("apikey", _("API clients: create, list, revoke, set the vending point")),
+        ("payments", _("Online payment providers: add, credentials, switch, import a statement")),
+        ("cardbridge", _("Local bridge between the counter page and a PC/SC card reader or USB printer")),
         ("createsuperuser", _("Create a platform operator account")),
     ]
 
