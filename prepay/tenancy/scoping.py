@@ -39,7 +39,7 @@ def reach(user: Any, capability: str = "view") -> Reach:
     groups: set[int] = set()
     sites: set[int] = set()
     site_groups: set[int] = set()
-    for group_id, site_id, role in user.memberships.values_list("group_id", "site_id", "role"):
+    for group_id, site_id, role in _memberships(user):
         if role not in roles:
             continue
         if site_id is None:
@@ -52,6 +52,17 @@ def reach(user: Any, capability: str = "view") -> Reach:
     return result
 
 
+def _memberships(user: Any) -> list[tuple[int, int | None, str]]:
+    """The user's memberships as (group, site, role), read once per user object (one request): every
+    capability's reach is computed from the same rows, so a page asking about ten capabilities (the
+    navigation does) reads them once."""
+    rows: list[tuple[int, int | None, str]] | None = user.__dict__.get("_prepay_memberships")
+    if rows is None:
+        rows = list(user.memberships.values_list("group_id", "site_id", "role"))
+        user.__dict__["_prepay_memberships"] = rows
+    return rows
+
+
 def holds(user: Any, capability: str) -> bool:
     """True when ``user`` holds ``capability`` somewhere (a group or a single site)."""
     r = reach(user, capability)
@@ -61,6 +72,7 @@ def holds(user: Any, capability: str) -> bool:
 def forget(user: Any) -> None:
     """Drop the cached reach (after memberships change)."""
     user.__dict__.pop("_prepay_reach", None)
+    user.__dict__.pop("_prepay_memberships", None)
 
 
 def scope_q(user: Any, model: Any, capability: str = "view") -> Q:

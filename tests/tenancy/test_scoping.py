@@ -37,3 +37,31 @@ class ScopingTestCase:
         from django.contrib.auth.models import AnonymousUser
 
         assert not Site.objects.for_user(AnonymousUser()).exists()
+
+
+class MembershipsReadOnceTestCase:
+    """A request reads the user's memberships once, however many capabilities it asks about (the
+    navigation alone asks about ten): issue 17, "memberships read 14 times per counter sale"."""
+
+    def test_a_page_reads_the_memberships_once(self, world, client):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        client.force_login(world.cashier)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/counter/").status_code == 200
+        reads = [
+            q["sql"] for q in queries.captured_queries if q["sql"].startswith('SELECT "tenancy_membership".')
+        ]
+        assert len(reads) == 1, reads
+
+    def test_a_new_membership_counts_once_forgotten(self, world):
+        from prepay.tenancy.choices import Role
+        from prepay.tenancy.models import Membership
+        from prepay.tenancy.scoping import forget, holds
+
+        user = world.cashier
+        assert holds(user, "vend.sell") and not holds(user, "reports.view")
+        Membership.objects.create(user=user, group=world.a1.group, site=None, role=Role.FINANCE)
+        forget(user)
+        assert holds(user, "reports.view")
