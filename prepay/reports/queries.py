@@ -139,7 +139,11 @@ def recovery_rows(user: Any, period: Period, sites: QuerySet[Site]) -> list[dict
 
 
 def arrears_rows(user: Any, sites: QuerySet[Site], *, as_of: date | None = None) -> list[dict[str, Any]]:
-    """Accounts in scope with a negative balance, most overdue first, with their ageing bucket."""
+    """Accounts in scope with a negative balance, most overdue first, with their ageing bucket.
+
+    One query however many accounts are in arrears: the balance, the last entry that left the account
+    at or above zero and the first entry after it (when the account went into arrears) are subqueries.
+    """
     as_of = as_of or local_today()
     newest = LedgerEntry.objects.filter(account=OuterRef("pk")).order_by("-seq")
     last_ok_seq = (
@@ -147,23 +151,24 @@ def arrears_rows(user: Any, sites: QuerySet[Site], *, as_of: date | None = None)
         .order_by("-seq")
         .values("seq")
     )
+    first_negative = (
+        LedgerEntry.objects.filter(account=OuterRef("pk"), seq__gt=OuterRef("last_ok_seq"))
+        .order_by("seq")
+        .values("created_at")
+    )
     accounts = (
         Account.objects.for_user(user, REPORTS)
         .filter(site__in=sites)
         .annotate(balance=Subquery(newest.values("balance_after")[:1], output_field=MoneyField()))
         .filter(balance__lt=0)
         .annotate(last_ok_seq=Coalesce(Subquery(last_ok_seq[:1]), 0))
+        .annotate(first_negative=Subquery(first_negative[:1]))
         .select_related("site", "customer", "unit__building")
     )
     rows = []
     for acc in accounts:
-        first_negative = (
-            LedgerEntry.objects.filter(account=acc, seq__gt=acc.last_ok_seq)  # type: ignore[attr-defined]
-            .order_by("seq")
-            .values_list("created_at", flat=True)
-            .first()
-        )
-        since = timezone.localdate(first_negative) if first_negative else as_of
+        first_negative_at = acc.first_negative  # type: ignore[attr-defined]
+        since = timezone.localdate(first_negative_at) if first_negative_at else as_of
         days = max((as_of - since).days, 0)
         rows.append(
             {

@@ -179,6 +179,31 @@ class ArrearsTestCase:
         rows = {r["account"]: r for r in client.get(ARREARS).context["data"].rows}
         assert rows[acc.number]["balance"] == Decimal("-5.00") and rows[acc.number]["days"] == 2
 
+    def test_its_queries_do_not_grow_with_the_accounts_in_arrears(self, sales):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        from prepay.reports.queries import arrears_rows
+        from prepay.tenancy.models import Site
+        from tests import factories as f
+
+        def count() -> tuple[int, int]:
+            with CaptureQueriesContext(connection) as queries:
+                rows = arrears_rows(sales.world.finance, Site.objects.all())
+            return len(rows), len(queries.captured_queries)
+
+        now = timezone.now()
+        count()  # the user's memberships are read once, on the first call
+        before_rows, before_queries = count()
+        for days in (9, 19, 29):
+            acc = f.account(sales.world.a2, mode="remote")
+            b.entry(acc, "payment", "5.00", at=now - timedelta(days=days + 5))
+            b.entry(acc, "charge", "-8.00", at=now - timedelta(days=days))
+        rows, queries = count()
+        assert rows == before_rows + 3 and queries == before_queries
+        ages = {r["days"] for r in arrears_rows(sales.world.finance, Site.objects.all())}
+        assert {9, 19, 29} <= ages
+
     def test_it_hides_another_sites_arrears_from_site_staff(self, client, sales, world):
         from prepay.tenancy.choices import Role
         from tests import factories as f
