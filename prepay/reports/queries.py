@@ -126,8 +126,12 @@ def recovery_by_site(user: Any, period: Period, sites: QuerySet[Site] | None = N
     return {sid: Recovery(collected[sid], due[sid]) for sid in set(collected) | set(due)}
 
 
-def recovery_rows(user: Any, period: Period, sites: QuerySet[Site]) -> list[dict[str, Any]]:
-    by_site = recovery_by_site(user, period, sites)
+def recovery_rows(
+    user: Any, period: Period, sites: QuerySet[Site], by_site: dict[int, Recovery] | None = None
+) -> list[dict[str, Any]]:
+    """One row per site in scope; ``by_site``: ``recovery_by_site`` when the caller already has it."""
+    if by_site is None:
+        by_site = recovery_by_site(user, period, sites)
     rows = []
     for site in sites.order_by("group__code", "code"):
         r = by_site.get(site.pk, Recovery(ZERO, ZERO))

@@ -187,8 +187,9 @@ def dashboard_data(request: HttpRequest) -> JsonResponse:
     today = q.local_today()
     month = Period(today.replace(day=1), today)
     sites = q.scoped_sites(request.user)
-    recovery = q.recovery_rows(request.user, month, sites)
-    totals = q.recovery_by_site(request.user, month, sites).values()
+    by_site = q.recovery_by_site(request.user, month, sites)  # once: the rows and the total
+    recovery = q.recovery_rows(request.user, month, sites, by_site)
+    totals = by_site.values()
     overall = q.Recovery(sum((r.collected for r in totals), q.ZERO), sum((r.due for r in totals), q.ZERO))
     return JsonResponse(
         {
