@@ -59,7 +59,7 @@ def sell(page: Any, live_server: Any, serial: str, amount: str) -> None:
     search.fill(serial)
     search.press("Enter")
     value = page.locator("#sell-value")
-    value.wait_for()
+    expect(value).to_be_focused()  # htmx has bound the form as the swap settled
     value.fill(amount)
     value.press("Enter")
     page.locator("#confirm-vend").press("Enter")

@@ -6,6 +6,7 @@ import re
 from decimal import Decimal
 
 import pytest
+from playwright.sync_api import expect
 
 from prepay.meters.models import Installation
 from prepay.vending.models import Receipt, Vend
@@ -24,7 +25,7 @@ class CashierSellsTestCase:
         page.wait_for_selector("#account-card")
         assert shop.account.number in page.inner_text("#account-card")
         value = page.locator("#sell-value")
-        value.wait_for()
+        expect(value).to_be_focused()  # htmx has bound the live quote as the swap settled
         value.fill("50")
         shot(page, "1-card")
         value.press("Enter")

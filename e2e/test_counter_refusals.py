@@ -21,7 +21,7 @@ def open_card(page, live_server, shop):
     search.press("Enter")
     page.wait_for_selector("#account-card")
     value = page.locator("#sell-value")
-    value.wait_for()
+    expect(value).to_be_focused()  # htmx has bound the live quote as the swap settled
     return value
 
 
@@ -51,7 +51,7 @@ class CounterRefusalTestCase:
         page.wait_for_selector("#large-sale")
         assert "壹万贰仟元整" in page.inner_text("#large-sale")
         confirm = page.locator("#confirm-amount")
-        assert confirm.evaluate("el => el === document.activeElement")
+        expect(confirm).to_be_focused()  # htmx focuses [autofocus] as the swap settles
         confirm.fill("1200")  # a slip: refused, back on the review with the message
         confirm.press("Enter")
         page.wait_for_selector("#confirm-error")

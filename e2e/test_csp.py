@@ -4,6 +4,7 @@ style or request on the pages people use (counter, accounts, reports, dashboard,
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests import factories as f
 
@@ -46,6 +47,7 @@ class ContentSecurityPolicyTestCase:
         search = page.locator("#counter-search")
         search.fill(shop.meter.serial)
         search.press("Enter")
+        expect(page.locator("#sell-value")).to_be_focused()  # htmx has bound the form as the swap settled
         page.locator("#sell-value").fill("20")
         page.locator("#sell-value").press("Enter")
         page.locator("#confirm-vend").press("Enter")

@@ -100,6 +100,7 @@ class AnalyticsSettings(models.Model):
     offline_days = _days(_("offline for (days)"), 7, 1, 366)
     token_days = _days(_("days allowed to enter a token"), 2, 1, 60)
     token_window_days = _days(_("token window (days)"), 30, 2, 366)
+    # xgettext:no-python-format
     token_rise_percent = _percent(_("credit rise expected (% of the tokens)"), 50)
     flag_score = _percent(_("score that opens a case"), 50)
     false_alarm_days = _days(_("a false alarm lowers the score for (days)"), 30, 1, 366)

@@ -10,6 +10,8 @@ from django.utils.translation import gettext_lazy as _
 
 from prepay.customers.choices import AccountStatus, Utility
 from prepay.customers.models import Account, Customer
+from prepay.customers.search import account_search_q, initials_q
+from prepay.domain.typed import ascii_text
 from prepay.tenancy.models import Site
 
 
@@ -30,17 +32,12 @@ class AccountFilter(django_filters.FilterSet):
         fields = ["q", "status", "utility", "site"]
 
     def search(self, queryset: QuerySet[Account], name: str, value: str) -> QuerySet[Account]:
-        value = value.strip()
-        if not value:
+        """The counter's search (``prepay.customers.search.account_search_q``): numbers, name,
+        phone, pinyin initials, the unit as residents say it, the meter serial."""
+        if not value.strip():
             return queryset
-        return queryset.filter(
-            Q(number__icontains=value)
-            | Q(customer__number__icontains=value)
-            | Q(customer__name__icontains=value)
-            | Q(customer__phone__icontains=value)
-            | Q(unit__number__iexact=value)
-            | Q(installations__ended_at__isnull=True, installations__meter__serial__icontains=value)
-        ).distinct()
+        user = getattr(self.request, "user", None)
+        return queryset.filter(account_search_q(user, value)).distinct()
 
 
 class CustomerFilter(django_filters.FilterSet):
@@ -52,9 +49,11 @@ class CustomerFilter(django_filters.FilterSet):
         fields = ["q", "site"]
 
     def search(self, queryset: QuerySet[Customer], name: str, value: str) -> QuerySet[Customer]:
-        value = value.strip()
+        """Customer number, name or phone containing it, or the pinyin initials of the name."""
+        value = ascii_text(value).strip()
         if not value:
             return queryset
-        return queryset.filter(
-            Q(number__icontains=value) | Q(name__icontains=value) | Q(phone__icontains=value)
-        )
+        found = Q(number__icontains=value) | Q(name__icontains=value) | Q(phone__icontains=value)
+        if (initials := initials_q(value)) is not None:
+            found |= initials
+        return queryset.filter(found)

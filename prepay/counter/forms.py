@@ -151,12 +151,28 @@ class SellForm(forms.Form):
         raw, mode = data.get("value"), data.get("mode")
         if raw is not None and mode:
             money = mode == "money"
-            what = gettext("The amount") if money else gettext("The energy")
+            places = 2 if money else 3
             try:
-                data["value"] = parse_amount(raw, what, places=2 if money else 3)
-            except ActionError as exc:
-                self.add_error("value", str(exc.message))
+                data["value"] = parse_amount(
+                    raw, gettext("The amount") if money else gettext("The energy"), places=places
+                )
+            except ActionError:
+                what = gettext("The amount") if money else self._quantity_word(data.get("account"))
+                try:
+                    parse_amount(raw, what, places=places)
+                except ActionError as exc:
+                    self.add_error("value", str(exc.message))
         return data
+
+    @staticmethod
+    def _quantity_word(account_id: Any) -> str:
+        """What a sale by quantity buys, in the refusal's words: water for a water account (read only
+        when the value is refused, so a good sale costs no query)."""
+        from prepay.customers.choices import Utility
+        from prepay.customers.models import Account
+
+        utility = Account.objects.filter(pk=account_id).values_list("utility", flat=True).first()
+        return gettext("The water volume") if utility == Utility.WATER else gettext("The energy")
 
     def purchase(self) -> dict[str, Any]:
         """``amount=`` or ``energy=`` for quote_vend / do_vend."""
@@ -220,10 +236,19 @@ class DecisionForm(forms.Form):
 
 
 class RelayCommandForm(forms.Form):
-    """Remote trip (cut supply) or close (restore) with the reason, for a networked meter."""
+    """Remote trip (cut supply) or close (restore) with the reason, for a networked meter; a water
+    meter's valve is closed (cut water) or opened (``water=True``)."""
 
     kind = forms.ChoiceField(
         label=_("command"), choices=[("trip", _("Trip (cut supply)")), ("close", _("Close (restore supply)"))]
     )
     reason = forms.CharField(label=_("reason"), max_length=200)
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=80)
+
+    def __init__(self, *args: Any, water: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if water:
+            self.fields["kind"].choices = [  # type: ignore[attr-defined]
+                ("trip", _("Close the valve (cut water)")),
+                ("close", _("Open the valve (restore water)")),
+            ]

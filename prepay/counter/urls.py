@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from django.urls import path
 
-from prepay.counter.views import account, approvals, cards, clerk, deliveries, followup, printing, sell, shift
+from prepay.counter.views import (
+    account,
+    approvals,
+    cards,
+    clerk,
+    customers,
+    deliveries,
+    followup,
+    pickers,
+    printing,
+    sell,
+    shift,
+)
 
 app_name = "counter"
 
@@ -16,6 +28,7 @@ urlpatterns = [
     path("quote/", sell.quote, name="quote"),
     path("review/", sell.review, name="review"),
     path("vend/", sell.sell, name="vend_confirm"),
+    path("change/", sell.change, name="change"),
     path("vends/<int:pk>/", sell.vend_detail, name="vend"),
     path("vends/<int:pk>/reprint/", sell.reprint, name="reprint"),
     path("vends/<int:pk>/reissue/", sell.reissue, name="reissue"),
@@ -48,6 +61,10 @@ urlpatterns = [
     path("accounts/<int:pk>/relay/", clerk.relay_command, name="relay_command"),
     path("customers/", clerk.customers, name="customers"),
     path("customers/new/", clerk.customer_new, name="customer_new"),
+    path("customers/<int:pk>/", customers.customer, name="customer"),
+    # search-as-you-type pickers of the clerk forms (a unit, a meter in stock)
+    path("pick/units/", pickers.units, name="pick_units"),
+    path("pick/meters/", pickers.meters, name="pick_meters"),
     path("customers/<int:pk>/open-account/", clerk.open_account, name="open_account"),
     path("meters/<int:pk>/tokens/", clerk.meter_tokens, name="meter_tokens"),
     path("meters/<int:pk>/management-token/", clerk.management_token, name="management_token"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -110,6 +111,8 @@ class Customer(models.Model):
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="customers", verbose_name=_("site"))
     number = models.CharField(_("customer number"), max_length=32)
     name = models.CharField(_("name"), max_length=200)
+    #: pinyin initials of the name (prepay.customers.names), written with the name: see ``save``
+    name_initials = models.CharField(_("name initials"), max_length=200, blank=True, editable=False)
     customer_type = models.ForeignKey(
         CustomerType, on_delete=models.PROTECT, related_name="customers", verbose_name=_("customer type")
     )
@@ -141,6 +144,17 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.number} {self.name}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Keep ``name_initials`` in step with ``name`` on every write of the name (the customer
+        actions, the back office, imports), so a search never converts names."""
+        from prepay.customers.names import initials_of
+
+        self.name_initials = initials_of(self.name)
+        fields = kwargs.get("update_fields")
+        if fields is not None and "name" in fields and "name_initials" not in fields:
+            kwargs["update_fields"] = [*fields, "name_initials"]
+        super().save(*args, **kwargs)
 
 
 class Account(models.Model):

@@ -71,28 +71,70 @@ NEEDS_REFERENCE = {PaymentMethod.TRANSFER, PaymentMethod.ONLINE}
 
 
 def find_accounts(user: Any, query: str, *, limit: int = 20) -> list[Account]:
-    """Accounts the user may see matching ``query``: exact meter serial or account number first, then
-    customer name / phone / unit number containing it. Closed accounts come last. Full-width digits
-    and letters from a Chinese IME (``１２３``) are read as ASCII."""
+    """Accounts the user may see matching ``query``, for the counter's search and the API.
+
+    An exact account number, active meter serial or customer number (any case) answers alone; else
+    accounts whose number, customer name, phone or active meter serial contain it, whose unit is the
+    one it names the way residents say it (``1号楼 101``, ``1-101``, ``Block 1 101``, ``1栋101``,
+    ``1幢1单元101``: ``prepay.customers.search``) or whose customer's name has it as pinyin initials
+    (``zs`` for 张三). Closed accounts come last. Full-width digits and letters are read as ASCII.
+
+    Each account carries ``meter_serial`` and ``balance`` (annotated: no query per account) and
+    ``partial``: True when it matched only by part of its account number or meter serial — a
+    counter lists such a match rather than opening it, as the typed text names no account whole.
+    """
+    from prepay.customers.search import account_search_q, initials_q, normalise, with_meter_and_balance
+
     query = ascii_text(query or "").strip()
     if not query:
         return []
-    base = Account.objects.for_user(user).select_related("customer", "unit__building", "site")
+    base = with_meter_and_balance(
+        Account.objects.for_user(user).select_related("customer", "unit__building", "site")
+    )
     exact = list(
         base.filter(
-            Q(number=query) | Q(installations__meter__serial=query, installations__ended_at__isnull=True)
-        ).distinct()[:limit]
+            Q(number__iexact=query)
+            | Q(customer__number__iexact=query)
+            | Q(installations__meter__serial__iexact=query, installations__ended_at__isnull=True)
+        )
+        .distinct()
+        .order_by("number")[:limit]
     )
     if exact:
+        for account in exact:
+            setattr(account, "partial", False)  # noqa: B010  (an attribute the caller reads, not a field)
         return exact
-    found = base.filter(
-        Q(number__icontains=query)
-        | Q(customer__name__icontains=query)
-        | Q(customer__phone__icontains=query)
-        | Q(unit__number__iexact=query)
-        | Q(installations__meter__serial__icontains=query, installations__ended_at__isnull=True)
-    ).distinct()
-    return sorted(found[: limit * 2], key=lambda a: (a.status == AccountStatus.CLOSED, a.number))[:limit]
+    found = list(base.filter(account_search_q(user, query)).distinct().order_by("number")[: limit * 2])
+    found.sort(key=lambda a: (a.status == AccountStatus.CLOSED, a.number))
+    wanted = normalise(query)
+    by_initials = initials_q(query) is not None
+    for account in found[:limit]:
+        whole = (
+            wanted in normalise(account.customer.name)
+            or query in account.customer.phone
+            or (by_initials and f" {wanted}" in account.customer.name_initials)
+        )
+        serial = getattr(account, "meter_serial", None) or ""
+        number_part = wanted in account.number.lower() or wanted in serial.lower()
+        partial = number_part and not whole and not _names_unit(account, query)
+        setattr(account, "partial", partial)  # noqa: B010
+    return found[:limit]
+
+
+def _names_unit(account: Account, query: str) -> bool:
+    """True when ``query`` is the account's unit number, or names its unit the way residents say it."""
+    from prepay.customers.search import building_names, parse_unit
+
+    unit = account.unit
+    if query.lower() == unit.number.lower():
+        return True
+    key = parse_unit(query)
+    if key is None:
+        return False
+    named = {key.building} | ({f"{key.building}-{key.entrance}"} if key.entrance else set())
+    return bool(building_names(unit.building.code, unit.building.name) & named) and (
+        unit.number.lower() in key.numbers()
+    )
 
 
 def active_meter(account: Account) -> Meter | None:
@@ -198,15 +240,15 @@ def _price(
     """The quote and tariff row of a purchase; ``last`` is the account's ``ledger.last_of`` when the
     caller has just read it; ``tariff_version``: the version a quote was made with
     (``prepay.tariffs.engine.tariff_for``), else the version in force on ``on_date``."""
+    say = _refusal_words(account.utility)
     if (amount is None) == (energy is None):
-        raise ActionError("amount_or_energy", _("Give either an amount of money or an amount of energy."))
+        raise ActionError("amount_or_energy", say["amount_or_energy"])
     if account.status != AccountStatus.OPEN:
         raise ActionError("account_closed", _("Account %(a)s is closed.") % {"a": account.number})
     if meter is not None and meter.status in (MeterStatus.FAULTY, MeterStatus.RETIRED):
         raise ActionError(
             "meter_unusable",
-            _("Meter %(m)s is %(s)s; replace it before selling.")
-            % {"m": meter.serial, "s": MeterStatus(meter.status).label},
+            say["meter_unusable"] % {"m": meter.serial, "s": MeterStatus(meter.status).label},
         )
     delivery = delivery_for(account, meter)
     balance = last[1] if last is not None else ledger.balance_of(account)
@@ -218,10 +260,7 @@ def _price(
 
     if delivery == Delivery.BALANCE:
         if energy is not None:
-            raise ActionError(
-                "energy_not_for_balance",
-                _("Remote fee control accounts are topped up with money; their energy is billed as used."),
-            )
+            raise ActionError("energy_not_for_balance", say["energy_not_for_balance"])
         paid = parse_amount(amount, _("The amount"), places=2)
         if tariff.min_purchase is not None and paid < tariff.min_purchase:
             raise ActionError(
@@ -244,24 +283,20 @@ def _price(
             recovered = _recovery(arrears, paid, percent, of_total=True)
             credit = paid - recovered
             if credit <= 0:
-                raise ActionError(
-                    "all_to_arrears",
-                    _("The whole payment settles arrears of %(a)s; nothing is left to buy energy.")
-                    % {"a": arrears},
-                )
+                raise ActionError("all_to_arrears", say["all_to_arrears"] % {"a": arrears})
             quote = quote_money(tariff, credit, used_in_cycle=used, quota_used=quota_used)
         else:
-            wanted = parse_amount(energy, _("The energy"), places=3)
+            wanted = parse_amount(energy, say["the_energy"], places=3)
             quote = quote_energy(tariff, wanted, used_in_cycle=used, quota_used=quota_used)
             recovered = _recovery(arrears, quote.total, percent, of_total=False)
             paid = quote.total + recovered
             credit = quote.total
     except PurchaseError as exc:
-        raise ActionError(exc.code, _purchase_message(exc)) from None
+        raise ActionError(exc.code, _purchase_message(exc, say)) from None
     except TariffError as exc:
         raise ActionError("invalid_amount", str(exc)) from None
     if quote.energy <= 0:
-        raise ActionError("too_small_for_any_energy", _("The amount is too small to buy any energy."))
+        raise ActionError("too_small_for_any_energy", say["too_small_for_any_energy"])
     units = register_units(quote.energy, meter.ct_ratio, meter.pt_ratio) if meter is not None else None
     # money that buys energy is the quote's total; a sub-step remainder stays on the account balance
     breakdown = quote.to_dict()
@@ -271,7 +306,32 @@ def _price(
     return q, row
 
 
-def _purchase_message(exc: PurchaseError) -> str:
+def _refusal_words(utility: str) -> dict[str, str]:
+    """The sale's refusals that name what is bought: a water account's speak of water."""
+    if utility == Utility.WATER:
+        return {
+            "amount_or_energy": _("Give either an amount of money or an amount of water."),
+            "meter_unusable": _("Water meter %(m)s is %(s)s; replace it before selling."),
+            "energy_not_for_balance": _(
+                "Remote fee control accounts are topped up with money; their water is billed as used."
+            ),
+            "all_to_arrears": _("The whole payment settles arrears of %(a)s; nothing is left to buy water."),
+            "the_energy": _("The water volume"),
+            "too_small_for_any_energy": _("The amount is too small to buy any water."),
+        }
+    return {
+        "amount_or_energy": _("Give either an amount of money or an amount of energy."),
+        "meter_unusable": _("Meter %(m)s is %(s)s; replace it before selling."),
+        "energy_not_for_balance": _(
+            "Remote fee control accounts are topped up with money; their energy is billed as used."
+        ),
+        "all_to_arrears": _("The whole payment settles arrears of %(a)s; nothing is left to buy energy."),
+        "the_energy": _("The energy"),
+        "too_small_for_any_energy": _("The amount is too small to buy any energy."),
+    }
+
+
+def _purchase_message(exc: PurchaseError, say: dict[str, str]) -> str:
     params = {k: str(v) for k, v in exc.params.items()}
     messages = {
         "below_minimum": _("The amount is below the tariff's minimum purchase."),
@@ -280,7 +340,7 @@ def _purchase_message(exc: PurchaseError) -> str:
         "not_a_number": _("The amount is not a number."),
         "too_many_places": _("The amount has too many decimal places."),
         "fixed_charges_not_covered": _("The amount does not cover the tariff's fixed charges."),
-        "too_small_for_any_energy": _("The amount is too small to buy any energy."),
+        "too_small_for_any_energy": say["too_small_for_any_energy"],
     }
     text = messages.get(exc.code, str(exc))
     limit = params.get("minimum") or params.get("maximum")
@@ -477,9 +537,12 @@ def do_vend(
     confirm_large: bool = False,
     confirmed_amount: Any = None,
     tariff_version: object = None,
+    tendered: Any = None,
 ) -> Vend:
     """Sell credit to ``account`` at ``point`` (see the module docstring). Returns the vend; a repeat
-    of ``idempotency_key`` returns the first vend unchanged. With ``confirm_large`` (the counter), a
+    of ``idempotency_key`` returns the first vend unchanged. ``tendered``: the cash the customer
+    handed over (收款, cash sales only, at least the amount: ``tendered_short`` / ``tendered_not_cash``
+    otherwise), kept on the vend for the change (找零) on the review and the receipt. With ``confirm_large`` (the counter), a
     sale above the site's ``confirm_sale_above`` needs ``confirmed_amount``: the money typed a second
     time, equal to the amount taken (``confirmation_required`` otherwise). ``tariff_version``: the
     tariff row the sale was quoted with (the counter's review); it prices the sale if it is still good
@@ -495,6 +558,7 @@ def do_vend(
     reference = (reference or "").strip()[:80]
     if method in NEEDS_REFERENCE and not reference:
         raise ActionError("reference_required", _("A transfer or online payment needs its reference."))
+    cash = parse_tendered(tendered, method)
     request_hash = _request_hash(account, point, amount, energy, method)
     # The account's lock orders concurrent retries of one key: the second finds the first's vend.
     account = locked(Account, account.pk, *SALE_RELATED)
@@ -518,6 +582,30 @@ def do_vend(
             channel=channel,
             confirmation=(confirmed_amount,) if confirm_large else None,
             tariff_version=tariff_version,
+            tendered=cash,
+        )
+
+
+def parse_tendered(tendered: Any, method: str) -> Decimal | None:
+    """The cash tendered as money, or None when none was typed; refused for a sale not paid in cash
+    (``tendered_not_cash``) or when it is not a plain amount (``invalid_tendered``)."""
+    if tendered is None or str(tendered).strip() == "":
+        return None
+    if method != PaymentMethod.CASH:
+        raise ActionError("tendered_not_cash", _("Only a cash sale takes the money tendered."))
+    try:
+        return parse_amount(tendered, _("The money tendered"), places=2)
+    except ActionError as exc:
+        raise ActionError("invalid_tendered", exc.message) from None
+
+
+def check_tendered(amount: Decimal, tendered: Decimal | None) -> None:
+    """Refuse (``tendered_short``) cash tendered below the amount of the sale."""
+    if tendered is not None and tendered < amount:
+        raise ActionError(
+            "tendered_short",
+            _("The customer handed over ¥%(t)s, less than the ¥%(a)s to pay: take ¥%(d)s more.")
+            % {"t": tendered, "a": amount, "d": amount - tendered},
         )
 
 
@@ -554,6 +642,7 @@ def _sell(
     channel: str,
     confirmation: tuple[Any] | None = None,
     tariff_version: object = None,
+    tendered: Decimal | None = None,
 ) -> Vend:
     """``do_vend`` once the account is locked, the key proved new and the actor allowed to sell."""
     site = account.site
@@ -571,6 +660,7 @@ def _sell(
     )
     check_sale_limits(account, q.amount)
     _check_confirmation(account, q.amount, confirmation)
+    check_tendered(q.amount, tendered)
     point = locked(VendingPoint, point.pk, "site")
     shift = _check_point(point, account, actor, shift)
     float_last = None
@@ -592,6 +682,7 @@ def _sell(
         method=method,
         reference=reference,
         amount=q.amount,
+        tendered=tendered,
         arrears_recovered=q.arrears_recovered,
         credit_amount=q.credit_amount,
         energy=q.energy,
@@ -648,7 +739,8 @@ def _sell(
             idempotency_key=f"{key}:vend",
             fresh_key=True,
             previous=payment,
-            memo=_("Energy %(e)s %(u)s") % {"e": q.energy, "u": q.unit},
+            memo=(_("Water %(e)s %(u)s") if account.utility == Utility.WATER else _("Energy %(e)s %(u)s"))
+            % {"e": q.energy, "u": q.unit},
         )
     receipt = _issue_receipt(point, vend.receipt_no, actor, vend=vend)
     if q.delivery != Delivery.BALANCE and meter is not None:
@@ -678,6 +770,11 @@ def _sell(
             "point": point.code,
             "method": method,
             "amount": str(q.amount),
+            **(
+                {"tendered": str(tendered), "change": str(tendered - q.amount)}
+                if tendered is not None
+                else {}
+            ),
             "arrears_recovered": str(q.arrears_recovered),
             "energy": str(q.energy) if q.energy is not None else None,
             "register_units": str(q.register_units) if q.register_units is not None else None,

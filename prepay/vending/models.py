@@ -7,6 +7,7 @@ equals the sum of its entries.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -280,6 +281,8 @@ class Vend(models.Model):
     )
     reference = models.CharField(_("payment reference"), max_length=80, blank=True)
     amount = MoneyField(_("amount paid"))
+    #: the cash the customer handed over (收款), when the cashier typed it; the change is the rest
+    tendered = MoneyField(_("cash tendered"), null=True, blank=True)
     arrears_recovered = MoneyField(_("arrears recovered"), default=0)
     credit_amount = MoneyField(_("credit amount"), default=0)
     energy = EnergyField(_("energy"), null=True, blank=True)
@@ -324,6 +327,11 @@ class Vend(models.Model):
 
     def __str__(self) -> str:
         return f"{self.receipt_no or self.pk} {self.account} {self.amount}"
+
+    @property
+    def change(self) -> Decimal | None:
+        """Cash given back (找零): tendered − amount; None when no tender was recorded."""
+        return None if self.tendered is None else self.tendered - self.amount
 
 
 class Receipt(models.Model):

@@ -170,9 +170,10 @@ def qr_svg(data: str) -> SafeString:
 # the context
 
 
-def _line_label(key: str, label: str) -> str:
+def _line_label(key: str, label: str, unit: str = "kWh") -> str:
     """A breakdown line's label in the active language: the engine's default names are translated,
-    labels an administrator wrote into the tariff are shown as written."""
+    labels an administrator wrote into the tariff are shown as written; water (``unit`` m³) is
+    spoken of as water."""
     if key.startswith("tier:") and label == f"tier {key.split(':', 1)[1]}":
         return _("Tier %(n)s") % {"n": key.split(":", 1)[1]}
     if key.startswith("period:") and label in ("", key.split(":", 1)[1]):
@@ -185,6 +186,8 @@ def _line_label(key: str, label: str) -> str:
         }
         return names.get(period, label or period)
     if key in _DEFAULT_LABELS and label in ("", key):
+        if unit == "m³":
+            return {"quota": _("Flat-price water"), "flat": _("Water volume"), "tou": _("Time of use")}[key]
         return {"quota": _("Flat-price energy"), "flat": capfirst(_("energy")), "tou": _("Time of use")}[key]
     return label or key
 
@@ -197,7 +200,7 @@ def _breakdown(data: dict[str, Any], unit: str) -> dict[str, Any]:
     return {
         "lines": [
             {
-                "label": _line_label(str(line.get("key", "")), str(line.get("label", ""))),
+                "label": _line_label(str(line.get("key", "")), str(line.get("label", "")), unit),
                 "energy": fmt_energy(line.get("energy"), unit),
                 "price": f"¥{Decimal(str(line.get('price', '0'))).normalize():f}/{unit}",
                 "amount": fmt_money(line.get("amount")),
@@ -211,6 +214,12 @@ def _breakdown(data: dict[str, Any], unit: str) -> dict[str, Any]:
         "vat_included": bool(data.get("vat_included", True)),
         "total": fmt_money(data.get("total")),
     }
+
+
+def breakdown_rows(data: dict[str, Any], unit: str) -> dict[str, Any]:
+    """The tariff quote (``Quote.to_dict()``) as the receipt shows it (labels translated, ¥ and the
+    unit beside each figure): for screens that show a quote before it is sold (the counter's review)."""
+    return _breakdown(data, _unit_symbol(unit))
 
 
 def balance_after_vend(vend: Vend, receipt: Receipt) -> Decimal | None:
@@ -234,9 +243,13 @@ def _vend_facts(vend: Vend, receipt: Receipt) -> dict[str, Any]:
     if not (vend.breakdown or {}).get("unit") and vend.account.utility == "water":
         unit = "m³"
     tokens = [token_groups(t) for t in _tokens_of(receipt)]
+    water = vend.account.utility == "water"
     facts: dict[str, Any] = {
         "unit": unit,
+        "water": water,
         "amount": fmt_money(vend.amount),
+        "tendered": fmt_money(vend.tendered),
+        "change": fmt_money(vend.change),
         "arrears_recovered": fmt_money(vend.arrears_recovered) if vend.arrears_recovered else "",
         "credit_amount": fmt_money(vend.credit_amount),
         "energy": fmt_energy(vend.energy, unit),
@@ -254,12 +267,19 @@ def _vend_facts(vend: Vend, receipt: Receipt) -> dict[str, Any]:
         "status_display": vend.get_status_display() if vend.status != "completed" else "",
     }
     if vend.delivery == Delivery.TOKEN:
-        facts["delivery_note"] = _("Enter the token(s) on the meter keypad, in this order.") if tokens else ""
+        keypad = (
+            _("Enter the token(s) on the water meter's keypad, in this order.")
+            if water
+            else _("Enter the token(s) on the meter keypad, in this order.")
+        )
+        facts["delivery_note"] = keypad if tokens else ""
     elif vend.delivery == Delivery.CARD:
         card = getattr(vend, "card", None)  # reverse one-to-one: AttributeError subclass when absent
         facts["card_sequence"] = card.sequence if card is not None else None
-        facts["delivery_note"] = _(
-            "Credit written to the IC card: insert the card into the meter to load it."
+        facts["delivery_note"] = (
+            _("Water written to the IC card: insert the card into the water meter to load it.")
+            if water
+            else _("Credit written to the IC card: insert the card into the meter to load it.")
         )
     elif vend.delivery == Delivery.REMOTE:
         facts["delivery_note"] = _("Credit sent to the meter remotely.")
@@ -292,7 +312,7 @@ def _rows(ctx: dict[str, Any]) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = [
         (_("Receipt no."), ctx["code"]),
         (_("Date"), ctx["issued_at_display"]),
-        (_("Vending point"), ctx["point"]),
+        (_("Water sales point") if ctx.get("water") else _("Vending point"), ctx["point"]),
         (_("Operator"), ctx["operator"]),
         (capfirst(_("customer")), ctx["customer_name"]),
         (capfirst(_("account number")), ctx["account_number"]),
@@ -310,11 +330,15 @@ def _rows(ctx: dict[str, Any]) -> list[tuple[str, str]]:
         if ctx["reference"]:
             rows.append((_("Payment reference"), ctx["reference"]))
         rows.append((_("Amount paid"), ctx["amount"]))
+        if ctx.get("tendered"):
+            rows.append((_("Cash tendered"), ctx["tendered"]))
+            rows.append((_("Change due"), ctx["change"]))
         if ctx["arrears_recovered"]:
             rows.append((_("Arrears recovered"), ctx["arrears_recovered"]))
-        rows.append((_("Credit amount"), ctx["credit_amount"]))
+        water = ctx.get("water", False)
+        rows.append((_("Water amount") if water else _("Credit amount"), ctx["credit_amount"]))
         if ctx["energy"]:
-            rows.append((_("Energy purchased"), ctx["energy"]))
+            rows.append((_("Water purchased") if water else _("Energy purchased"), ctx["energy"]))
         if ctx["register_units"]:
             rows.append((_("Multiplier (CT × PT)"), str(ctx["multiplier"])))
             rows.append((_("Register units loaded"), ctx["register_units"]))
@@ -456,11 +480,11 @@ def receipt_context(receipt: Receipt, *, request: Any = None) -> dict[str, Any]:
     ctx["qr_svg"] = qr_svg(ctx["verify_url"])
     ctx["rows"] = _rows(ctx)
     ctx["labels"] = {
-        "breakdown": _("Tariff breakdown"),
+        "breakdown": _("Water price breakdown") if ctx.get("water") else _("Tariff breakdown"),
         "tokens": _("Token") if len(ctx["tokens"]) == 1 else _("Tokens"),
         "verify": _("Scan to verify this receipt"),
         "item": _("Item"),
-        "energy": capfirst(_("energy")),
+        "energy": _("Water volume") if ctx.get("water") else capfirst(_("energy")),
         "price": _("Price"),
         "amount": capfirst(_("amount")),
         "vat_included": _("VAT included"),

@@ -10,6 +10,7 @@ from prepay.customers.models import Account, Customer
 from prepay.meters.models import Meter
 from prepay.tenancy.models import Site
 from prepay.tenancy.scoping import reach
+from prepay.web.home import panels
 
 #: template names for the capabilities the home page links to (template variables cannot hold dots)
 LINKED_CAPABILITIES = {
@@ -36,7 +37,8 @@ def capabilities(user: object) -> dict[str, bool]:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """What the signed-in user may reach: their memberships and the size of their sites.
+    """What the signed-in user does first (``prepay.web.home``: a cashier's shift, finance's takings
+    today, a clerk's pending requests), then what they may reach: memberships and their sites' size.
 
     Everything shown is scoped with ``for_user``: a user never sees another group's sites or counts.
     """
@@ -51,5 +53,6 @@ def home(request: HttpRequest) -> HttpResponse:
             "meters": Meter.objects.for_user(user).count(),
         },
         "can": capabilities(user),
+        "panels": panels(user),  # the work of each role the user holds: shift, takings, requests
     }
     return render(request, "web/home.html", context)

@@ -125,8 +125,36 @@
     });
   }
 
+  // ----------------------------------------------------------------------------------------------
+  // Search-as-you-type pickers of the clerk forms: a click on a match fills the box (and the reading
+  // box it names with the meter's last reading, if that box is still empty).
+  // ----------------------------------------------------------------------------------------------
+  function pickers() {
+    document.addEventListener("click", function (e) {
+      var pick = e.target.closest ? e.target.closest("button.pick[data-pick-box]") : null;
+      if (!pick) return;
+      var box = document.getElementById(pick.dataset.pickBox);
+      if (!box) return;
+      box.value = pick.dataset.pickValue;
+      if (pick.dataset.pickFill) {
+        var fill = JSON.parse(pick.dataset.pickFill);
+        Object.keys(fill).forEach(function (id) {
+          var other = document.getElementById(id);
+          if (other && (!other.value || other.dataset.filled === "1")) {
+            other.value = fill[id];
+            other.dataset.filled = "1";
+          }
+        });
+      }
+      var list = document.getElementById(pick.dataset.pickBox + "-picks");
+      if (list) list.innerHTML = "";
+      box.focus();
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     consumptionChart();
     counterKeys();
+    pickers();
   });
 })();

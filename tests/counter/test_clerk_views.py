@@ -85,18 +85,19 @@ class CustomerScreensTestCase:
         assert c.get(url).status_code == 200
         r = c.post(
             url,
-            {"unit": world.a1.units[1].pk, "utility": "electricity", "mode": "local", "billing": "prepaid"},
+            {"unit": "B1 102", "utility": "electricity", "mode": "local", "billing": "prepaid"},
         )
         acc = Account.objects.get(customer=customer)
         assert r.status_code == 302 and r["Location"] == f"/counter/accounts/{acc.pk}/"
+        assert acc.unit == world.a1.units[1]
 
     def test_it_shows_why_an_account_cannot_be_opened(self, world: Any) -> None:
-        taken = f.account(world.a1)
+        f.account(world.a1)  # on unit 1-101, the first of the site
         customer = f.customer(world.a1)
         with changes_nothing():
             r = client_for(world.clerk).post(
                 f"/counter/customers/{customer.pk}/open-account/",
-                {"unit": taken.unit.pk, "utility": "electricity", "mode": "local", "billing": "prepaid"},
+                {"unit": "1-101", "utility": "electricity", "mode": "local", "billing": "prepaid"},
             )
         assert r.status_code == 400 and 'id="form-errors"' in r.content.decode()
         assert "already has an open" in r.content.decode()

@@ -376,8 +376,8 @@ class BillsAndFeesTestCase:
         assert f'data-testid="fee-schedule-{theirs.pk}"' not in html and "Rent of another" not in html
         assert 'id="fee-charges"' in html and "120.00" in html
         assert f'data-testid="bill-{bill.number}"' in html and 'data-status="open"' in html
-        assert f'id="bill-paid-{bill.pk}">50.00<' in html
-        assert f'id="bills-owing">{bill.amount - Decimal("50.00")}' in html
+        assert f'id="bill-paid-{bill.pk}">¥50.00<' in html
+        assert f'id="bills-owing">¥{bill.amount - Decimal("50.00")}' in html
         assert bill.due_date.strftime("%Y-%m-%d") in html
         other_bill = Bill.objects.get(account=other)
         assert other_bill.number not in html

@@ -97,7 +97,7 @@ class QuoteTestCase:
         html = c.get("/counter/quote/", {**base, "mode": "money", "value": "50"}).content.decode()
         assert 'id="breakdown"' in html and "85.042" in html
         html = c.get("/counter/quote/", {**base, "mode": "energy", "value": "10"}).content.decode()
-        assert 'id="q-amount">5.88<' in html
+        assert 'id="q-amount">¥5.88<' in html
 
     def test_it_shows_the_reason_a_quote_is_refused(self, shop: Any) -> None:
         closed = f.account(shop.world.a1, unit=shop.world.a1.units[1], status="closed")

@@ -22,9 +22,10 @@ from prepay.counter import followup
 from prepay.counter.access import may, visible
 from prepay.counter.consumption import series
 from prepay.counter.tables import LedgerTable
-from prepay.customers.choices import AccountStatus
+from prepay.customers.choices import AccountMode, AccountStatus
 from prepay.customers.models import Account
 from prepay.messaging import queries as messaging
+from prepay.meters.choices import TokenSystem
 from prepay.telemetry import problems
 from prepay.telemetry.models import MeterEvent, MeterLink, MeterReading
 from prepay.vending import ledger
@@ -64,7 +65,9 @@ def account(request: HttpRequest, pk: int) -> HttpResponse:
     meter_ids = [i.meter_id for i in installations]
     link = MeterLink.objects.filter(meter_id=current.meter_id).first() if current else None
     ledger_table = LedgerTable(
-        LedgerEntry.objects.filter(account=acc).select_related("created_by"), prefix="ledger-"
+        LedgerEntry.objects.filter(account=acc).select_related("created_by"),
+        prefix="ledger-",
+        utility=acc.utility,
     )
     RequestConfig(request, paginate={"per_page": 20}).configure(ledger_table)
     can_audit = may(user, "audit.view", acc) or may(user, "account.lifecycle", acc)
@@ -74,6 +77,11 @@ def account(request: HttpRequest, pk: int) -> HttpResponse:
         "tariff": acc.effective_tariff(),
         "installations": installations,
         "current": current,
+        # a keypad (STS) meter holds the credit bought: the page says so beside the balance
+        "token_meter": acc.mode == AccountMode.LOCAL
+        and current is not None
+        and current.meter.model.token_system == TokenSystem.STS
+        and current.meter.model.has_keypad,
         "link": link,
         "vends": Vend.objects.filter(account=acc)
         .select_related("point", "created_by")

@@ -18,22 +18,26 @@ from django_tables2 import RequestConfig
 from prepay.counter.access import require_on, require_somewhere, visible
 from prepay.counter.filtersets import AccountFilter, CustomerFilter
 from prepay.counter.forms import (
-    AssignMeterForm,
-    CloseAccountForm,
     CustomerForm,
     KeyChangeForm,
     ManagementTokenForm,
-    OpenAccountForm,
     RelayCommandForm,
-    ReplaceMeterForm,
-    TransferForm,
     new_key,
+)
+from prepay.counter.lifecycle_forms import (
+    CounterAssignMeterForm,
+    CounterCloseAccountForm,
+    CounterOpenAccountForm,
+    CounterReplaceMeterForm,
+    CounterTransferForm,
 )
 from prepay.counter.tables import AccountTable, CustomerTable
 from prepay.counter.views.base import form_page
+from prepay.counter.words import utility_words
 from prepay.customers import actions as customer_actions
-from prepay.customers.choices import AccountMode
+from prepay.customers.choices import AccountMode, Utility
 from prepay.customers.models import Account, Customer
+from prepay.customers.search import with_meter_and_balance
 from prepay.meters import actions as meter_actions
 from prepay.meters.models import Meter
 from prepay.telemetry.actions import do_queue_command
@@ -51,7 +55,9 @@ def account_url(account: Any) -> str:
 def accounts(request: HttpRequest) -> HttpResponse:
     """Every account the user may see, searchable and sortable."""
     require_somewhere(request.user, "view")
-    qs = Account.objects.for_user(request.user).select_related("customer", "unit__building", "site")
+    qs = with_meter_and_balance(
+        Account.objects.for_user(request.user).select_related("customer", "unit__building", "site")
+    )
     filterset = AccountFilter(request.GET or None, queryset=qs, request=request)
     table = AccountTable(filterset.qs)
     RequestConfig(request).configure(table)
@@ -93,7 +99,7 @@ def open_account(request: HttpRequest, pk: int) -> HttpResponse:
     require_on(request.user, LIFECYCLE, customer)
     return form_page(
         request,
-        form_class=OpenAccountForm,
+        form_class=CounterOpenAccountForm,
         form_kwargs={"obj": customer, "user": request.user},
         title=_("Open account"),
         run=lambda d: customer_actions.do_open_account(
@@ -123,11 +129,12 @@ def _account_for(request: HttpRequest, pk: int) -> Account:
 def assign_meter(request: HttpRequest, pk: int) -> HttpResponse:
     """配表: a stock meter (by serial) and its opening reading."""
     account = _account_for(request, pk)
+    water = account.utility == Utility.WATER
     return form_page(
         request,
-        form_class=AssignMeterForm,
+        form_class=CounterAssignMeterForm,
         form_kwargs={"obj": account, "user": request.user},
-        title=_("Assign meter"),
+        title=_("Assign water meter") if water else _("Assign meter"),
         run=lambda d: meter_actions.do_assign_meter(
             account=account, meter=d["meter"], opening_reading=d["opening_reading"], actor=request.user
         ),
@@ -136,6 +143,29 @@ def assign_meter(request: HttpRequest, pk: int) -> HttpResponse:
         cancel_url=account_url(account),
         subject=account,
         testid="assign-meter",
+    )
+
+
+def _replacement_note(remote: bool, water: bool) -> str:
+    """What 换表 does with the credit left, in the account's words."""
+    if remote and water:
+        return _(
+            "Remote fee control: the account's money stays on its balance, so no water is loaded onto the "
+            "new water meter; enter 0 as the water left unless the old meter held water of its own."
+        )
+    if remote:
+        return _(
+            "Remote fee control: the account's money stays on its balance, so nothing is loaded onto the "
+            "new meter; enter 0 as the credit left unless the old meter held credit of its own."
+        )
+    if water:
+        return _(
+            "The water left on the old water meter is delivered to the new one at once: a token for a "
+            "keypad meter, a purchase to write on the IC card, or a remote credit for a networked meter."
+        )
+    return _(
+        "The credit left on the old meter is delivered to the new one at once: a token for a keypad "
+        "meter, a purchase to write on the IC card, or a remote credit for a networked meter."
     )
 
 
@@ -153,23 +183,13 @@ def replace_meter(request: HttpRequest, pk: int) -> HttpResponse:
     remote fee control account keeps its money on the balance and needs none, as the form says."""
     account = _account_for(request, pk)
     remote = account.mode == AccountMode.REMOTE
-    note = (
-        _(
-            "Remote fee control: the account's money stays on its balance, so nothing is loaded onto the "
-            "new meter; enter 0 as the credit left unless the old meter held credit of its own."
-        )
-        if remote
-        else _(
-            "The credit left on the old meter is delivered to the new one at once: a token for a keypad "
-            "meter, a purchase to write on the IC card, or a remote credit for a networked meter."
-        )
-    )
+    water = account.utility == Utility.WATER
     return form_page(
         request,
-        form_class=ReplaceMeterForm,
+        form_class=CounterReplaceMeterForm,
         form_kwargs={"obj": account, "user": request.user},
-        title=_("Replace meter"),
-        note=note,
+        title=_("Replace water meter") if water else _("Replace meter"),
+        note=_replacement_note(remote, water),
         run=lambda d: meter_actions.do_replace_meter(
             account=account,
             new_meter=d["new_meter"],
@@ -196,7 +216,7 @@ def transfer(request: HttpRequest, pk: int) -> HttpResponse:
     account = _account_for(request, pk)
     return form_page(
         request,
-        form_class=TransferForm,
+        form_class=CounterTransferForm,
         form_kwargs={"obj": account, "user": request.user},
         initial={"idempotency_key": new_key()},
         title=_("Transfer ownership"),
@@ -222,7 +242,7 @@ def close(request: HttpRequest, pk: int) -> HttpResponse:
     account = _account_for(request, pk)
     return form_page(
         request,
-        form_class=CloseAccountForm,
+        form_class=CounterCloseAccountForm,
         form_kwargs={"obj": account, "user": request.user},
         initial={"idempotency_key": new_key()},
         title=_("Close account"),
@@ -316,12 +336,13 @@ def relay_command(request: HttpRequest, pk: int) -> HttpResponse:
     inst = account.installations.filter(ended_at__isnull=True).select_related("meter").first()
     if inst is None:
         raise Http404
+    water = account.utility == Utility.WATER
     return form_page(
         request,
         form_class=RelayCommandForm,
-        form_kwargs={},
+        form_kwargs={"water": water},
         initial={"idempotency_key": new_key("relay")},
-        title=_("Remote trip or close"),
+        title=utility_words(account.utility)["relay_tool"],
         run=lambda d: do_queue_command(
             inst.meter,
             d["kind"],
@@ -329,7 +350,9 @@ def relay_command(request: HttpRequest, pk: int) -> HttpResponse:
             reason=d["reason"],
             idempotency_key=d["idempotency_key"],
         ),
-        success=_("Command queued; the meter's relay follows when it answers."),
+        success=_("Command queued; the meter's valve follows when it answers.")
+        if water
+        else _("Command queued; the meter's relay follows when it answers."),
         done=lambda _r: account_url(account),
         cancel_url=account_url(account),
         subject=account,

@@ -22,16 +22,20 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from prepay.common.amounts import parse_amount
 from prepay.common.errors import ActionError, PermissionDenied
 from prepay.counter.access import require_on, require_somewhere, visible
 from prepay.counter.followup import active_protection
 from prepay.counter.forms import OpenShiftForm, SellForm, new_key
+from prepay.customers.choices import AccountMode
 from prepay.customers.models import Account
 from prepay.domain.words import chinese_uppercase, english_words
+from prepay.meters.choices import TokenSystem
 from prepay.telemetry.models import MeterLink
 from prepay.vending import actions as vending
 from prepay.vending import ledger
 from prepay.vending.models import Delivery, PaymentMethod, Receipt, Vend
+from prepay.vending.receipts import breakdown_rows
 
 SELL = "vend.sell"
 
@@ -49,8 +53,12 @@ def page(request: HttpRequest, work: str, context: dict[str, Any], status: int =
 
 
 def quote_context(q: Any) -> dict[str, Any]:
-    """A VendQuote for the templates, with its delivery's label."""
-    return {"quote": q, "delivery_label": Delivery(q.delivery).label if q is not None else ""}
+    """A VendQuote for the templates, with its delivery's label and its tariff lines in words
+    (``第1阶梯``, not ``tier 1``), ¥ and the unit beside each figure."""
+    if q is None:
+        return {"quote": None, "delivery_label": "", "lines": []}
+    lines = breakdown_rows(q.breakdown, q.unit)["lines"] if q.breakdown else []
+    return {"quote": q, "delivery_label": Delivery(q.delivery).label, "lines": lines}
 
 
 def _accounts() -> Any:
@@ -58,18 +66,31 @@ def _accounts() -> Any:
 
 
 def card_context(request: HttpRequest, account: Account, form: SellForm | None = None) -> dict[str, Any]:
-    """The account card: balance, arrears, meter and relay, last purchases, and the sell form."""
+    """The account card: balance, arrears, meter and relay (valve), last purchases, and the sell
+    form. A token meter's card says the credit is in the meter and shows the last purchase's token."""
     meter = vending.active_meter(account)
     balance = ledger.balance_of(account)
     if form is None:
         form = SellForm(initial={"account": account.pk, "idempotency_key": new_key("vend"), "mode": "money"})
+    last_vends = list(Vend.objects.filter(account=account).prefetch_related("tokens")[:5])
+    token_meter = (
+        account.mode == AccountMode.LOCAL
+        and meter is not None
+        and meter.model.token_system == TokenSystem.STS
+        and meter.model.has_keypad
+    )
+    last_token = next(
+        ({"vend": v, "tokens": list(v.tokens.all())} for v in last_vends if v.tokens.all()), None
+    )
     return {
         "account": account,
         "balance": balance,
         "arrears": -balance if balance < 0 else None,
         "meter": meter,
         "link": MeterLink.objects.filter(meter=meter).first() if meter else None,
-        "last_vends": Vend.objects.filter(account=account).prefetch_related("tokens")[:5],
+        "last_vends": last_vends,
+        "token_meter": token_meter,
+        "last_token": last_token if token_meter else None,
         "protection": active_protection(account),
         "form": form,
     }
@@ -90,19 +111,21 @@ def counter(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def search(request: HttpRequest) -> HttpResponse:
-    """Matches for ``q`` (``find_accounts``); with ``pick=1`` (Enter) a single match opens its card."""
+    """Matches for ``q`` (``find_accounts``); with ``pick=1`` (Enter) a single match opens its card,
+    unless it matched only by part of a meter serial or account number (then it is listed: the typed
+    text names no account whole, and a sale must not go to a meter half typed)."""
     require_somewhere(request.user, SELL)
     q = request.GET.get("q", "")
     found = vending.find_accounts(request.user, q)
-    if request.GET.get("pick") and len(found) == 1:
+    partial = len(found) == 1 and getattr(found[0], "partial", False)
+    if request.GET.get("pick") and len(found) == 1 and not partial:
         account = found[0]
         require_on(request.user, SELL, account)
         response = page(request, "counter/_card.html", card_context(request, account))
         response["HX-Retarget"] = "#counter-work"  # the search form targets the results list
         return response
-    return page(
-        request, "counter/_results.html", {"q": q, "found": found, "picked": bool(request.GET.get("pick"))}
-    )
+    context = {"q": q, "found": found, "picked": bool(request.GET.get("pick")), "partial": partial}
+    return page(request, "counter/_results.html", context)
 
 
 @login_required
@@ -175,19 +198,36 @@ def _refuse(form: SellForm, exc: ActionError) -> None:
     form.add_error("value" if exc.code in AMOUNT_CODES else None, str(exc))
 
 
+#: refusals of the confirm step that go back to the review (the amount again, the cash tendered)
+TENDER_CODES = frozenset({"tendered_short", "tendered_not_cash", "invalid_tendered"})
+REVIEW_CODES = frozenset({"confirmation_required"}) | TENDER_CODES
+
+
 def _review(
-    request: HttpRequest, form: SellForm, account: Account, q: Any, *, error: str = "", status: int = 200
+    request: HttpRequest,
+    form: SellForm,
+    account: Account,
+    q: Any,
+    *,
+    error: str = "",
+    tendered_error: str = "",
+    status: int = 200,
 ) -> HttpResponse:
     """The review of a priced sale; above the site's threshold it asks for the amount once more,
-    repeating it in words (大写金额)."""
+    repeating it in words (大写金额); a cash sale asks what the customer handed over (收款) and shows
+    the change (找零)."""
     large = q.amount > account.site.confirm_sale_above
+    method = form.cleaned_data["method"]
     return page(
         request,
         "counter/_review.html",
         {
             "account": account,
             "form": form,
-            "method_label": PaymentMethod(form.cleaned_data["method"]).label,
+            "method_label": PaymentMethod(method).label,
+            "cash": method == PaymentMethod.CASH,
+            "tendered": request.POST.get("tendered", "") if request.method == "POST" else "",
+            "tendered_error": tendered_error,
             "large": large,
             "words_zh": chinese_uppercase(q.amount) if large else "",
             "words_en": english_words(q.amount) if large else "",
@@ -216,6 +256,23 @@ def review(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+def change(request: HttpRequest) -> HttpResponse:
+    """The change (找零) for the cash typed in the review's tendered box: ``?amount=&tendered=``."""
+    require_somewhere(request.user, SELL)
+    amount, tendered = request.GET.get("amount", ""), request.GET.get("tendered", "")
+    context: dict[str, Any] = {"change": None, "error": ""}
+    try:
+        due = parse_amount(amount, _("The amount"), places=2)
+        cash = vending.parse_tendered(tendered, PaymentMethod.CASH)
+        if cash is not None:
+            vending.check_tendered(due, cash)
+            context["change"] = cash - due
+    except ActionError as exc:
+        context["error"] = str(exc)
+    return render(request, "counter/_change.html", context)
+
+
+@login_required
 @require_POST
 def sell(request: HttpRequest) -> HttpResponse:
     """Confirm: ``do_vend`` at the cashier's open shift; the receipt replaces the review. A large
@@ -237,12 +294,14 @@ def sell(request: HttpRequest) -> HttpResponse:
             confirm_large=True,
             confirmed_amount=request.POST.get("confirm_amount", ""),
             tariff_version=request.POST.get("tariff_version") or None,  # the review's quote
+            tendered=request.POST.get("tendered", "") if form.cleaned_data["method"] == "cash" else None,
             **form.purchase(),
         )
     except ActionError as exc:
-        if exc.code == "confirmation_required":
+        if exc.code in REVIEW_CODES:
             q = vending.quote_vend(account=account, actor=request.user, **form.purchase())
-            return _review(request, form, account, q, error=str(exc), status=400)
+            kind = "tendered_error" if exc.code in TENDER_CODES else "error"
+            return _review(request, form, account, q, status=400, **{kind: str(exc)})
         _refuse(form, exc)
         return _card_again(request, form)
     response = page(request, "counter/_receipt.html", receipt_context(request, vend))
