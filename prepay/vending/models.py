@@ -54,7 +54,8 @@ class LedgerEntry(models.Model):
         related_name="reversed_by",
         verbose_name=_("reverses"),
     )
-    created_at = models.DateTimeField(_("time"), auto_now_add=True)
+    # indexed: reports and the dashboard read the ledger by period (recovery rate, journal sums)
+    created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+", verbose_name=_("by")
     )
