@@ -88,6 +88,22 @@ VERB_LABELS: dict[str, Any] = {
     "portal.code": gettext_lazy("Portal sign-in code sent"),
     "portal.signin": gettext_lazy("Signed in to the portal"),
     "portal.signout": gettext_lazy("Signed out of the portal"),
+    "analytics.case.check": gettext_lazy("Suspicious case checked"),
+    "apiclient.create": gettext_lazy("API client created"),
+    "apiclient.point": gettext_lazy("API client's vending point set"),
+    "apiclient.revoke": gettext_lazy("API client revoked"),
+    "audit.chain_keyed": gettext_lazy("Audit chain keyed"),
+    "audit.key_rotated": gettext_lazy("Audit chain key rotated"),
+    "keys.import": gettext_lazy("Vending keys imported"),
+    "login.unlock": gettext_lazy("Sign-in lockout lifted"),
+    "membership.delete": gettext_lazy("Role removed"),
+    "membership.update": gettext_lazy("Role changed"),
+    "payment.provider.active": gettext_lazy("Payment provider switched"),
+    "payment.provider.create": gettext_lazy("Payment provider added"),
+    "payment.provider.credentials": gettext_lazy("Payment provider credentials changed"),
+    "tariff.version": gettext_lazy("Tariff version saved"),
+    "user.create": gettext_lazy("Staff user created"),
+    "user.update": gettext_lazy("Staff user changed"),
 }
 
 #: the first part of a verb → a label for verbs of that family not in :data:`VERB_LABELS`
