@@ -157,6 +157,18 @@ def _pending_approvals(account: Account) -> bool:
     )
 
 
+def _undelivered_credit(account: Account) -> Decimal | None:
+    """The energy of the account's carried credit not yet delivered to a meter (None when none):
+    closing would lose it, as the refund counts only the credit on the meter."""
+    from django.db.models import Sum
+
+    from prepay.vending.deliveries import pending_deliveries
+    from prepay.vending.models import CreditDelivery
+
+    total = pending_deliveries(CreditDelivery.objects.filter(account=account)).aggregate(e=Sum("energy"))["e"]
+    return None if total is None else q_energy(total)
+
+
 @transaction.atomic
 def do_transfer_account(
     *,
@@ -244,6 +256,17 @@ def do_close_account(
     if _pending_approvals(account):
         raise ActionError(
             "pending_approval", _("A reversal is awaiting approval; the account cannot be closed yet.")
+        )
+    carried = _undelivered_credit(account)
+    if carried is not None:
+        raise ActionError(
+            "credit_undelivered",
+            _(
+                "Credit carried over at a meter replacement (%(e)s %(u)s) has not reached the meter yet; "
+                "deliver it (Pending deliveries) before closing the account, so that it is counted in "
+                "the credit left on the meter."
+            )
+            % {"e": carried, "u": "m³" if account.utility == Utility.WATER else "kWh"},
         )
     final_reading, remaining_credit = q_energy(final_reading), q_energy(remaining_credit)
     if remaining_credit < 0:

@@ -212,3 +212,40 @@ class ReissueDeliveryTokensTestCase:
     def test_it_refuses_wrong_roles_and_outsiders(self, shop, who):
         delivery = replace(shop, shop.account, shop.sts_meter()).credit_delivery
         refused("forbidden", d.do_reissue_delivery_tokens, delivery=delivery, actor=getattr(shop.world, who))
+
+
+class CloseWithUndeliveredCreditTestCase:
+    """Closing refunds the credit on the meter; credit carried over that never reached a meter would
+    be lost, so closing waits for it to be delivered (then it is on the meter and counted)."""
+
+    def test_it_refuses_to_close_while_carried_credit_is_pending(self, shop):
+        from prepay.customers.actions import do_close_account
+
+        new = f.meter(shop.world.a1)  # takes no token yet: the delivery stays pending
+        replace(shop, shop.account, new)
+        err = refused(
+            "credit_undelivered",
+            do_close_account,
+            account=shop.account,
+            final_reading=Decimal("10"),
+            remaining_credit=Decimal("0"),
+            actor=shop.world.clerk,
+        )
+        assert "23.400 kWh" in str(err.message)
+
+    def test_it_closes_once_the_credit_was_delivered(self, shop):
+        from prepay.customers.actions import do_close_account
+        from prepay.customers.choices import AccountStatus
+
+        new = f.meter(shop.world.a1)
+        delivery = replace(shop, shop.account, new).credit_delivery
+        Meter.objects.filter(pk=new.pk).update(**STS)
+        d.do_retry_delivery(delivery=delivery, actor=shop.world.clerk)
+        do_close_account(
+            account=shop.account,
+            final_reading=Decimal("10"),
+            remaining_credit=Decimal("23.4"),  # the delivered credit, now on the meter
+            actor=shop.world.clerk,
+        )
+        shop.account.refresh_from_db()
+        assert shop.account.status == AccountStatus.CLOSED
