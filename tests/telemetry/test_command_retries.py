@@ -133,6 +133,28 @@ class CommandRetryTestCase:
         assert cmd.status == CommandStatus.CONFIRMED and cmd.attempts == 2, (cmd.error, cmd.attempts)
         assert vm.relay_open and cmd.result["read_back"]["relay_open"] is True
 
+    def test_a_water_meter_that_answered_too_late_never_acknowledges_the_next_request(
+        self, world, make_sim, clock, backoff
+    ):
+        """CJ/T 188: a late reply still in the connection is skipped by its sequence number (SER),
+        never taken for the answer to the valve command that follows."""
+        meter = new_meter(world, "water")
+        sim = make_sim([(meter, "cjt188")])
+        vm = sim.vm(meter)
+        vm.reply_delay = 0.6  # beyond the driver's 0.3 s timeout
+        cmd = do_queue_command(meter, "trip", actor=None, reason="billing:zero")
+        with Poller(timeout=0.3, retries=0) as p:  # one poller, one connection: as the daemon runs
+            p.cycle([meter])
+            cmd.refresh_from_db()
+            assert cmd.status == CommandStatus.QUEUED and "no reply within" in cmd.error
+            vm.reply_delay = 0.0  # on time again; the late answers are still on their way
+            settle(vm)
+            clock.shift(timedelta(seconds=30))
+            p.cycle([meter])
+            cmd.refresh_from_db()
+        assert cmd.status == CommandStatus.CONFIRMED and cmd.attempts == 2, (cmd.error, cmd.attempts)
+        assert vm.relay_open and cmd.result["read_back"]["relay_open"] is True
+
     def test_it_fails_at_once_what_no_retry_can_fix(self, world, make_sim, clock, backoff):
         meter = new_meter(world, "water")
         make_sim([(meter, "cjt188")])

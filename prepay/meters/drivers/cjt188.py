@@ -8,11 +8,33 @@ A sequence number (SER) is sent with each request; replies must echo the meter's
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 from prepay.domain.protocols import cjt188
 from prepay.domain.protocols.errors import MeterErrorReply, ProtocolError
 from prepay.meters.drivers.base import Capability, DriverError, MeterDriver, Reading, RelayOp, Target, param
 from prepay.meters.drivers.transport import Link, protocol_error
+
+
+def _answers(request: cjt188.Frame) -> Callable[[cjt188.Frame], bool]:
+    """Which received frames may answer ``request``: replies to the same function that echo its
+    sequence number (SER) — after the DI in a normal reply, first in an abnormal one (SER + ST).
+
+    Anything else is a late answer to an earlier request that timed out, still in the connection's
+    buffer: it is skipped, never taken for this request's answer (which would leave the link one
+    answer behind, a valve command acknowledged by the previous read's reply). A reply from another
+    meter is not skipped: the parser reports it (``address_mismatch``).
+    """
+    func, ser = request.function, request.data[2]
+
+    def accept(frame: cjt188.Frame) -> bool:
+        if not frame.is_reply or frame.function != func:
+            return False
+        if frame.is_error:
+            return len(frame.data) < 3 or frame.data[0] == ser
+        return len(frame.data) < 3 or frame.data[2] == ser
+
+    return accept
 
 
 class Cjt188Driver(MeterDriver):
@@ -29,7 +51,7 @@ class Cjt188Driver(MeterDriver):
         self._ser = itertools.cycle(range(256))
 
     async def _send(self, frame: cjt188.Frame, *, command: bool = False) -> cjt188.Frame:
-        reply = await self.link.request(cjt188.encode_frame(frame), lambda f: f.is_reply, command=command)
+        reply = await self.link.request(cjt188.encode_frame(frame), _answers(frame), command=command)
         assert reply is not None
         return reply
 
