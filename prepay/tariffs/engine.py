@@ -6,7 +6,7 @@ The pricing itself is ``prepay.domain.tariffs`` (pure); this module only reads t
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -130,11 +130,12 @@ def cycle_position(account: Any, tariff: EngineTariff, on_date: date) -> tuple[D
     start, end = cycle_bounds(tariff.cycle, on_date)
     used = Decimal(0)
     quota = Decimal(0)
+    tz = timezone.get_current_timezone()  # local midnights: a range on created_at, not a date per row
     vends = Vend.objects.filter(
         account=account,
         status__in=[VendStatus.COMPLETED, VendStatus.PENDING_APPROVAL],
-        created_at__date__gte=start,
-        created_at__date__lt=end,
+        created_at__gte=datetime.combine(start, time.min, tzinfo=tz),
+        created_at__lt=datetime.combine(end, time.min, tzinfo=tz),
     ).values_list("breakdown", flat=True)
     for breakdown in vends:
         for line in (breakdown or {}).get("lines", []):

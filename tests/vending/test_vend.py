@@ -138,6 +138,29 @@ class VendByMoneyTestCase:
         ]
         assert second.amount == Decimal("30.00")
 
+    def test_the_tier_position_counts_purchases_by_the_sites_local_day(self, shop):
+        """A month's tiers count purchases from local midnight (Asia/Shanghai, UTC+8): a sale at
+        00:10 on the 1st (16:10 UTC the day before) is in the new month, one at 23:50 on the 30th
+        is not."""
+        from datetime import datetime
+        from zoneinfo import ZoneInfo
+
+        from prepay.tariffs.engine import cycle_position, tariff_for
+
+        local = ZoneInfo("Asia/Shanghai")
+        last_of_november = sell(shop, energy="30")
+        first_of_december = sell(shop, energy="12")
+        Vend.objects.filter(pk=last_of_november.pk).update(
+            created_at=datetime(2026, 11, 30, 23, 50, tzinfo=local)
+        )
+        Vend.objects.filter(pk=first_of_december.pk).update(
+            created_at=datetime(2026, 12, 1, 0, 10, tzinfo=local)
+        )
+        _row, tariff = tariff_for(shop.account, date(2026, 12, 5))
+        assert tariff.cycle == "month"
+        used, _quota = cycle_position(shop.account, tariff, date(2026, 12, 5))
+        assert used == Decimal("12.000")
+
     def test_it_splits_a_purchase_that_no_single_token_can_carry(self, shop):
         assert _split_units(Decimal("4000000.0")) == [
             Decimal("1820162.4"),
