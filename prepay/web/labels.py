@@ -104,6 +104,11 @@ VERB_LABELS: dict[str, Any] = {
     "tariff.version": gettext_lazy("Tariff version saved"),
     "user.create": gettext_lazy("Staff user created"),
     "user.update": gettext_lazy("Staff user changed"),
+    "membership.create": gettext_lazy("Role given"),
+    "tariff.create": gettext_lazy("Tariff created"),
+    "tariff.update": gettext_lazy("Tariff changed"),
+    "reconciliation.handover": gettext_lazy("Takings handed over"),
+    "reconciliation.sign_off": gettext_lazy("Reconciliation signed off"),
 }
 
 #: the first part of a verb → a label for verbs of that family not in :data:`VERB_LABELS`

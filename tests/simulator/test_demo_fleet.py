@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from prepay.demo.data import load_demo
 from prepay.meters.choices import MeterStatus, Protocol
 from prepay.meters.models import Meter
 from prepay.simulator.clock import ManualClock
@@ -14,7 +15,6 @@ from prepay.simulator.demo import build_demo_fleet
 from prepay.simulator.fleet import FleetThread
 from prepay.telemetry.models import MeterLink, MeterReading
 from prepay.telemetry.poller import Poller
-from prepay.tenancy.demo import load_demo
 
 
 class DemoFleetTestCase:

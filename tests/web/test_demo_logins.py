@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from prepay.tenancy.demo import load_demo
+from prepay.demo.data import load_demo
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.utils.translation import gettext as _
 
 from prepay.cli import default_port
-from prepay.tenancy.demo import load_demo
+from prepay.demo.data import load_demo
 
 
 class Command(BaseCommand):

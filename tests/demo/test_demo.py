@@ -6,9 +6,9 @@ import pytest
 from django.urls import reverse
 
 from prepay.customers.models import Account, Customer
+from prepay.demo.data import load_demo
 from prepay.meters.choices import MeterKind
 from prepay.meters.models import Meter
-from prepay.tenancy.demo import load_demo
 from prepay.tenancy.models import Site
 
 

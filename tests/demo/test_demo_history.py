@@ -15,6 +15,7 @@ from prepay.billing import jobs
 from prepay.billing.models import SupplyState
 from prepay.customers.choices import AccountMode
 from prepay.customers.models import Account
+from prepay.demo.data import example_accounts, load_demo
 from prepay.meters.models import Installation
 from prepay.notify.models import Notification
 from prepay.simulator.clock import ManualClock
@@ -22,7 +23,6 @@ from prepay.simulator.demo import build_demo_fleet
 from prepay.simulator.fleet import FleetThread
 from prepay.telemetry.models import CommandKind, MeterCommand, MeterReading
 from prepay.telemetry.poller import Poller
-from prepay.tenancy.demo import example_accounts, load_demo
 from prepay.vending.ledger import balance_of
 from prepay.vending.models import Shift, ShiftStatus, Vend
 

@@ -1,0 +1,103 @@
+"""The layers hold: a module never imports an app of a higher layer (docs/architecture.md).
+
+Every ``import prepay.X`` / ``from prepay.X import …`` in ``prepay/`` — at the top of a module or
+inside a function, as both reach upward the same — is checked against :data:`LAYERS`. The upward
+imports that exist today are listed in :data:`KNOWN` with why; the list may only shrink: a new upward
+import fails, and so does a listed one that is gone (take it off the list).
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent / "prepay"
+
+#: app → layer; an app may import its own layer and those below (domain is pure Python, no Django)
+LAYERS: dict[str, int] = {
+    "domain": 0,
+    **dict.fromkeys(("audit", "common", "tenancy"), 1),
+    **dict.fromkeys(("customers", "meters", "tariffs", "tokens", "notify"), 2),
+    **dict.fromkeys(("vending", "billing", "simulator", "telemetry"), 3),
+    **dict.fromkeys(
+        (
+            "counter",
+            "api",
+            "reports",
+            "imports",
+            "web",
+            "dbcare",
+            "analytics",
+            "messaging",
+            "payments",
+            "portal",
+            "reconciliation",
+            "cardbridge",
+        ),
+        4,
+    ),
+    "demo": 5,
+}
+
+#: (importing app, imported app) → why it is still there; issue 19 removes them
+KNOWN: dict[tuple[str, str], str] = {
+    ("audit", "dbcare"): "`audit verify` reports a damaged database file through dbcare's check",
+    ("audit", "tokens"): "the audit chain's key lives in the vending key store",
+    ("billing", "analytics"): "the billing daemon's tick runs the daily analysis",
+    ("common", "billing"): "configcheck validates every stored setting a sale depends on",
+    ("common", "customers"): "configcheck validates every stored setting a sale depends on",
+    ("common", "tariffs"): "configcheck validates every stored setting a sale depends on",
+    ("common", "tokens"): "configcheck validates every stored setting a sale depends on",
+    ("common", "vending"): "configcheck validates every stored setting a sale depends on",
+    ("customers", "vending"): "closing refunds through the ledger; the search annotates balances",
+    ("meters", "vending"): "a replacement delivers the carried credit",
+    ("tariffs", "billing"): "a tariff version in use (charged) is kept as it is",
+    ("tariffs", "vending"): "the tier position and a version's use read the sales",
+    ("tokens", "dbcare"): "key rotation backs up the database first",
+    ("vending", "api"): "approvals refuse a request made through an API client of the approver",
+    ("vending", "cardbridge"): "the cardbridge command lives in vending's management commands",
+}
+
+
+def upward_imports() -> dict[tuple[str, str], list[str]]:
+    found: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for path in sorted(ROOT.rglob("*.py")):
+        rel = path.relative_to(ROOT)
+        if "migrations" in rel.parts or len(rel.parts) < 2:
+            continue  # migrations are history; prepay/cli.py, settings.py, urls.py sit on top
+        app = rel.parts[0]
+        assert app in LAYERS, f"prepay/{app}/ has no layer: add it to LAYERS and docs/architecture.md"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            for name in names:
+                parts = name.split(".")
+                target = parts[1] if parts[0] == "prepay" and len(parts) > 1 else ""
+                if target in LAYERS and LAYERS[target] > LAYERS[app]:
+                    found[(app, target)].append(f"prepay/{rel}:{node.lineno}")
+    return found
+
+
+class LayersTestCase:
+    def test_no_new_upward_import(self) -> None:
+        new = {pair: where for pair, where in upward_imports().items() if pair not in KNOWN}
+        assert not new, f"imports from a higher layer (docs/architecture.md): {new}"
+
+    def test_the_known_list_only_shrinks(self) -> None:
+        gone = sorted(set(KNOWN) - set(upward_imports()))
+        assert not gone, f"no longer imported upward, take off KNOWN: {gone}"
+
+    def test_nothing_imports_the_demo(self) -> None:
+        users = [w for (app, target), where in upward_imports().items() if target == "demo" for w in where]
+        assert not users
+
+    def test_the_scan_sees_imports_inside_functions(self) -> None:
+        # customers.search imports vending inside a function: the scan must see it
+        assert any(
+            w.startswith("prepay/customers/search.py") for w in upward_imports()[("customers", "vending")]
+        )
