@@ -52,8 +52,6 @@ KNOWN: dict[tuple[str, str], str] = {
     ("common", "vending"): "configcheck validates every stored setting a sale depends on",
     ("customers", "vending"): "closing refunds through the ledger; the search annotates balances",
     ("meters", "vending"): "a replacement delivers the carried credit",
-    ("tariffs", "billing"): "a tariff version in use (charged) is kept as it is",
-    ("tariffs", "vending"): "the tier position and a version's use read the sales",
     ("tokens", "dbcare"): "key rotation backs up the database first",
     ("vending", "api"): "approvals refuse a request made through an API client of the approver",
     ("vending", "cardbridge"): "the cardbridge command lives in vending's management commands",

@@ -15,3 +15,11 @@ class BillingConfig(AppConfig):
         from prepay.vending.signals import account_credited
 
         account_credited.connect(on_account_credited, dispatch_uid="billing.on_account_credited")
+
+        # charges price with tariff versions; the per-person tier basis carries over to a new version
+        from prepay.billing.tariffs import carry_tier_basis, charges_priced_by
+        from prepay.tariffs.engine import register_pricer
+        from prepay.tariffs.signals import version_added
+
+        register_pricer("charges", charges_priced_by)
+        version_added.connect(carry_tier_basis, dispatch_uid="billing.carry_tier_basis")

@@ -28,6 +28,7 @@ from prepay.domain.tariffs import TariffError
 from prepay.tariffs import engine
 from prepay.tariffs.messages import tariff_error_text
 from prepay.tariffs.models import Tariff
+from prepay.tariffs.signals import version_added
 from prepay.tenancy.scoping import require
 
 CAPABILITY = "masterdata.change"
@@ -167,8 +168,6 @@ def do_new_tariff_version(*, base: Tariff, draft: TariffDraft, actor: Any) -> Ta
     ``draft.effective_from``. Refused: a day another version starts, a day on or before the last
     sale or charge of the code, a tariff the engine would refuse. The per-person tier basis
     (billing) carries over to the new version."""
-    from prepay.billing.models import TierBasis
-
     base = locked(Tariff, base.pk)
     require(actor, CAPABILITY, group_id=base.group_id, site_id=base.site_id)
     _parsed(draft)
@@ -180,10 +179,7 @@ def do_new_tariff_version(*, base: Tariff, draft: TariffDraft, actor: Any) -> Ta
     full_clean(row)
     row.save()
     after = snapshot(row)
-    basis = TierBasis.objects.filter(tariff=base).first()
-    if basis is not None:
-        TierBasis.objects.create(tariff=row, per_person=basis.per_person)
-        after["tiers_per_person"] = basis.per_person
+    version_added.send(sender=Tariff, base=base, row=row, after=after)  # billing: the tier basis
     record_event(
         actor=actor,
         verb="tariff.version",

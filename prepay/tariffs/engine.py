@@ -6,17 +6,17 @@ The pricing itself is ``prepay.domain.tariffs`` (pure); this module only reads t
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
-from decimal import Decimal
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Max, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from prepay.common.errors import ActionError
 from prepay.domain.tariffs import Tariff as EngineTariff
-from prepay.domain.tariffs import TariffError, cycle_bounds, select_version
+from prepay.domain.tariffs import TariffError, select_version
 from prepay.tariffs.models import Tariff
 
 
@@ -122,30 +122,6 @@ def _quoted_version(assigned: Tariff, version: object, now: datetime) -> Tariff:
     return next(v for v in versions if v.pk == wanted)
 
 
-def cycle_position(account: Any, tariff: EngineTariff, on_date: date) -> tuple[Decimal, Decimal]:
-    """(energy counted towards the tiers, flat-price quota used) in the cycle containing ``on_date``,
-    from the account's completed vends in that cycle (prepaid practice: purchases advance the tiers)."""
-    from prepay.vending.models import Vend, VendStatus
-
-    start, end = cycle_bounds(tariff.cycle, on_date)
-    used = Decimal(0)
-    quota = Decimal(0)
-    tz = timezone.get_current_timezone()  # local midnights: a range on created_at, not a date per row
-    vends = Vend.objects.filter(
-        account=account,
-        status__in=[VendStatus.COMPLETED, VendStatus.PENDING_APPROVAL],
-        created_at__gte=datetime.combine(start, time.min, tzinfo=tz),
-        created_at__lt=datetime.combine(end, time.min, tzinfo=tz),
-    ).values_list("breakdown", flat=True)
-    for breakdown in vends:
-        for line in (breakdown or {}).get("lines", []):
-            if line.get("key") == "quota":
-                quota += Decimal(line["energy"])
-            else:
-                used += Decimal(line["energy"])
-    return used, quota
-
-
 def calendar(group_id: int) -> tuple[frozenset[date], frozenset[date]]:
     """(holidays, make-up workdays) of the group's time-of-use calendar (``CalendarDay``)."""
     from prepay.tariffs.models import CalendarDay, DayKind
@@ -157,26 +133,25 @@ def calendar(group_id: int) -> tuple[frozenset[date], frozenset[date]]:
     return frozenset(holidays), frozenset(workdays)
 
 
+#: what prices with tariff versions (registered by the apps above: vending's sales, billing's
+#: charges): name → a function of version ids giving (rows priced, the last local date priced or None)
+PricedBy = Callable[[list[int]], tuple[int, date | None]]
+PRICERS: dict[str, PricedBy] = {}
+
+
+def register_pricer(name: str, priced_by: PricedBy) -> None:
+    """Called from an app's ``ready``: ``name`` (``sales``, ``charges``) prices with tariff versions."""
+    PRICERS[name] = priced_by
+
+
 def usage(row: Tariff) -> tuple[int, int]:
     """(sales, charges) priced by this tariff version: a version with either is kept as it is."""
-    from prepay.billing.models import Charge
-    from prepay.vending.models import Vend
-
-    return Vend.objects.filter(tariff=row).count(), Charge.objects.filter(tariff=row).count()
+    return PRICERS["sales"]([row.pk])[0], PRICERS["charges"]([row.pk])[0]
 
 
 def last_priced_on(row: Tariff) -> date | None:
     """The last local date on which any version of ``row``'s code priced a sale or a charge (a new
     version must take effect after it, so what was priced keeps its version), None when never."""
-    from prepay.billing.models import Charge
-    from prepay.vending.models import Vend
-
     ids = [v.pk for v in versions_of(row)]
-    sold = Vend.objects.filter(tariff_id__in=ids).aggregate(at=Max("created_at"))["at"]
-    charged = Charge.objects.filter(tariff_id__in=ids).aggregate(at=Max("period_end"))["at"]
-    days = []
-    if sold is not None:
-        days.append(timezone.localdate(sold))
-    if charged is not None:  # a charge ending at midnight priced the day before
-        days.append(timezone.localdate(charged - timedelta(microseconds=1)))
+    days = [day for priced_by in PRICERS.values() if (day := priced_by(ids)[1]) is not None]
     return max(days) if days else None

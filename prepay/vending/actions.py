@@ -40,7 +40,7 @@ from prepay.domain.typed import TypedError, ascii_text, plain_decimal
 from prepay.domain.words import chinese_uppercase
 from prepay.meters.choices import MeterStatus, TokenSystem
 from prepay.meters.models import Meter
-from prepay.tariffs.engine import cycle_position, tariff_for
+from prepay.tariffs.engine import tariff_for
 from prepay.tenancy.scoping import require, require_any
 from prepay.vending import ledger
 from prepay.vending.models import (
@@ -58,6 +58,7 @@ from prepay.vending.models import (
     VendStatus,
 )
 from prepay.vending.signals import account_credited
+from prepay.vending.tiers import cycle_position
 
 #: the most register units one STS credit token carries (IEC 62055-41 amount field)
 MAX_UNITS_PER_TOKEN = Decimal("1820162.4")

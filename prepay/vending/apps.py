@@ -6,3 +6,10 @@ from django.apps import AppConfig
 class VendingConfig(AppConfig):
     name = "prepay.vending"
     label = "vending"
+
+    def ready(self) -> None:
+        # sales price with tariff versions: a version that priced one is kept as it is
+        from prepay.tariffs.engine import register_pricer
+        from prepay.vending.tiers import sales_priced_by
+
+        register_pricer("sales", sales_priced_by)

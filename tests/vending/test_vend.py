@@ -145,7 +145,8 @@ class VendByMoneyTestCase:
         from datetime import datetime
         from zoneinfo import ZoneInfo
 
-        from prepay.tariffs.engine import cycle_position, tariff_for
+        from prepay.tariffs.engine import tariff_for
+        from prepay.vending.tiers import cycle_position
 
         local = ZoneInfo("Asia/Shanghai")
         last_of_november = sell(shop, energy="30")

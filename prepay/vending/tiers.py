@@ -1,0 +1,43 @@
+"""What sales tell the tariffs: the tier position of an account's cycle, and which tariff versions
+priced sales (registered with ``prepay.tariffs.engine.register_pricer`` when the app is ready)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Max
+from django.utils import timezone
+
+from prepay.domain.tariffs import Tariff as EngineTariff
+from prepay.domain.tariffs import cycle_bounds
+from prepay.vending.models import Vend, VendStatus
+
+
+def cycle_position(account: Any, tariff: EngineTariff, on_date: date) -> tuple[Decimal, Decimal]:
+    """(energy counted towards the tiers, flat-price quota used) in the cycle containing ``on_date``,
+    from the account's completed vends in that cycle (prepaid practice: purchases advance the tiers)."""
+    start, end = cycle_bounds(tariff.cycle, on_date)
+    used = Decimal(0)
+    quota = Decimal(0)
+    tz = timezone.get_current_timezone()  # local midnights: a range on created_at, not a date per row
+    vends = Vend.objects.filter(
+        account=account,
+        status__in=[VendStatus.COMPLETED, VendStatus.PENDING_APPROVAL],
+        created_at__gte=datetime.combine(start, time.min, tzinfo=tz),
+        created_at__lt=datetime.combine(end, time.min, tzinfo=tz),
+    ).values_list("breakdown", flat=True)
+    for breakdown in vends:
+        for line in (breakdown or {}).get("lines", []):
+            if line.get("key") == "quota":
+                quota += Decimal(line["energy"])
+            else:
+                used += Decimal(line["energy"])
+    return used, quota
+
+
+def sales_priced_by(tariff_ids: list[int]) -> tuple[int, date | None]:
+    """(sales priced by these tariff versions, the local date of the last one or None)."""
+    found = Vend.objects.filter(tariff_id__in=tariff_ids).aggregate(n=Count("pk"), at=Max("created_at"))
+    return found["n"], timezone.localdate(found["at"]) if found["at"] is not None else None
