@@ -15,7 +15,13 @@ class DbcareConfig(AppConfig):
         """Make the files Prepay keeps on disk owner-only (see :mod:`prepay.dbcare.permissions`)
         before any database connection is opened: every command, ``migrate`` included, and every
         server process starts here."""
+        from django.core import checks
+
+        from prepay.dbcare.configcheck import check_stored_configuration
         from prepay.dbcare.permissions import tighten_installation
+
+        # the stored configuration a sale depends on, re-read at start-up (Warning level)
+        checks.register(check_stored_configuration, "prepay")
 
         try:
             changed = tighten_installation()

@@ -415,7 +415,7 @@ def check(using: str = "default") -> list[Finding]:
     7. the audit chain verifies, seals included (:func:`prepay.audit.chain.verify_log`);
     8. stored configuration a sale depends on parses as the engine would parse it (tariff versions,
        billing settings, vending keys, vending points, sites:
-       :func:`prepay.common.configcheck.stored_configuration_problems`), and no API client sells as
+       :func:`prepay.dbcare.configcheck.stored_configuration_problems`), and no API client sells as
        a vending point of another site (:func:`prepay.api.checks.misbound_clients`).
 
     At most :data:`MAX_FINDINGS_PER_AREA` findings are listed per area (then one "and N more").
@@ -449,7 +449,7 @@ def check(using: str = "default") -> list[Finding]:
 
 
 def _configuration(using: str) -> Iterator[Finding]:
-    from prepay.common.configcheck import stored_configuration_problems
+    from prepay.dbcare.configcheck import stored_configuration_problems
 
     for p in stored_configuration_problems(using):
         yield Finding("configuration", p.where, f"{p.field}: {p.message}")

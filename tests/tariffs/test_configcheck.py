@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.utils import translation
 
 from prepay.billing.models import BillingSettings, WarningPolicy
-from prepay.common.configcheck import check_stored_configuration, stored_configuration_problems
+from prepay.dbcare.configcheck import check_stored_configuration, stored_configuration_problems
 from prepay.tariffs.models import Tariff
 from prepay.tenancy.models import Site
 from prepay.tokens.models import VendingKey
