@@ -117,6 +117,7 @@ INSTALLED_APPS = [
     "prepay.analytics",  # suspicious-consumption and energy analysis
     "prepay.payments",  # online payments: providers, orders, notifications, statements
     "prepay.portal",  # the customer self-service portal
+    "prepay.cardbridge",  # `prepay cardbridge`: the counter PC's bridge to a card reader and printer
     "prepay.demo",  # `prepay demo`: demo data built with the staff's own actions (the top layer)
 ]
 

@@ -49,7 +49,6 @@ KNOWN: dict[tuple[str, str], str] = {
     ("meters", "vending"): "a replacement delivers the carried credit",
     ("tokens", "dbcare"): "key rotation backs up the database first",
     ("vending", "api"): "approvals refuse a request made through an API client of the approver",
-    ("vending", "cardbridge"): "the cardbridge command lives in vending's management commands",
 }
 
 

@@ -7,7 +7,7 @@ import importlib.util
 import pytest
 from django.core.management import CommandError, call_command
 
-from prepay.vending.management.commands.cardbridge import default_origins, origin_of
+from prepay.cardbridge.management.commands.cardbridge import default_origins, origin_of
 
 
 class CardbridgeCommandTestCase:
