@@ -44,7 +44,6 @@ LAYERS: dict[str, int] = {
 KNOWN: dict[tuple[str, str], str] = {
     ("audit", "dbcare"): "`audit verify` reports a damaged database file through dbcare's check",
     ("audit", "tokens"): "the audit chain's key lives in the vending key store",
-    ("billing", "analytics"): "the billing daemon's tick runs the daily analysis",
     ("customers", "vending"): "closing refunds through the ledger; the search annotates balances",
     ("meters", "vending"): "a replacement delivers the carried credit",
     ("tokens", "dbcare"): "key rotation backs up the database first",

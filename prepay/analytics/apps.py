@@ -9,3 +9,11 @@ class AnalyticsConfig(AppConfig):
     label = "analytics"
     verbose_name = _("Consumption analysis")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # the billing daemon runs yesterday's analysis once a day per site (a failure is recorded on
+        # the day's AnalysisRun and retried an hour later; it never stops billing)
+        from prepay.analytics.jobs import run_due
+        from prepay.billing.jobs import register_tick_work
+
+        register_tick_work("analysed", run_due)

@@ -201,10 +201,22 @@ def run_job(job: BillingJob, *, progress: Progress | None = None) -> BillingJob:
     return job
 
 
+#: more work each pass of the billing daemon does after its own, registered by the apps above
+#: billing when they are ready (analytics: the daily suspicious-consumption run): name → a function
+#: returning how much it did
+TICK_WORK: dict[str, Callable[[], int]] = {}
+
+
+def register_tick_work(name: str, work: Callable[[], int]) -> None:
+    """Called from an app's ``ready``: the daemon runs ``work`` on every pass and reports its count
+    under ``name``. A failure is the work's own to record; it never stops billing."""
+    TICK_WORK[name] = work
+
+
 def tick(worker: str, *, progress: Progress | None = None) -> dict[str, int]:
     """One pass of the daemon: charge new readings, keep-power for protected supply that began or ended,
-    schedule and run due jobs, tell clerks of supply restores still unconfirmed, send notifications."""
-    from prepay.analytics.jobs import run_due
+    schedule and run due jobs, tell clerks of supply restores still unconfirmed, the registered work
+    (:data:`TICK_WORK`), send notifications."""
     from prepay.billing.supply import sync_protections
     from prepay.notify.actions import deliver_pending
     from prepay.telemetry.actions import alert_overdue_commands
@@ -222,6 +234,7 @@ def tick(worker: str, *, progress: Progress | None = None) -> dict[str, int]:
         out["jobs"] += 1
     # a paid customer is never left cut off unnoticed: the clerks hear of a close still unconfirmed
     out["restores_overdue"] = alert_overdue_commands()
-    out["analysed"] = run_due()  # suspicious-consumption analysis of yesterday, once a day per site
+    for name, work in TICK_WORK.items():  # e.g. "analysed": yesterday's analysis, once a day per site
+        out[name] = work()
     out["notified"] = deliver_pending()
     return out
