@@ -45,7 +45,6 @@ KNOWN: dict[tuple[str, str], str] = {
     ("audit", "dbcare"): "`audit verify` reports a damaged database file through dbcare's check",
     ("audit", "tokens"): "the audit chain's key lives in the vending key store",
     ("customers", "vending"): "closing refunds through the ledger; the search annotates balances",
-    ("meters", "vending"): "a replacement delivers the carried credit",
     ("tokens", "dbcare"): "key rotation backs up the database first",
     ("vending", "api"): "approvals refuse a request made through an API client of the approver",
 }

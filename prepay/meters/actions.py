@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -194,6 +195,17 @@ def end_installation(
     Meter.objects.filter(pk=inst.meter_id).update(status=meter_status)
 
 
+#: who delivers the credit carried over at a replacement to the new meter (vending registers its
+#: ``deliveries.deliver_carried_credit`` when ready): called in the replacing transaction with the new
+#: installation, the actor, the old installation and a reason; returns the delivery or None, or
+#: refuses (ActionError) and so refuses the replacement
+CREDIT_CARRIERS: dict[str, Callable[..., Any]] = {}
+
+
+def register_credit_carrier(deliver: Callable[..., Any]) -> None:
+    CREDIT_CARRIERS["deliver"] = deliver
+
+
 @transaction.atomic
 def do_replace_meter(
     *,
@@ -247,9 +259,7 @@ def do_replace_meter(
     )
     inst = _install(account, new_meter, new_opening_reading, remaining_credit)
     old_meter.refresh_from_db()
-    from prepay.vending.deliveries import deliver_carried_credit
-
-    delivery = deliver_carried_credit(
+    delivery = CREDIT_CARRIERS["deliver"](  # vending.deliveries.deliver_carried_credit
         inst,
         actor=actor,
         old=current,

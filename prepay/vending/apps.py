@@ -13,3 +13,9 @@ class VendingConfig(AppConfig):
         from prepay.vending.tiers import sales_priced_by
 
         register_pricer("sales", sales_priced_by)
+
+        # the credit carried over at a meter replacement reaches the new meter (token, card, remote)
+        from prepay.meters.actions import register_credit_carrier
+        from prepay.vending.deliveries import deliver_carried_credit
+
+        register_credit_carrier(deliver_carried_credit)
