@@ -17,7 +17,7 @@ WIDE_ONLY = {"th": {"class": "wide-only"}, "td": {"class": "wide-only"}}
 
 class AccountTable(tables.Table):
     """Accounts with their meter and balance: the queryset is annotated by
-    ``prepay.customers.search.with_meter_and_balance`` (no query per row)."""
+    ``prepay.vending.ledger.with_meter_and_balance`` (no query per row)."""
 
     number = tables.LinkColumn("counter:account", args=[tables.A("pk")], verbose_name=_("account number"))
     customer = tables.LinkColumn(

@@ -27,7 +27,7 @@ from prepay.meters import actions as meter_actions
 from prepay.meters.models import Installation, Meter
 from prepay.tariffs.models import Tariff
 from prepay.tenancy.scoping import can
-from prepay.vending import ledger
+from prepay.vending import ledger, lifecycle
 from prepay.vending.models import LedgerEntry
 
 SITE_FILTER = ("site", admin.RelatedOnlyFieldListFilter)
@@ -366,7 +366,7 @@ class AccountAdmin(ScopedHistoryAdmin):
 
     def transfer_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         def run(account: Account, d: dict[str, Any]) -> Any:
-            return actions.do_transfer_account(
+            return lifecycle.do_transfer_account(
                 account=account,
                 new_customer=d["new_customer"],
                 reading=d["reading"],
@@ -387,7 +387,7 @@ class AccountAdmin(ScopedHistoryAdmin):
 
     def close_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         def run(account: Account, d: dict[str, Any]) -> Any:
-            return actions.do_close_account(
+            return lifecycle.do_close_account(
                 account=account,
                 final_reading=d["final_reading"],
                 remaining_credit=d["remaining_credit"],

@@ -20,10 +20,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import Q
 
-from prepay.common.fields import MoneyField
-from prepay.customers.models import Account, Building, Unit
+from prepay.customers.models import Building, Unit
 from prepay.customers.names import looks_like_initials
 from prepay.domain.typed import ascii_text
 
@@ -139,20 +138,6 @@ def initials_q(text: str, prefix: str = "") -> Q | None:
     if not looks_like_initials(t):
         return None
     return Q(**{f"{prefix}name_initials__contains": f" {t}"})
-
-
-def with_meter_and_balance(accounts: QuerySet[Account]) -> QuerySet[Account]:
-    """``accounts`` annotated with ``meter_serial`` (the active installation's meter, else None) and
-    ``balance`` (Decimal; None before the first ledger entry), in the same query."""
-    from prepay.meters.models import Installation
-    from prepay.vending.models import LedgerEntry
-
-    active = Installation.objects.filter(account=OuterRef("pk"), ended_at__isnull=True)
-    newest = LedgerEntry.objects.filter(account=OuterRef("pk")).order_by("-seq")
-    return accounts.annotate(
-        meter_serial=Subquery(active.values("meter__serial")[:1]),
-        balance=Subquery(newest.values("balance_after")[:1], output_field=MoneyField()),
-    )
 
 
 def account_search_q(user: Any, text: str) -> Q:

@@ -84,12 +84,12 @@ def find_accounts(user: Any, query: str, *, limit: int = 20) -> list[Account]:
     ``partial``: True when it matched only by part of its account number or meter serial — a
     counter lists such a match rather than opening it, as the typed text names no account whole.
     """
-    from prepay.customers.search import account_search_q, initials_q, normalise, with_meter_and_balance
+    from prepay.customers.search import account_search_q, initials_q, normalise
 
     query = ascii_text(query or "").strip()
     if not query:
         return []
-    base = with_meter_and_balance(
+    base = ledger.with_meter_and_balance(
         Account.objects.for_user(user).select_related("customer", "unit__building", "site")
     )
     exact = list(

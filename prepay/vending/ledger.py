@@ -17,12 +17,15 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
 from prepay.audit.marker import current_txn
 from prepay.common.errors import ActionError
+from prepay.common.fields import MoneyField
 from prepay.customers.models import Account
 from prepay.domain.money import money
+from prepay.meters.models import Installation
 from prepay.vending.models import EntryKind, JournalLine, LedgerEntry
 
 # books of the journal
@@ -152,3 +155,14 @@ def post(
         if a or b == CUSTOMER
     )
     return entry
+
+
+def with_meter_and_balance(accounts: QuerySet[Account]) -> QuerySet[Account]:
+    """``accounts`` annotated with ``meter_serial`` (the active installation's meter, else None) and
+    ``balance`` (Decimal; None before the first ledger entry), in the same query."""
+    active = Installation.objects.filter(account=OuterRef("pk"), ended_at__isnull=True)
+    newest = LedgerEntry.objects.filter(account=OuterRef("pk")).order_by("-seq")
+    return accounts.annotate(
+        meter_serial=Subquery(active.values("meter__serial")[:1]),
+        balance=Subquery(newest.values("balance_after")[:1], output_field=MoneyField()),
+    )

@@ -10,6 +10,7 @@ from prepay.customers import actions as a
 from prepay.customers.choices import AccountMode, AccountStatus, Utility
 from prepay.meters.choices import MeterStatus
 from prepay.vending import ledger
+from prepay.vending import lifecycle as lc
 from prepay.vending.models import EntryKind, LedgerEntry, Vend, VendStatus
 from tests import factories as f
 from tests.helpers import refused
@@ -173,7 +174,7 @@ class TransferAccountTestCase:
         old = acc.customer
         _credit(acc, "80.50", world.cashier)
         new = f.customer(world.a1)
-        a.do_transfer_account(account=acc, new_customer=new, reading=Decimal("150.2"), actor=world.clerk)
+        lc.do_transfer_account(account=acc, new_customer=new, reading=Decimal("150.2"), actor=world.clerk)
         acc.refresh_from_db()
         assert acc.customer == new
         assert ledger.balance_of(acc) == Decimal("0.00")
@@ -186,7 +187,7 @@ class TransferAccountTestCase:
     def test_it_can_leave_the_balance_with_the_account(self, world):
         acc = f.account(world.a1, mode=AccountMode.REMOTE)
         _credit(acc, "10", world.cashier)
-        a.do_transfer_account(
+        lc.do_transfer_account(
             account=acc,
             new_customer=f.customer(world.a1),
             reading=Decimal("0"),
@@ -200,7 +201,7 @@ class TransferAccountTestCase:
         _credit(acc, "-5", world.cashier)
         refused(
             "arrears",
-            a.do_transfer_account,
+            lc.do_transfer_account,
             account=acc,
             new_customer=f.customer(world.a1),
             reading=Decimal("0"),
@@ -211,7 +212,7 @@ class TransferAccountTestCase:
         acc = f.account(world.a1)
         refused(
             "same_customer",
-            a.do_transfer_account,
+            lc.do_transfer_account,
             account=acc,
             new_customer=acc.customer,
             reading=Decimal("0"),
@@ -219,7 +220,7 @@ class TransferAccountTestCase:
         )
         refused(
             "wrong_site",
-            a.do_transfer_account,
+            lc.do_transfer_account,
             account=acc,
             new_customer=f.customer(world.a2),
             reading=Decimal("0"),
@@ -230,7 +231,7 @@ class TransferAccountTestCase:
         acc = f.account(world.a1, meter_=world.a1.meters[0])  # opening reading 100
         refused(
             "reading_backwards",
-            a.do_transfer_account,
+            lc.do_transfer_account,
             account=acc,
             new_customer=f.customer(world.a1),
             reading=Decimal("99.9"),
@@ -242,7 +243,7 @@ class TransferAccountTestCase:
         Vend.objects.create(account=acc, amount=Decimal("50"), status=VendStatus.PENDING_APPROVAL)
         refused(
             "pending_approval",
-            a.do_transfer_account,
+            lc.do_transfer_account,
             account=acc,
             new_customer=f.customer(world.a1),
             reading=Decimal("0"),
@@ -254,7 +255,7 @@ class TransferAccountTestCase:
         acc = f.account(world.a1)
         refused(
             "forbidden",
-            a.do_transfer_account,
+            lc.do_transfer_account,
             account=acc,
             new_customer=f.customer(world.a1),
             reading=Decimal("0"),
@@ -267,7 +268,7 @@ class CloseAccountTestCase:
         m = world.a1.meters[0]
         acc = f.account(world.a1, meter_=m)
         _credit(acc, "3.00", world.cashier)
-        refunded = a.do_close_account(
+        refunded = lc.do_close_account(
             account=acc, final_reading=Decimal("180"), remaining_credit=Decimal("10"), actor=world.clerk
         )
         # 10 kWh left on the meter at 0.5880/kWh = 5.88 returned, plus 3.00 already on the account
@@ -291,7 +292,7 @@ class CloseAccountTestCase:
         Vend.objects.create(account=acc, amount=Decimal("50"), status=VendStatus.PENDING_APPROVAL)
         refused(
             "pending_approval",
-            a.do_close_account,
+            lc.do_close_account,
             account=acc,
             final_reading=Decimal("150"),
             actor=world.clerk,
@@ -300,18 +301,18 @@ class CloseAccountTestCase:
     def test_it_refuses_arrears(self, world):
         acc = f.account(world.a1, mode=AccountMode.REMOTE)
         _credit(acc, "-12.34", world.cashier)
-        refused("arrears", a.do_close_account, account=acc, final_reading=Decimal("0"), actor=world.clerk)
+        refused("arrears", lc.do_close_account, account=acc, final_reading=Decimal("0"), actor=world.clerk)
 
     def test_it_refuses_closing_twice(self, world):
         acc = f.account(world.a1)
-        a.do_close_account(account=acc, final_reading=Decimal("0"), actor=world.clerk)
-        refused("closed", a.do_close_account, account=acc, final_reading=Decimal("0"), actor=world.clerk)
+        lc.do_close_account(account=acc, final_reading=Decimal("0"), actor=world.clerk)
+        refused("closed", lc.do_close_account, account=acc, final_reading=Decimal("0"), actor=world.clerk)
 
     def test_it_refuses_a_final_reading_below_the_opening_reading(self, world):
         acc = f.account(world.a1, meter_=world.a1.meters[0])
         refused(
             "reading_backwards",
-            a.do_close_account,
+            lc.do_close_account,
             account=acc,
             final_reading=Decimal("50"),
             actor=world.clerk,
@@ -321,7 +322,7 @@ class CloseAccountTestCase:
         acc = f.account(world.a1)
         refused(
             "invalid",
-            a.do_close_account,
+            lc.do_close_account,
             account=acc,
             final_reading=Decimal("0"),
             remaining_credit=Decimal("-1"),
@@ -330,7 +331,7 @@ class CloseAccountTestCase:
         remote = f.account(world.a1, unit=world.a1.units[1], mode=AccountMode.REMOTE)
         refused(
             "invalid",
-            a.do_close_account,
+            lc.do_close_account,
             account=remote,
             final_reading=Decimal("0"),
             remaining_credit=Decimal("1"),
@@ -342,7 +343,7 @@ class CloseAccountTestCase:
         acc = f.account(world.a1)
         refused(
             "forbidden",
-            a.do_close_account,
+            lc.do_close_account,
             account=acc,
             final_reading=Decimal("0"),
             actor=getattr(world, who),

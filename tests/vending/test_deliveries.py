@@ -219,7 +219,7 @@ class CloseWithUndeliveredCreditTestCase:
     be lost, so closing waits for it to be delivered (then it is on the meter and counted)."""
 
     def test_it_refuses_to_close_while_carried_credit_is_pending(self, shop):
-        from prepay.customers.actions import do_close_account
+        from prepay.vending.lifecycle import do_close_account
 
         new = f.meter(shop.world.a1)  # takes no token yet: the delivery stays pending
         replace(shop, shop.account, new)
@@ -234,8 +234,8 @@ class CloseWithUndeliveredCreditTestCase:
         assert "23.400 kWh" in str(err.message)
 
     def test_it_closes_once_the_credit_was_delivered(self, shop):
-        from prepay.customers.actions import do_close_account
         from prepay.customers.choices import AccountStatus
+        from prepay.vending.lifecycle import do_close_account
 
         new = f.meter(shop.world.a1)
         delivery = replace(shop, shop.account, new).credit_delivery

@@ -37,12 +37,13 @@ from prepay.counter.words import utility_words
 from prepay.customers import actions as customer_actions
 from prepay.customers.choices import AccountMode, Utility
 from prepay.customers.models import Account, Customer
-from prepay.customers.search import with_meter_and_balance
 from prepay.meters import actions as meter_actions
 from prepay.meters.models import Meter
 from prepay.telemetry.actions import do_queue_command
 from prepay.tokens import actions as token_actions
 from prepay.tokens.models import IssuedToken
+from prepay.vending import lifecycle
+from prepay.vending.ledger import with_meter_and_balance
 
 LIFECYCLE = "account.lifecycle"
 
@@ -220,7 +221,7 @@ def transfer(request: HttpRequest, pk: int) -> HttpResponse:
         form_kwargs={"obj": account, "user": request.user},
         initial={"idempotency_key": new_key()},
         title=_("Transfer ownership"),
-        run=lambda d: customer_actions.do_transfer_account(
+        run=lambda d: lifecycle.do_transfer_account(
             account=account,
             new_customer=d["new_customer"],
             reading=d["reading"],
@@ -246,7 +247,7 @@ def close(request: HttpRequest, pk: int) -> HttpResponse:
         form_kwargs={"obj": account, "user": request.user},
         initial={"idempotency_key": new_key()},
         title=_("Close account"),
-        run=lambda d: customer_actions.do_close_account(
+        run=lambda d: lifecycle.do_close_account(
             account=account,
             final_reading=d["final_reading"],
             remaining_credit=d["remaining_credit"],

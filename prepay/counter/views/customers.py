@@ -13,7 +13,7 @@ from django.shortcuts import render
 
 from prepay.counter.access import may, require_somewhere, visible
 from prepay.customers.models import Account, Customer
-from prepay.customers.search import with_meter_and_balance
+from prepay.vending.ledger import with_meter_and_balance
 
 
 @login_required
