@@ -128,7 +128,7 @@ def default_key_file() -> Path:
 def write_key_file(path: Path, key: bytes) -> None:
     """Write a store key file readable by its owner only (0600 before any byte is written, also when
     the file existed with wider rights); a folder it creates is 0700."""
-    from prepay.dbcare.permissions import private_dir
+    from prepay.common.files import private_dir
 
     private_dir(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
