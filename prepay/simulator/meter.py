@@ -17,8 +17,8 @@ Remote fee control (``local_control=False``): the meter holds no credit; the rel
 Keep-power (保电) refuses trips and suppresses local cut-offs.
 
 Faults for tests and training: ``silent`` (no answer at all), ``refusing`` (every remote command is
-answered with an error frame) and ``reply_delay`` (answers arrive late; the DL/T 645 front end
-carries out the request first, then holds the answer back).
+answered with an error frame) and ``reply_delay`` (answers arrive late; the DL/T 645 and CJ/T 188
+front ends carry out the request first, then hold the answer back: :meth:`hold_back`).
 
 The meter's own clock (:meth:`meter_time`) runs on the simulation clock plus ``clock_offset``, which
 a clock sync sets: at ``--speed 60`` it gains a minute every second, as a meter with a bad crystal
@@ -27,6 +27,7 @@ would — drivers must take command deadlines from it, not from the server's clo
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -261,6 +262,17 @@ class VirtualMeter:
     def tamper_now(self, what: str = "cover_open") -> None:
         self.tamper = True
         self._event("tamper", what=what)
+
+    async def hold_back(self) -> None:
+        """Wait ``reply_delay`` before an answer goes out (a front end awaits it; the bus waits too:
+        half duplex), counting the answer in ``delayed`` meanwhile."""
+        if self.reply_delay <= 0:
+            return
+        self.delayed += 1
+        try:
+            await asyncio.sleep(self.reply_delay)
+        finally:
+            self.delayed -= 1
 
     # ------------------------------------------------------------------ remote commands
 

@@ -34,6 +34,14 @@ from prepay.common.amounts import parse_amount
 from prepay.common.errors import ActionError
 from prepay.customers.choices import AccountMode, AccountStatus, Utility
 from prepay.customers.models import Account
+from prepay.customers.search import (
+    UnitKey,
+    account_search_q,
+    initials_q,
+    matching_buildings,
+    normalise,
+    parse_unit,
+)
 from prepay.domain.money import money
 from prepay.domain.tariffs import PurchaseError, TariffError, quote_energy, quote_money, register_units
 from prepay.domain.typed import TypedError, ascii_text, plain_decimal
@@ -84,8 +92,6 @@ def find_accounts(user: Any, query: str, *, limit: int = 20) -> list[Account]:
     ``partial``: True when it matched only by part of its account number or meter serial — a
     counter lists such a match rather than opening it, as the typed text names no account whole.
     """
-    from prepay.customers.search import account_search_q, initials_q, normalise
-
     query = ascii_text(query or "").strip()
     if not query:
         return []
@@ -109,6 +115,7 @@ def find_accounts(user: Any, query: str, *, limit: int = 20) -> list[Account]:
     found.sort(key=lambda a: (a.status == AccountStatus.CLOSED, a.number))
     wanted = normalise(query)
     by_initials = initials_q(query) is not None
+    said = parse_unit(query)
     for account in found[:limit]:
         whole = (
             wanted in normalise(account.customer.name)
@@ -117,24 +124,22 @@ def find_accounts(user: Any, query: str, *, limit: int = 20) -> list[Account]:
         )
         serial = getattr(account, "meter_serial", None) or ""
         number_part = wanted in account.number.lower() or wanted in serial.lower()
-        partial = number_part and not whole and not _names_unit(account, query)
+        partial = number_part and not whole and not _names_unit(account, query, said)
         setattr(account, "partial", partial)  # noqa: B010
     return found[:limit]
 
 
-def _names_unit(account: Account, query: str) -> bool:
-    """True when ``query`` is the account's unit number, or names its unit the way residents say it."""
-    from prepay.customers.search import building_names, parse_unit
-
+def _names_unit(account: Account, query: str, said: UnitKey | None) -> bool:
+    """True when ``query`` is the account's unit number, or names its unit the way residents say it
+    (``said``: the query parsed once by ``parse_unit``, None when it does not read as a unit)."""
     unit = account.unit
     if query.lower() == unit.number.lower():
         return True
-    key = parse_unit(query)
-    if key is None:
+    if said is None:
         return False
-    named = {key.building} | ({f"{key.building}-{key.entrance}"} if key.entrance else set())
-    return bool(building_names(unit.building.code, unit.building.name) & named) and (
-        unit.number.lower() in key.numbers()
+    building = unit.building
+    return bool(matching_buildings([(building.pk, building.code, building.name)], said)) and (
+        unit.number.lower() in said.numbers()
     )
 
 

@@ -113,33 +113,14 @@ class CommandRetryTestCase:
         # nobody at the site has an e-mail address and there is no channel: still recorded
         assert Notification.objects.get(key="command_failed").status == "no_channel"
 
+    @pytest.mark.parametrize(("kind", "protocol"), [("single", "dlt645"), ("water", "cjt188")])
     def test_it_confirms_a_command_on_time_after_the_meter_answered_too_late(
-        self, world, make_sim, clock, backoff
+        self, world, make_sim, clock, backoff, kind, protocol
     ):
-        meter = new_meter(world, "single")
-        sim = make_sim([(meter, "dlt645")])
-        vm = sim.vm(meter)
-        vm.reply_delay = 0.6  # beyond the driver's 0.3 s timeout
-        cmd = do_queue_command(meter, "trip", actor=None, reason="billing:zero")
-        with Poller(timeout=0.3, retries=0) as p:  # one poller, one connection: as the daemon runs
-            p.cycle([meter])
-            cmd.refresh_from_db()
-            assert cmd.status == CommandStatus.QUEUED and "no reply within" in cmd.error
-            vm.reply_delay = 0.0  # on time again; the late answers are still on their way
-            settle(vm)
-            clock.shift(timedelta(seconds=30))
-            p.cycle([meter])
-            cmd.refresh_from_db()
-        assert cmd.status == CommandStatus.CONFIRMED and cmd.attempts == 2, (cmd.error, cmd.attempts)
-        assert vm.relay_open and cmd.result["read_back"]["relay_open"] is True
-
-    def test_a_water_meter_that_answered_too_late_never_acknowledges_the_next_request(
-        self, world, make_sim, clock, backoff
-    ):
-        """CJ/T 188: a late reply still in the connection is skipped by its sequence number (SER),
-        never taken for the answer to the valve command that follows."""
-        meter = new_meter(world, "water")
-        sim = make_sim([(meter, "cjt188")])
+        """A late reply still in the connection is skipped (DL/T 645: by function and data item;
+        CJ/T 188: by its sequence number, SER), never taken for the answer to the next request."""
+        meter = new_meter(world, kind)
+        sim = make_sim([(meter, protocol)])
         vm = sim.vm(meter)
         vm.reply_delay = 0.6  # beyond the driver's 0.3 s timeout
         cmd = do_queue_command(meter, "trip", actor=None, reason="billing:zero")

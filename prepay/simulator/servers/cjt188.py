@@ -59,17 +59,6 @@ class Cjt188Bus:
             return None
         return None
 
-    async def _hold_back(self, address: str) -> None:
-        """Wait the meter's ``reply_delay`` before its answer goes out (the bus waits too: half duplex)."""
-        m = self.meters.get(address)
-        if m is None or m.reply_delay <= 0:
-            return
-        m.delayed += 1
-        try:
-            await asyncio.sleep(m.reply_delay)
-        finally:
-            m.delayed -= 1
-
     async def serve_stream(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         frames = cjt188.FrameReader()
         try:
@@ -77,7 +66,8 @@ class Cjt188Bus:
                 for frame in frames.feed(chunk):
                     reply = self.handle(frame)
                     if reply is not None:
-                        await self._hold_back(frame.address)
+                        if (meter := self.meters.get(frame.address)) is not None:
+                            await meter.hold_back()
                         writer.write(cjt188.encode_frame(reply))
                 await writer.drain()
         except (ConnectionError, OSError):

@@ -175,17 +175,6 @@ class Dlt645Bus:
             return dlt645.build_error_reply(frame.address, func, err)
         return dlt645.build_ack(frame.address, func)
 
-    async def _hold_back(self, address: str) -> None:
-        """Wait the meter's ``reply_delay`` before its answer goes out (the bus waits too: half duplex)."""
-        m = self.meters.get(address)
-        if m is None or m.reply_delay <= 0:
-            return
-        m.delayed += 1
-        try:
-            await asyncio.sleep(m.reply_delay)
-        finally:
-            m.delayed -= 1
-
     async def serve_stream(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Answer frames on one byte stream until it closes."""
         frames = dlt645.FrameReader()
@@ -194,7 +183,8 @@ class Dlt645Bus:
                 for frame in frames.feed(chunk):
                     reply = self.handle(frame)
                     if reply is not None:
-                        await self._hold_back(frame.address)
+                        if (meter := self.meters.get(frame.address)) is not None:
+                            await meter.hold_back()
                         writer.write(dlt645.encode_frame(reply))
                 await writer.drain()
         except (ConnectionError, OSError):
