@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 from collections import defaultdict
+from collections.abc import Collection
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent / "prepay"
@@ -44,9 +45,34 @@ LAYERS: dict[str, int] = {
 SCREENS = 4
 
 #: (importing app, imported app) → why it is still there; issue 19 removes them
-KNOWN: dict[tuple[str, str], str] = {
-    ("audit", "tokens"): "the audit chain's key lives in the vending key store",
-}
+KNOWN: dict[tuple[str, str], str] = {}
+
+
+def modules() -> dict[str, Path]:
+    """Every module of ``prepay/`` by dotted name (a package by its own name), migrations left out."""
+    found = {}
+    for path in sorted(ROOT.rglob("*.py")):
+        rel = path.relative_to(ROOT.parent)
+        if "migrations" in rel.parts:
+            continue  # migrations are history
+        name = ".".join(rel.with_suffix("").parts).removesuffix(".__init__")
+        found[name] = path
+    return found
+
+
+def imported(tree: ast.AST, known: Collection[str] = ()) -> list[tuple[int, str]]:
+    """(line, dotted name) of every absolute import in ``tree``, at the top or inside a function.
+    ``from a.b import c`` is an import of module ``a.b.c`` when that is one of the ``known`` modules
+    (a sibling submodule), else of ``a.b``."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            for alias in node.names:
+                sub = f"{node.module}.{alias.name}"
+                found.append((node.lineno, sub if sub in known else node.module))
+        elif isinstance(node, ast.Import):
+            found += [(node.lineno, a.name) for a in node.names]
+    return list(dict.fromkeys(found))
 
 
 def upward_imports() -> dict[tuple[str, str], list[str]]:
@@ -61,18 +87,42 @@ def upward_imports() -> dict[tuple[str, str], list[str]]:
         # both sit with the screens (layer 4)
         screen = rel.name == "admin.py" or "management" in rel.parts
         layer = max(LAYERS[app], SCREENS) if screen else LAYERS[app]
+        for lineno, name in imported(ast.parse(path.read_text(encoding="utf-8"))):
+            parts = name.split(".")
+            target = parts[1] if parts[0] == "prepay" and len(parts) > 1 else ""
+            if target in LAYERS and LAYERS[target] > layer:
+                where = f"prepay/{rel}:{lineno}"
+                if where not in found[(app, target)]:
+                    found[(app, target)].append(where)
+    return dict(found)
+
+
+def mutual_imports() -> list[tuple[str, str]]:
+    """Pairs of modules that import each other (anywhere in the module)."""
+    mods = modules()
+    edges = {
+        name: {
+            m
+            for _, m in imported(ast.parse(path.read_text(encoding="utf-8")), mods)
+            if m in mods and m != name
+        }
+        for name, path in mods.items()
+    }
+    return sorted({tuple(sorted((a, b))) for a, targets in edges.items() for b in targets if a in edges[b]})
+
+
+#: the longest a function may be, in lines from ``def`` to its last line (docstring included)
+MAX_FUNCTION_LINES = 80
+
+
+def long_functions() -> list[str]:
+    found = []
+    for name, path in modules().items():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                names = [node.module]
-            elif isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            else:
-                continue
-            for name in names:
-                parts = name.split(".")
-                target = parts[1] if parts[0] == "prepay" and len(parts) > 1 else ""
-                if target in LAYERS and LAYERS[target] > layer:
-                    found[(app, target)].append(f"prepay/{rel}:{node.lineno}")
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                if lines > MAX_FUNCTION_LINES:
+                    found.append(f"{name}.{node.name} ({lines} lines, line {node.lineno})")
     return found
 
 
@@ -90,5 +140,16 @@ class LayersTestCase:
         assert not users
 
     def test_the_scan_sees_imports_inside_functions(self) -> None:
-        # audit.keys imports tokens inside functions: the scan must see it
-        assert any(w.startswith("prepay/audit/keys.py") for w in upward_imports()[("audit", "tokens")])
+        source = "import prepay.a\n\ndef f():\n    from prepay.b import c\n    import prepay.d as e\n"
+        assert imported(ast.parse(source)) == [(1, "prepay.a"), (4, "prepay.b"), (5, "prepay.d")]
+        # ``from package import submodule`` imports the submodule
+        assert imported(ast.parse(source), {"prepay.b.c"}) == [
+            (1, "prepay.a"),
+            (4, "prepay.b.c"),
+            (5, "prepay.d"),
+        ]
+
+    def test_the_scan_reads_every_module(self) -> None:
+        mods = modules()
+        assert "prepay.vending.actions" in mods and "prepay.payments.adapters" in mods
+        assert not any(".migrations." in name for name in mods)

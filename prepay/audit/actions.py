@@ -139,7 +139,7 @@ _REKEY = "_prepay_audit_rekey"
 def rekeyed(key_id: str, key: bytes) -> Iterator[None]:
     """Seal the events recorded in this block with a new audit key, and make it the chain's key.
 
-    For :func:`prepay.audit.keys.rotate` only (the key was just created in this transaction)."""
+    For :func:`start_new_key` only (the key was just created in this transaction)."""
     conn = transaction.get_connection()
     setattr(conn, _REKEY, (key_id, key))
     try:
@@ -246,3 +246,24 @@ def record_in_migration(
             raise  # a sealed chain takes no unsealed event: the store key must be configured
         sys.stderr.write(f"audit: {verb} recorded without a seal ({exc}); the next write keys the chain.\n")
         _append([event()], models=models, sealed=False)
+
+
+def start_new_key(new: Any, *, reencrypted: int, using: str = "default") -> str:
+    """Start a new audit key under store key ``new`` for every chain head, recording the change as an
+    ``audit.key_rotated`` event sealed with the new key (its ``prev_hash`` commits to every older
+    event, so history sealed with the old key cannot be rewritten behind it). Returns the new key id.
+
+    Called by :meth:`prepay.tokens.keystore.SoftwareKeyStore.reencrypt_all` inside its transaction,
+    after the audit keys were re-encrypted under ``new``.
+    """
+    key_id, key = keys.create(using=using, with_store_key=new)
+    with rekeyed(key_id, key):
+        record_event(
+            actor=None,
+            verb="audit.key_rotated",
+            object_type="audit.auditkey",
+            object_id=key_id,
+            object_repr=key_id,
+            after={"audit_key": key_id, "store_key": new.key_id, "reencrypted": reencrypted},
+        )
+    return key_id

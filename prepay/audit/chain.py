@@ -291,6 +291,28 @@ class Verification:
         return self.problem is None
 
 
+def resolver(using: str = "default") -> Any:
+    """A function ``key_id -> bytes`` for :func:`verify_rows`: each key is read from the database
+    and decrypted once per verification; a key that cannot be had raises :class:`KeyUnavailable`
+    with a readable reason."""
+    from prepay.audit.keys import AuditKeyError, load
+
+    found: dict[str, bytes | str] = {}
+
+    def resolve(key_id: str) -> bytes:
+        if key_id not in found:
+            try:
+                found[key_id] = load(key_id, using=using, create=False, cached=False)
+            except AuditKeyError as exc:
+                found[key_id] = str(exc.message)
+        value = found[key_id]
+        if isinstance(value, str):
+            raise KeyUnavailable(value)
+        return value
+
+    return resolve
+
+
 def verify_log(
     *, using: str = "default", progress: Callable[[int], None] | None = None, seals: bool = True
 ) -> Verification:
@@ -304,7 +326,6 @@ def verify_log(
     """
     from django.db import connections, transaction
 
-    from prepay.audit.keys import resolver
     from prepay.audit.models import AuditEvent, AuditHead
 
     conn = connections[using]

@@ -4,13 +4,13 @@ An insider who can write to the database can recompute plain SHA-256 hashes; the
 they cannot reproduce. Each key is 32 random bytes, stored in ``audit.AuditKey`` only encrypted
 (AES-256-GCM) with the **store key** — the key that also encrypts the vending keys and that lives
 outside the database (``PREPAY_KEY_FILE``, ``PREPAY_STORE_KEY`` or ``var/store.key``; see
-:mod:`prepay.tokens.keystore`). Reading the database therefore yields no audit key.
+:mod:`prepay.common.storekey`). Reading the database therefore yields no audit key.
 
 Keys are named by ``key_id`` (a fingerprint of the key, never the key). An event records the id of
 the key that sealed it (``AuditEvent.mac_key``) and each chain head records the key its next events
 use (``AuditHead.mac_key``): a key is not tied to one head, so several chains may share or change
 keys independently. ``prepay keys rotate`` re-encrypts every audit key under the new store key (old
-events stay verifiable) and starts a new audit key (see :func:`rotate`).
+events stay verifiable) and starts a new audit key (see :func:`prepay.audit.actions.start_new_key`).
 
 Nothing here logs, prints or puts a key into an exception message.
 """
@@ -24,6 +24,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from prepay.common import storekey
 from prepay.common.errors import ActionError
 
 #: domain separation of the MAC (bump the version if what is sealed ever changes)
@@ -53,16 +54,12 @@ def _aad(key_id: str) -> bytes:
 
 def store_key(*, fresh: bool = False, create: bool = True) -> Any:
     """The store key: the one the process-wide software key store has loaded, else the configured
-    one (:func:`prepay.tokens.keystore.load_store_key`; ``create`` lets it create ``var/store.key`` on
+    one (:func:`prepay.common.storekey.load_store_key`; ``create`` lets it create ``var/store.key`` on
     a single PC, as vending does). ``fresh`` re-reads the configuration (another process may have
-    rotated the key and replaced the key file). Raises ``KeyStoreError`` when none can be had."""
-    from prepay.tokens import keystore as ks
-
-    if not fresh:
-        loaded = getattr(ks.get_keystore(), "loaded_store_key", None)
-        if isinstance(loaded, ks.StoreKey):
-            return loaded
-    return ks.load_store_key(create=create)
+    rotated the key and replaced the key file). Raises ``storekey.KeyStoreError`` when none can be had."""
+    if not fresh and (loaded := storekey.loaded_store_key()) is not None:
+        return loaded
+    return storekey.load_store_key(create=create)
 
 
 def _model(model: Any) -> Any:
@@ -100,8 +97,6 @@ def load(
     :func:`store_key` (verification passes False: it never creates a key file). ``cached=False``
     reads the row even when this process knows the key (verification proves the row is there).
     """
-    from prepay.tokens.keystore import KeyStoreError
-
     if cached and (key := _cache.get(key_id)) is not None:
         return key
     row = _model(model).objects.using(using).filter(key_id=key_id).first()
@@ -116,7 +111,7 @@ def load(
         if key is None:
             sk = store_key(fresh=True, create=create)
             key = _decrypt(row, sk)
-    except KeyStoreError as exc:
+    except storekey.KeyStoreError as exc:
         raise AuditKeyError(
             "audit_key_no_store_key",
             _("Audit key %(id)s cannot be read: %(why)s") % {"id": key_id, "why": exc.message},
@@ -135,37 +130,13 @@ def load(
 
 
 def _decrypt(row: Any, sk: Any) -> bytes | None:
-    from prepay.tokens.keystore import KeyStoreError
-
     if row.store_key_id != sk.key_id:
         return None
     try:
         key: bytes = sk.decrypt(bytes(row.nonce), bytes(row.ciphertext), _aad(row.key_id))
-    except KeyStoreError:
+    except storekey.KeyStoreError:
         return None
     return key
-
-
-def resolver(using: str = "default") -> Any:
-    """A function ``key_id -> bytes`` for :func:`prepay.audit.chain.verify_rows`: each key is read
-    from the database and decrypted once per verification; a key that cannot be had raises
-    :class:`prepay.audit.chain.KeyUnavailable` with a readable reason."""
-    from prepay.audit.chain import KeyUnavailable
-
-    found: dict[str, bytes | str] = {}
-
-    def resolve(key_id: str) -> bytes:
-        if key_id not in found:
-            try:
-                found[key_id] = load(key_id, using=using, create=False, cached=False)
-            except AuditKeyError as exc:
-                found[key_id] = str(exc.message)
-        value = found[key_id]
-        if isinstance(value, str):
-            raise KeyUnavailable(value)
-        return value
-
-    return resolve
 
 
 def for_head(head: Any, *, model: Any = None, using: str = "default") -> tuple[str, bytes]:
@@ -197,26 +168,3 @@ def reencrypt_all(old: Any, new: Any, *, using: str = "default") -> int:
         row.save(update_fields=["nonce", "ciphertext", "store_key_id"])
         count += 1
     return count
-
-
-def rotate(new: Any, *, reencrypted: int, using: str = "default") -> str:
-    """Start a new audit key under store key ``new`` for every chain head, recording the change as an
-    ``audit.key_rotated`` event sealed with the new key (its ``prev_hash`` commits to every older
-    event, so history sealed with the old key cannot be rewritten behind it). Returns the new key id.
-
-    Called by :meth:`prepay.tokens.keystore.SoftwareKeyStore.reencrypt_all` inside its transaction,
-    after the audit keys were re-encrypted under ``new``.
-    """
-    from prepay.audit.actions import record_event, rekeyed
-
-    key_id, key = create(using=using, with_store_key=new)
-    with rekeyed(key_id, key):
-        record_event(
-            actor=None,
-            verb="audit.key_rotated",
-            object_type="audit.auditkey",
-            object_id=key_id,
-            object_repr=key_id,
-            after={"audit_key": key_id, "store_key": new.key_id, "reencrypted": reencrypted},
-        )
-    return key_id

@@ -1,9 +1,9 @@
 """The vending-key store: keys encrypted at rest with AES-256-GCM, derived into decoder keys on demand.
 
-The store key (32 random bytes, base64 in a file) comes from ``PREPAY_KEY_FILE`` or, failing that,
-the ``PREPAY_STORE_KEY`` environment variable; on a single PC without either, a key file is created
-once at ``<PREPAY_VAR_DIR>/store.key`` (mode 0600). Keep it on another disk than the database
-backups in production.
+The store key (32 random bytes, base64 in a file; :mod:`prepay.common.storekey`) comes from
+``PREPAY_KEY_FILE`` or, failing that, the ``PREPAY_STORE_KEY`` environment variable; on a single PC
+without either, a key file is created once at ``<PREPAY_VAR_DIR>/store.key`` (mode 0600). Keep it on
+another disk than the database backups in production.
 
 The store key also encrypts the audit keys that seal the audit chain (:mod:`prepay.audit.keys`):
 ``reencrypt_all`` (``prepay keys rotate``) re-encrypts them with the vending keys and starts a new
@@ -16,30 +16,22 @@ Nothing here logs, prints or puts a key (vending, decoder or store) into an exce
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import os
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from prepay.common.errors import ActionError
+from prepay.common.storekey import KeyStoreError, StoreKey, load_store_key, register_loaded_key
+from prepay.common.storekey import default_key_file as default_key_file  # re-exported
+from prepay.common.storekey import write_key_file as write_key_file  # re-exported
 from prepay.domain.tokens.sts import api as sts
 from prepay.domain.tokens.sts.errors import StsError
 from prepay.domain.tokens.sts.ids import parse_pan
 from prepay.domain.tokens.sts.keys import DecoderKey, KeyParameters
-
-
-class KeyStoreError(ActionError):
-    """The key store cannot serve the request (no key, wrong store key, tampered ciphertext)."""
 
 
 @dataclass(frozen=True)
@@ -72,88 +64,6 @@ class KeyStore(Protocol):
         key_type: int,
         key_hex: str,
     ) -> Any: ...
-
-
-class StoreKey:
-    """The AES-256 key that encrypts vending keys. ``repr`` shows only its fingerprint."""
-
-    __slots__ = ("_key",)
-
-    def __init__(self, key: bytes) -> None:
-        if len(key) != 32:
-            raise KeyStoreError(
-                "bad_store_key", _("The store key must be 32 bytes (base64 in the key file).")
-            )
-        self._key = key
-
-    def __repr__(self) -> str:
-        return f"StoreKey(id={self.key_id})"
-
-    @property
-    def key_id(self) -> str:
-        return hashlib.sha256(b"prepay-store-key" + self._key).hexdigest()[:16]
-
-    def encrypt(self, plaintext: bytes, aad: bytes) -> tuple[bytes, bytes]:
-        nonce = secrets.token_bytes(12)
-        return nonce, AESGCM(self._key).encrypt(nonce, plaintext, aad)
-
-    def decrypt(self, nonce: bytes, ciphertext: bytes, aad: bytes) -> bytes:
-        try:
-            return AESGCM(self._key).decrypt(bytes(nonce), bytes(ciphertext), aad)
-        except InvalidTag:
-            raise KeyStoreError(
-                "key_tampered", _("A stored vending key does not decrypt: wrong store key or altered row.")
-            ) from None
-
-    @staticmethod
-    def generate() -> bytes:
-        return secrets.token_bytes(32)
-
-    @staticmethod
-    def encode(key: bytes) -> str:
-        return base64.b64encode(key).decode() + "\n"
-
-    @classmethod
-    def from_text(cls, text: str) -> StoreKey:
-        try:
-            return cls(base64.b64decode(text.strip(), validate=True))
-        except (binascii.Error, ValueError):
-            raise KeyStoreError("bad_store_key", _("The store key is not valid base64.")) from None
-
-
-def default_key_file() -> Path:
-    return Path(settings.VAR_DIR) / "store.key"
-
-
-def write_key_file(path: Path, key: bytes) -> None:
-    """Write a store key file readable by its owner only (0600 before any byte is written, also when
-    the file existed with wider rights); a folder it creates is 0700."""
-    from prepay.common.files import private_dir
-
-    private_dir(path.parent)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(StoreKey.encode(key))
-
-
-def load_store_key(*, create: bool = True) -> StoreKey:
-    """The configured store key: PREPAY_KEY_FILE, else PREPAY_STORE_KEY, else the var/ key file."""
-    if path := os.environ.get("PREPAY_KEY_FILE"):
-        try:
-            return StoreKey.from_text(Path(path).read_text())
-        except OSError:
-            raise KeyStoreError(
-                "no_store_key", _("Cannot read the store key file named by PREPAY_KEY_FILE.")
-            ) from None
-    if text := os.environ.get("PREPAY_STORE_KEY"):
-        return StoreKey.from_text(text)
-    path_ = default_key_file()
-    if not path_.exists():
-        if not create:
-            raise KeyStoreError("no_store_key", _("No store key is configured (PREPAY_KEY_FILE)."))
-        write_key_file(path_, StoreKey.generate())
-    return StoreKey.from_text(path_.read_text())
 
 
 class SoftwareKeyStore:
@@ -252,9 +162,7 @@ class SoftwareKeyStore:
     def card_key(self, group_id: int, serial: str) -> bytes:
         """The IC-card key of meter ``serial``: HMAC-SHA256(group card master, serial). The master is
         created (random, encrypted at rest) on first use; the caller holds a transaction."""
-        import hashlib
         import hmac
-        import os
 
         from prepay.tokens.models import CardMasterKey
 
@@ -277,6 +185,7 @@ class SoftwareKeyStore:
         transaction), then start a new audit key for the audit chain (recorded as an
         ``audit.key_rotated`` event; old events keep verifying with their re-encrypted key).
         Returns the count of vending keys."""
+        from prepay.audit import actions as audit_actions
         from prepay.audit import keys as audit_keys
         from prepay.tokens.models import CardMasterKey, VendingKey
 
@@ -297,7 +206,7 @@ class SoftwareKeyStore:
         for rewrap in _REWRAPPERS:  # secrets of higher apps (payment credentials …)
             rewrap(self.store_key, new)
         reencrypted = audit_keys.reencrypt_all(self.store_key, new)
-        audit_keys.rotate(new, reencrypted=reencrypted)
+        audit_actions.start_new_key(new, reencrypted=reencrypted)
         self._store_key = new
         return count
 
@@ -338,6 +247,14 @@ def get_keystore() -> KeyStore:
         cls = import_string(getattr(settings, "PREPAY_KEYSTORE", "prepay.tokens.keystore.SoftwareKeyStore"))
         _store = cls()
     return _store
+
+
+def _loaded_store_key() -> StoreKey | None:
+    loaded = getattr(get_keystore(), "loaded_store_key", None)
+    return loaded if isinstance(loaded, StoreKey) else None
+
+
+register_loaded_key(_loaded_store_key)  # the audit chain asks which store key this process loaded
 
 
 def reset_keystore() -> None:
