@@ -4,7 +4,8 @@ A browser cannot talk to a PC/SC card reader; the counter page talks to this bri
 runs on the cashier's PC (``prepay cardbridge``), listens on 127.0.0.1 only and drives the reader:
 
 * :mod:`.container` — how a purchase image sits on the card's memory (magic, length, CRC);
-* :mod:`.readers` — the reader interface, a simulated reader (tests, the demo) and :func:`open_reader`;
+* :mod:`.readers` — the reader interface and a simulated reader (tests, the demo); :mod:`.opening`
+  opens the one asked for;
 * :mod:`.pcsc` — the PC/SC backend (pyscard, Debian ``pcscd`` + ``libccid``), imported lazily;
 * :mod:`.server` — the HTTP service: Origin and Host checks, a per-session pairing code, JSON API.
 

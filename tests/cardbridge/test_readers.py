@@ -7,7 +7,8 @@ import importlib.util
 import pytest
 
 from prepay.cardbridge import container
-from prepay.cardbridge.readers import ReaderError, SimulatedReader, open_reader, read_image, write_image
+from prepay.cardbridge.opening import open_reader
+from prepay.cardbridge.readers import ReaderError, SimulatedReader, read_image, write_image
 
 IMAGE = b"PC\x01\x03ABC" + bytes(20)
 

@@ -13,8 +13,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
+from prepay.cardbridge.opening import open_reader
 from prepay.cardbridge.pcsc import PyscardMissing
-from prepay.cardbridge.readers import open_reader
 from prepay.cardbridge.server import BridgeConfig, BridgeServer, new_code, normalise
 
 
