@@ -9,8 +9,6 @@ writing tool (then "written with another tool" confirms it by hand).
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -20,23 +18,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from prepay.common.errors import ActionError, PermissionDenied
 from prepay.counter.access import may, require_somewhere, visible
+from prepay.counter.views.panels import card_panel
 from prepay.vending import deliveries
 from prepay.vending.models import CardImage
 
 WRITERS = ("vend.sell", "account.lifecycle")
-
-
-def card_panel(card: CardImage | None, *, error: str = "") -> dict[str, Any]:
-    """The card-write panel's context: the purchase, whether it is on the card, where to confirm."""
-    if card is None:
-        return {"card": None}
-    return {
-        "card": card,
-        "written": card.written_at is not None,
-        "confirm_url": reverse("counter:card_written", args=[card.pk]),
-        "image_url": reverse("counter:card_image", args=[card.pk]),
-        "error": error,
-    }
 
 
 def _card(request: HttpRequest, pk: int) -> CardImage:

@@ -21,9 +21,7 @@ from django.views.decorators.http import require_POST
 
 from prepay.common.errors import ActionError, PermissionDenied
 from prepay.counter.access import may, require_somewhere, visible
-from prepay.counter.views.cards import card_panel
-from prepay.counter.views.printing import print_context
-from prepay.counter.views.sell import receipt_links
+from prepay.counter.views.panels import card_panel, print_context, receipt_links
 from prepay.vending import deliveries as d
 from prepay.vending.models import CardImage, CreditDelivery, Delivery, Receipt
 

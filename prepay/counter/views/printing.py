@@ -10,50 +10,21 @@ reports the outcome to :func:`print_finish`.
 from __future__ import annotations
 
 import base64
-from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from prepay.common.errors import ActionError, PermissionDenied
 from prepay.counter.access import require_somewhere, visible
+from prepay.counter.views.panels import print_context
 from prepay.vending import printing
-from prepay.vending.models import PrinterConnection, Receipt, ReceiptPrint
+from prepay.vending.models import Receipt, ReceiptPrint
 
 PRINTERS = ("vend.sell", "account.lifecycle")
-
-
-def print_context(receipt: Receipt | None, *, error: str = "") -> dict[str, Any]:
-    """The print panel: the point's printer, which copy the next print is, the last prints."""
-    if receipt is None:
-        return {"receipt": None}
-    from prepay.counter.views.sell import receipt_links
-
-    point = receipt.point
-    copy = printing.next_copy(receipt)
-    counted = copy is None
-    number = receipt.prints + 1 if counted else copy
-    return {
-        "receipt": receipt,
-        "connection": point.printer_connection,
-        "where": point.printer
-        if point.printer_connection != PrinterConnection.BRIDGE
-        else _("USB at this PC"),
-        "width": point.paper_width,
-        "original": copy == 0,
-        "copy": number,
-        "counted": counted,
-        "reprints": receipt.prints,
-        "next_reprint": receipt.prints + 1,  # what the browser's counted re-print will say
-        "jobs": list(ReceiptPrint.objects.filter(receipt=receipt).order_by("-pk")[:5]),
-        "links": receipt_links(receipt),
-        "error": error,
-    }
 
 
 def _receipt(request: HttpRequest, code: str) -> Receipt:

@@ -18,7 +18,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -27,6 +27,7 @@ from prepay.common.errors import ActionError, PermissionDenied
 from prepay.counter.access import require_on, require_somewhere, visible
 from prepay.counter.followup import active_protection
 from prepay.counter.forms import OpenShiftForm, SellForm, new_key
+from prepay.counter.views.panels import card_panel, print_context, receipt_links
 from prepay.customers.choices import AccountMode
 from prepay.customers.models import Account
 from prepay.domain.words import chinese_uppercase, english_words
@@ -309,27 +310,9 @@ def sell(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def receipt_links(receipt: Receipt | None) -> dict[str, str]:
-    """Print view and ESC/POS downloads of the receipts helper (empty until its URLs are installed)."""
-    if receipt is None:
-        return {}
-    try:
-        return {
-            "print": reverse("receipts:print", args=[receipt.code]) + "?print=1",
-            "escpos58": reverse("receipts:escpos", args=[receipt.code]) + "?width=58",
-            "escpos80": reverse("receipts:escpos", args=[receipt.code]) + "?width=80",
-            "pdf": reverse("receipts:pdf", args=[receipt.code]),
-        }
-    except NoReverseMatch:
-        return {}
-
-
 def receipt_context(request: HttpRequest, vend: Vend) -> dict[str, Any]:
     """The receipt screen: token(s) or the card to write, the print panel (thermal printer, which
     copy is next), re-print / re-issue / reversal buttons."""
-    from prepay.counter.views.cards import card_panel
-    from prepay.counter.views.printing import print_context
-
     receipt = Receipt.objects.filter(vend=vend).select_related("point").first()
     card = getattr(vend, "card", None) if hasattr(vend, "card") else None
     return {
