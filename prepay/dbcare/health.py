@@ -72,7 +72,7 @@ def sqlite_file_problem(path: Path) -> str | None:
         finally:
             conn.close()
     except sqlite3.OperationalError as exc:  # busy, locked, cannot open, I/O: not a verdict on the file
-        from prepay.dbcare.services import DbCareError
+        from prepay.dbcare.base import DbCareError
 
         raise DbCareError(
             _("The database %(p)s cannot be read now (%(e)s); nothing was changed.") % {"p": path, "e": exc}
@@ -86,10 +86,10 @@ def sqlite_file_problem(path: Path) -> str | None:
 
 
 def ensure_readable(db: Mapping[str, Any]) -> None:
-    """Raise :class:`prepay.dbcare.services.DbCareError` with one line when the SQLite database of
+    """Raise :class:`prepay.dbcare.base.DbCareError` with one line when the SQLite database of
     the ``DATABASES`` entry ``db`` is damaged, missing or empty; PostgreSQL passes (its server reports
     its own errors, which the commands turn into one line too)."""
-    from prepay.dbcare.services import DbCareError, vendor_of
+    from prepay.dbcare.base import DbCareError, vendor_of
 
     if vendor_of(db) != "sqlite":
         return

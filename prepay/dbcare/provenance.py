@@ -46,7 +46,7 @@ def watermark(using: str = "default") -> dict[str, tuple[int, int]]:
 
 
 def unaudited(using: str = "default") -> Iterator[Any]:
-    """Yield a :class:`prepay.dbcare.services.Finding` for every ledger entry or journal line that no
+    """Yield a :class:`prepay.dbcare.base.Finding` for every ledger entry or journal line that no
     audit event accounts for, and for rows added or removed below the watermark. Two queries per
     table, each one pass (a hash join on PostgreSQL, an automatic index on SQLite)."""
     from prepay.vending.models import JournalLine, LedgerEntry
@@ -83,7 +83,7 @@ def _events_sql(q: Any) -> str:
 
 
 def _entries(using: str, max_id: int) -> Iterator[Any]:
-    from prepay.dbcare.services import Finding
+    from prepay.dbcare.base import Finding
     from prepay.vending.models import LedgerEntry
 
     conn = connections[using]
@@ -107,7 +107,7 @@ def _entries(using: str, max_id: int) -> Iterator[Any]:
 def _lines(using: str, max_id: int) -> Iterator[Any]:
     """Journal lines no audit event accounts for, except those sharing their entry's marker (the
     entry's finding covers them)."""
-    from prepay.dbcare.services import Finding
+    from prepay.dbcare.base import Finding
     from prepay.vending.models import JournalLine, LedgerEntry
 
     conn = connections[using]
@@ -135,7 +135,7 @@ def _lines(using: str, max_id: int) -> Iterator[Any]:
 
 
 def _below_watermark(using: str, table: str, max_id: int, count: int) -> Iterator[Any]:
-    from prepay.dbcare.services import Finding
+    from prepay.dbcare.base import Finding
 
     if not max_id:
         return

@@ -21,7 +21,6 @@ import shutil
 import sqlite3
 import subprocess
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from django.db import connections
 from django.utils.translation import gettext as _
 
 from prepay.dbcare import health
+from prepay.dbcare.base import DbCareError, Finding, db_settings, vendor_of
 from prepay.dbcare.permissions import (
     create_private_file,
     ensure_private_sqlite,
@@ -40,41 +40,6 @@ from prepay.dbcare.permissions import (
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 MAX_FINDINGS_PER_AREA = 50
-
-
-class DbCareError(Exception):
-    """A care operation could not be carried out; the message says why (never contains a password)."""
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One thing ``check`` found wrong: ``area`` (integrity, foreign_key, index, trigger, ledger, audit),
-    ``where`` (table / account / event) and ``what`` (a sentence for people)."""
-
-    area: str
-    where: str
-    what: str
-
-    def __str__(self) -> str:
-        return f"[{self.area}] {self.where}: {self.what}"
-
-
-# -- helpers ------------------------------------------------------------------------------------------
-
-
-def db_settings(using: str = "default") -> dict[str, Any]:
-    """The ``DATABASES`` entry of ``using`` (the live one: during tests, the test database)."""
-    return dict(connections[using].settings_dict)
-
-
-def vendor_of(db: Mapping[str, Any]) -> str:
-    """``sqlite`` or ``postgresql`` from a ``DATABASES`` entry; anything else is refused."""
-    engine = str(db.get("ENGINE", ""))
-    if engine.endswith("sqlite3"):
-        return "sqlite"
-    if "postgresql" in engine:
-        return "postgresql"
-    raise DbCareError(_("Unsupported database engine: %(e)s") % {"e": engine})
 
 
 def _sqlite_path(db: Mapping[str, Any]) -> Path:
