@@ -14,7 +14,6 @@ from typing import Any
 
 import django_filters as df
 from django.db.models import QuerySet
-from django.utils.formats import date_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -30,6 +29,7 @@ from prepay.reports.filtersets import (
     SiteFilter,
     SitePeriodFilter,
 )
+from prepay.reports.subtitles import filters_text, subtitle
 from prepay.vending.models import PaymentMethod
 
 
@@ -42,36 +42,6 @@ class Definition:
     defaults: Callable[[date], dict[str, str]]
     build: Callable[[Any, df.FilterSet], ReportData]
     queryset: Callable[[Any], QuerySet[Any]]
-
-
-def _period_text(period: Period) -> str:
-    return gettext("Period: %(start)s to %(end)s") % {
-        "start": date_format(period.start, "Y-m-d"),
-        "end": date_format(period.end, "Y-m-d"),
-    }
-
-
-def _filters_text(fs: df.FilterSet, skip: tuple[str, ...] = ("date_from", "date_to", "month")) -> str:
-    """ "Site: A1 · Operator: li" for the filters that are set, in the active language."""
-    parts = []
-    for name, value in fs.form.cleaned_data.items():
-        if name in skip or value in (None, ""):
-            continue
-        field = fs.form.fields[name]
-        shown = (
-            dict(field.choices).get(value, value)
-            if hasattr(field, "choices") and not hasattr(value, "pk")
-            else value
-        )
-        parts.append(f"{field.label}: {shown}")
-    return " · ".join(parts)
-
-
-def _subtitle(period: Period | None, fs: df.FilterSet) -> str:
-    bits = [_period_text(period)] if period else []
-    if extra := _filters_text(fs):
-        bits.append(extra)
-    return " · ".join(bits)
 
 
 # ---------------------------------------------------------------- sales detail
@@ -140,7 +110,7 @@ def build_sales(user: Any, fs: df.FilterSet) -> ReportData:
         )
     ]
     return ReportData(
-        "sales", _("Sales detail"), _subtitle(period, fs), SALES_COLUMNS, rows, totals, chart, notes
+        "sales", _("Sales detail"), subtitle(period, fs), SALES_COLUMNS, rows, totals, chart, notes
     )
 
 
@@ -187,7 +157,7 @@ def build_allocation(user: Any, fs: df.FilterSet) -> ReportData:
     return ReportData(
         "allocation",
         _("Monthly energy and money allocation"),
-        _subtitle(period, fs),
+        subtitle(period, fs),
         columns,
         rows,
         totals,
@@ -240,7 +210,7 @@ def build_recovery(user: Any, fs: df.FilterSet) -> ReportData:
         )
     ]
     return ReportData(
-        "recovery", _("Recovery rate"), _subtitle(period, fs), RECOVERY_COLUMNS, rows, totals, chart, notes
+        "recovery", _("Recovery rate"), subtitle(period, fs), RECOVERY_COLUMNS, rows, totals, chart, notes
     )
 
 
@@ -276,7 +246,7 @@ def build_arrears(user: Any, fs: df.FilterSet) -> ReportData:
         _("Arrears by age (days)"), list(buckets), [(gettext("Arrears"), list(buckets.values()))], "¥"
     )
     subtitle = " · ".join(
-        x for x in (gettext("As of %(day)s") % {"day": today.isoformat()}, _filters_text(fs)) if x
+        x for x in (gettext("As of %(day)s") % {"day": today.isoformat()}, filters_text(fs)) if x
     )
     return ReportData("arrears", _("Arrears"), subtitle, ARREARS_COLUMNS, rows, totals, chart)
 
@@ -347,7 +317,7 @@ def build_line_loss(user: Any, fs: df.FilterSet) -> ReportData:
     return ReportData(
         "line-loss",
         _("Line-loss statement"),
-        _subtitle(period, fs),
+        subtitle(period, fs),
         LINE_LOSS_COLUMNS,
         rows,
         None,
@@ -414,7 +384,7 @@ def build_apportionment(user: Any, fs: df.FilterSet) -> ReportData:
     return ReportData(
         "apportionment",
         _("Public-area apportionment statement"),
-        _subtitle(period, fs),
+        subtitle(period, fs),
         APPORTIONMENT_COLUMNS,
         rows,
         totals,

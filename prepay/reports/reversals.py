@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from prepay.domain.reporting import Period
 from prepay.reports.base import Chart, Col, ReportData
+from prepay.reports.subtitles import subtitle
 from prepay.vending.models import ApprovalStatus, PaymentMethod, Reversal, ReversalKind
 from prepay.vending.reversals import Settlement, settlement_from_row, with_settlement
 
@@ -129,8 +130,6 @@ def rows_of(reversals: QuerySet[Reversal]) -> list[dict[str, Any]]:
 
 def build(user: Any, fs: df.FilterSet) -> ReportData:
     """The report for the filtered reversals and refunds (``fs.qs``, already scoped to ``user``)."""
-    from prepay.reports.definitions import _subtitle
-
     data = fs.form.cleaned_data
     period = Period(data["date_from"], data["date_to"])
     rows = rows_of(fs.qs)
@@ -155,5 +154,5 @@ def build(user: Any, fs: df.FilterSet) -> ReportData:
         )
     ]
     return ReportData(
-        "reversals", _("Reversals and refunds"), _subtitle(period, fs), COLUMNS, rows, totals, chart, notes
+        "reversals", _("Reversals and refunds"), subtitle(period, fs), COLUMNS, rows, totals, chart, notes
     )
