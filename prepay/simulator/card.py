@@ -15,13 +15,33 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from prepay.simulator.meter import CardOutcome, CardVerifier, VirtualMeter
+from typing import Any, Protocol
 
 MAGIC = b"PPSIM1"
+
+#: checks a card image against the last sequence loaded: ``(image, last_sequence) -> (sequence, units)``
+CardVerifier = Callable[[bytes, int], tuple[int, Decimal]]
+
+
+@dataclass
+class CardOutcome:
+    accepted: bool
+    code: str
+    amount: Decimal | None = None
+    sequence: int | None = None
+
+
+class CardSlot(Protocol):
+    """What a meter offers a card (:class:`prepay.simulator.meter.VirtualMeter` is one)."""
+
+    serial: str
+    card_sequence: int
+    card_verifier: CardVerifier | None
+
+    def add_credit(self, amount: Decimal, source: str) -> None: ...
 
 
 class CardRefused(Exception):
@@ -66,15 +86,16 @@ def sim_verifier(serial: str, *, secret: bytes = b"prepay-sim") -> CardVerifier:
 
 
 def platform_verifier(meter: Any) -> CardVerifier:
-    """A verifier for the images the counter writes for ``meter`` (``prepay.vending.cards``): the
-    meter's card key is derived now, at binding, so insertion never touches the database."""
+    """A verifier for the images the counter writes for ``meter`` (the format of
+    :mod:`prepay.domain.cards`, sealed with the meter's card key from the key store): the key is
+    derived now, at binding, so insertion never touches the database."""
     from django.db import transaction
 
     from prepay.domain.cards import CardError, read_card_image
-    from prepay.vending.cards import card_key_for
+    from prepay.tokens.keystore import get_keystore
 
     with transaction.atomic():
-        key = card_key_for(meter)
+        key = get_keystore().card_key(meter.group_id, meter.serial)
     serial = meter.serial
 
     def verify(image: bytes, last_sequence: int) -> tuple[int, Decimal]:
@@ -88,10 +109,8 @@ def platform_verifier(meter: Any) -> CardVerifier:
     return verify
 
 
-def load_card(meter_state: VirtualMeter, image: bytes) -> CardOutcome:
+def load_card(meter_state: CardSlot, image: bytes) -> CardOutcome:
     """Check ``image`` with the meter's verifier and load its credit once. Never raises for bad cards."""
-    from prepay.simulator.meter import CardOutcome
-
     verifier = meter_state.card_verifier or sim_verifier(meter_state.serial)
     try:
         sequence, units = verifier(bytes(image), meter_state.card_sequence)

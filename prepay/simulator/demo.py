@@ -56,8 +56,12 @@ def build_demo_fleet(
     return fleet, pairs
 
 
-def start_demo_fleet(*, speed: float = 60.0, poll_interval: int = 30) -> Callable[[], None]:
-    """Start the fleet and the poller; returns a function that stops both."""
+def start_demo_fleet(
+    *, speed: float = 60.0, poll_interval: int = 30, after_cycle: Callable[[], object] | None = None
+) -> Callable[[], None]:
+    """Start the fleet and the poller; returns a function that stops both. ``after_cycle`` runs after
+    each polling cycle (the demo passes the billing tick: charge the new readings, warn, cut or
+    restore, as ``runbilling`` does)."""
     from prepay.telemetry.poller import Poller
 
     fleet, _pairs = build_demo_fleet(SimClock(speed=speed), poll_interval=poll_interval)
@@ -65,14 +69,12 @@ def start_demo_fleet(*, speed: float = 60.0, poll_interval: int = 30) -> Callabl
     stop = threading.Event()
 
     def poll_loop() -> None:
-        from prepay.billing import jobs
-
         with Poller(timeout=1.0, retries=1) as poller:
             while not stop.is_set():
                 try:
                     poller.cycle()
-                    # remote fee control: charge the new readings, warn, cut or restore (as runbilling)
-                    jobs.tick("demo")
+                    if after_cycle is not None:
+                        after_cycle()
                 except Exception:  # keep the demo alive; the error is logged
                     log.exception("demo poller cycle failed")
                 finally:

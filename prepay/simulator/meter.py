@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
@@ -37,6 +36,7 @@ from typing import Any
 
 from prepay.domain.tokens.sts.meter import MeterDecoder, MeterResult
 from prepay.simulator import load
+from prepay.simulator.card import CardOutcome, CardVerifier, load_card
 from prepay.simulator.clock import Clock
 
 STEP = timedelta(minutes=15)  # longest integration step (the load profile's resolution)
@@ -63,17 +63,6 @@ class Event:
     at: datetime
     kind: str
     detail: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class CardOutcome:
-    accepted: bool
-    code: str
-    amount: Decimal | None = None
-    sequence: int | None = None
-
-
-CardVerifier = Callable[[bytes, int], tuple[int, Decimal]]
 
 
 @dataclass
@@ -236,8 +225,6 @@ class VirtualMeter:
 
     def insert_card(self, image: bytes) -> CardOutcome:
         """Insert an IC card: loads its purchase once (by sequence); re-inserting restores supply."""
-        from prepay.simulator.card import load_card
-
         self.advance()
         outcome = load_card(self, image)
         if not outcome.accepted and self.stage == Stage.REMINDED:

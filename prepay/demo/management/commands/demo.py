@@ -48,9 +48,11 @@ class Command(BaseCommand):
             return
         stop_fleet = None
         if not opts["no_simulate"]:
+            from prepay.billing import jobs
             from prepay.simulator.demo import start_demo_fleet
 
-            stop_fleet = start_demo_fleet()
+            # remote fee control after each polling cycle: charge, warn, cut or restore (as runbilling)
+            stop_fleet = start_demo_fleet(after_cycle=lambda: jobs.tick("demo"))
             self.stdout.write(
                 _("Simulated meters are running and being polled; readings appear within a minute.")
             )
