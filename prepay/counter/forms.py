@@ -27,7 +27,6 @@ from prepay.customers.admin import (
 )
 from prepay.customers.models import CustomerType
 from prepay.tenancy.models import Site
-from prepay.tenancy.scoping import sites_for
 from prepay.tokens.actions import MANAGEMENT
 from prepay.vending.models import PaymentMethod, PointKind, VendingPoint
 
@@ -70,7 +69,7 @@ class CustomerForm(forms.Form):
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        sites = sites_for(user, "customer.change").select_related("group")
+        sites = Site.objects.for_user(user, "customer.change").select_related("group")
         self.fields["site"].queryset = sites  # type: ignore[attr-defined]
         self.fields["customer_type"].queryset = CustomerType.objects.for_user(user).filter(  # type: ignore[attr-defined]
             group__in=sites.values("group")

@@ -22,7 +22,6 @@ from prepay.customers.models import Account, Building, Customer, CustomerType, U
 from prepay.imports.columns import COLUMNS, KINDS, headers
 from prepay.meters.models import Meter, MeterModel
 from prepay.tenancy.models import Site
-from prepay.tenancy.scoping import sites_for
 
 FORMATS = ("csv", "xlsx")
 CONTENT_TYPES = {
@@ -83,7 +82,7 @@ def _first_free(candidates: Callable[[int], str], taken: Callable[[str], bool]) 
 
 
 def _site_code(site: Site, actor: Any) -> str:
-    ambiguous = sites_for(actor, "import.run").filter(code=site.code).count() > 1
+    ambiguous = Site.objects.for_user(actor, "import.run").filter(code=site.code).count() > 1
     return f"{site.group.code}/{site.code}" if ambiguous else site.code
 
 
@@ -91,7 +90,10 @@ def example_row(kind: str, actor: Any = None) -> dict[str, str]:
     """One example row of ``kind`` by column key (see the module contract)."""
     row = dict(PLACEHOLDERS[kind])
     site = (
-        sites_for(actor, "import.run").select_related("group").order_by("group__code", "code").first()
+        Site.objects.for_user(actor, "import.run")
+        .select_related("group")
+        .order_by("group__code", "code")
+        .first()
         if actor
         else None
     )

@@ -125,10 +125,3 @@ def require(user: Any, capability: str, *, group_id: int | None, site_id: int | 
             _("You are not allowed to do this here: %(what)s.") % {"what": desc},
             capability=capability,
         )
-
-
-def sites_for(user: Any, capability: str = "view") -> Any:
-    """The sites on which ``user`` holds ``capability`` (for choosers)."""
-    from prepay.tenancy.models import Site
-
-    return Site.objects.for_user(user, capability)
