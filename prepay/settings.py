@@ -10,6 +10,8 @@ Environment:
   PREPAY_ALLOWED_HOSTS comma separated, default 127.0.0.1,localhost
   PREPAY_ROUNDING     money rounding mode name from `decimal` (default ROUND_HALF_UP)
   PREPAY_CONN_MAX_AGE seconds a database connection is kept between requests (default 60; 0 closes each time)
+  PREPAY_REPLICA_URL  postgres://… of a streaming-replication standby of DATABASE_URL: report pages read
+                      there (prepay/common/replica.py, docs/reports.md); unset: everything reads the primary
   PREPAY_PUBLIC_URL   the address printed in receipt QR codes (default: the request's host)
 
 E-mail (notifications to customers and staff; prepay/notify/mailconfig.py, docs/billing.md):
@@ -48,6 +50,7 @@ from pathlib import Path
 
 import dj_database_url
 from csp.constants import NONE, SELF, UNSAFE_INLINE
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from prepay.notify.mailconfig import email_settings
@@ -172,6 +175,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
     }
+if _replica_url := os.environ.get("PREPAY_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        _replica_url, conn_max_age=int(os.environ.get("PREPAY_CONN_MAX_AGE", "60")), conn_health_checks=True
+    )
+    if "postgresql" not in DATABASES["default"]["ENGINE"] or "postgresql" not in DATABASES["replica"]["ENGINE"]:
+        raise ImproperlyConfigured(
+            "PREPAY_REPLICA_URL needs PostgreSQL: DATABASE_URL and PREPAY_REPLICA_URL must both be postgres://…"
+        )
+    # tests: the replica reads the test database the primary's tests create (it arrives by replication)
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["prepay.common.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The axes backend first: it refuses every sign-in of a locked-out user name or address.

@@ -20,6 +20,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django_tables2 import Table
 
+from prepay.common.replica import reading_reports
 from prepay.domain.reporting import Period, month_period, previous_ten_day_period, ten_day_period
 from prepay.reports import queries as q
 from prepay.reports.definitions import REPORTS
@@ -34,14 +35,20 @@ MAX_PER_PAGE = 1000
 
 
 def reports_required(view: View) -> View:
-    """Sign-in, then 403 unless the user holds ``reports.view`` on some site or group."""
+    """Sign-in, then 403 unless the user holds ``reports.view`` on some site or group. A GET reads the
+    read replica when one is configured (``request.replica`` says where it read and how far behind
+    the replica is; :mod:`prepay.common.replica`); anything that may write reads the primary."""
 
     @login_required
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not holds(request.user, q.REPORTS):
             raise PermissionDenied
-        return view(request, *args, **kwargs)
+        if request.method not in ("GET", "HEAD"):
+            return view(request, *args, **kwargs)
+        with reading_reports() as where:
+            request.replica = where  # type: ignore[attr-defined]
+            return view(request, *args, **kwargs)
 
     return wrapper
 
