@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from prepay.audit.actions import record_event
-from prepay.billing import charging, supply
+from prepay.billing import charging, lookups, supply
 from prepay.billing.models import (
     ApportionmentRun,
     ApportionmentShare,
@@ -67,7 +67,7 @@ def _require(actor: Any, capability: str, site: Site) -> None:
 
 
 def local_midnight(d: date) -> datetime:
-    return datetime(d.year, d.month, d.day, tzinfo=charging.local_tz())
+    return datetime(d.year, d.month, d.day, tzinfo=lookups.local_tz())
 
 
 def month_bounds(d: date) -> tuple[date, date]:
@@ -114,7 +114,7 @@ def do_charge_account(*, account: Account, actor: Any, until: datetime | None = 
         )
     try:
         charges = charge_and_evaluate(account, until=until, actor=actor)
-    except charging.TariffMissing:
+    except lookups.TariffMissing:
         raise ActionError("no_tariff", _("No tariff is in force for this account.")) from None
     _audit(
         actor,

@@ -22,8 +22,6 @@ Contract:
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
@@ -32,30 +30,20 @@ from typing import Any
 from django.db.models import Sum
 from django.utils import timezone
 
-from prepay.billing.models import Charge, Household, TierBasis
-from prepay.common.errors import ActionError
+from prepay.billing.lookups import cycle_usage, local_tz, tariff_for, tariff_versions, tou_calendar
+from prepay.billing.models import Charge
 from prepay.customers.choices import AccountMode, AccountStatus
 from prepay.customers.models import Account
 from prepay.domain import metering
-from prepay.domain.charging import cycle_of, cycle_starts, round_pieces, scale_tiers, split_period
+from prepay.domain.charging import cycle_of, cycle_starts, round_pieces, split_period
 from prepay.domain.money import ENERGY_PLACES, MONEY_PLACES, quantize
 from prepay.domain.money import energy as q_energy
 from prepay.domain.tariffs import Kind, Quote, price_intervals
-from prepay.domain.tariffs import Tariff as DomainTariff
 from prepay.meters.models import Installation, Meter
-from prepay.tariffs import engine
 from prepay.tariffs.models import Tariff
 from prepay.telemetry.models import MeterReading
 from prepay.vending import ledger
 from prepay.vending.models import EntryKind, LedgerEntry
-
-
-class TariffMissing(LookupError):
-    """No tariff version is in force for the account on a date."""
-
-
-def local_tz() -> tzinfo:
-    return timezone.get_default_timezone()
 
 
 def register_spec(meter: Meter) -> metering.RegisterSpec:
@@ -70,68 +58,6 @@ def register_spec(meter: Meter) -> metering.RegisterSpec:
     )
 
 
-_RUN_CACHE: ContextVar[dict[Any, Any] | None] = ContextVar("billing_run_cache", default=None)
-
-
-@contextmanager
-def run_cache() -> Iterator[None]:
-    """Memoise tariff lookups for one billing run (many accounts share a few tariffs). Tariff rows
-    are master data; a run sees the versions in force when it started."""
-    token = _RUN_CACHE.set({})
-    try:
-        yield
-    finally:
-        _RUN_CACHE.reset(token)
-
-
-def _cached(key: Any, compute: Any) -> Any:
-    cache = _RUN_CACHE.get()
-    if cache is None:
-        return compute()
-    if key not in cache:
-        cache[key] = compute()
-    return cache[key]
-
-
-def _assignment_key(account: Account) -> tuple[Any, ...]:
-    return (account.tariff_id, account.site_id, account.customer.customer_type_id, account.utility)
-
-
-def tou_calendar(account: Account) -> tuple[frozenset[date], frozenset[date]]:
-    """(holidays, make-up workdays) of the account's group, read once per billing run."""
-    group_id = account.site.group_id
-    return _cached(("calendar", group_id), lambda: engine.calendar(group_id))  # type: ignore[no-any-return]
-
-
-def tariff_versions(account: Account) -> list[Tariff]:
-    """All versions of the account's assigned tariff code (same group; its site or group-wide)."""
-
-    def compute() -> list[Tariff]:
-        row = engine.assigned_tariff(account)
-        return engine.versions_of(row) if row is not None else []
-
-    return _cached(("versions", _assignment_key(account)), compute)  # type: ignore[no-any-return]
-
-
-def tariff_for(account: Account, on: date) -> tuple[Tariff, DomainTariff]:
-    """The account's tariff version in force on ``on`` (prepay.tariffs.engine.tariff_for) with its
-    tiers scaled per person when the tariff says so (TierBasis) and the account has a Household."""
-
-    def compute() -> tuple[Tariff, DomainTariff, bool]:
-        try:
-            row, domain = engine.tariff_for(account, on)
-        except ActionError as exc:
-            raise TariffMissing(str(exc)) from None
-        basis = TierBasis.objects.filter(tariff=row).first()
-        return row, domain, basis is not None and basis.per_person
-
-    row, domain, per_person = _cached(("tariff", _assignment_key(account), on), compute)
-    if per_person:
-        household = Household.objects.filter(account=account).first()
-        domain = scale_tiers(domain, household.persons if household else 1)
-    return row, domain
-
-
 def _version_starts(account: Account, start: datetime, end: datetime, tz: tzinfo) -> list[datetime]:
     out = []
     for v in tariff_versions(account):
@@ -139,14 +65,6 @@ def _version_starts(account: Account, start: datetime, end: datetime, tz: tzinfo
         if start < at < end:
             out.append(at)
     return out
-
-
-def cycle_usage(account: Account, cycle_start: date) -> tuple[Decimal, Decimal]:
-    """(energy counted towards tiers, flat-price quota used) in the account's cycle so far."""
-    agg = Charge.objects.filter(account=account, cycle_start=cycle_start).aggregate(
-        t=Sum("tier_energy"), q=Sum("quota_energy")
-    )
-    return agg["t"] or Decimal(0), agg["q"] or Decimal(0)
 
 
 @dataclass
@@ -630,6 +548,106 @@ def _summaries(
     return out
 
 
+def _lock_chargeable(account_ids: Sequence[int]) -> list[Account]:
+    """The batch's accounts no other worker holds, locked (``skip_locked``), keeping the chargeable."""
+    accounts = list(
+        Account.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(pk__in=list(account_ids))
+        .select_related("customer", "site")
+        .order_by("pk")
+    )
+    return [a for a in accounts if chargeable(a)]
+
+
+def _installs_and_cursors(
+    accs: list[Account], until: datetime
+) -> tuple[list[Installation], dict[int, _Cursor]]:
+    """The accounts' installations begun before ``until``, each with its :class:`_Cursor` (where its
+    last charge ended, else its opening reading), in one query."""
+    from django.db.models import OuterRef, Subquery
+
+    last = Charge.objects.filter(
+        account=OuterRef("account_id"),
+        meter=OuterRef("meter_id"),
+        period_start__gte=OuterRef("started_at"),
+    ).order_by("-period_end")
+    installs = list(
+        Installation.objects.filter(account__in=accs, started_at__lt=until)
+        .select_related("meter")
+        .annotate(
+            last_end=Subquery(last.values("period_end")[:1]),
+            last_reg=Subquery(last.values("to_register")[:1]),
+            last_carry=Subquery(last.values("carry")[:1]),
+        )
+        .order_by("account_id", "started_at", "pk")
+    )
+    cursors = {
+        i.pk: _Cursor(i.last_end, i.last_reg, i.last_carry)
+        if i.last_end is not None
+        else _Cursor(i.started_at, i.opening_reading)
+        for i in installs
+    }
+    return installs, cursors
+
+
+def _read_batch(
+    installs: list[Installation], cursors: dict[int, _Cursor], by_account: dict[int, Account], until: datetime
+) -> tuple[dict[int, _Fast], set[int], dict[int, list[tuple[datetime, Decimal]]]]:
+    """(fast charges by installation, the installations read row by row, their readings by meter):
+    the common case is charged from the readings' summary (:func:`_fast_charge`); only the unusual
+    installations (and ended ones: their closing reading) read their rows."""
+    stops = {i.pk: until if i.ended_at is None else min(until, i.ended_at) for i in installs}
+    summaries = _summaries(installs, cursors, stops)
+    fast = {
+        i.pk: f
+        for i in installs
+        if (f := _fast_charge(by_account[i.account_id], i, cursors[i.pk], summaries[i.pk])) is not None
+    }
+    slow = [i for i in installs if i.pk not in fast and (summaries[i.pk].count or i.ended_at is not None)]
+    rows: dict[int, list[tuple[datetime, Decimal]]] = {i.meter_id: [] for i in slow}
+    if slow:
+        slow_since = min(cursors[i.pk].at for i in slow)
+        for mid, at, reg in _readings(list(rows), slow_since, until):
+            rows[mid].append((at, reg))
+    return fast, {i.pk for i in slow}, rows
+
+
+def _ledger_heads(
+    accs: list[Account], installs: list[Installation], cursors: dict[int, _Cursor], fast: dict[int, _Fast]
+) -> tuple[set[str], dict[int, Any]]:
+    """(the fast charges' idempotency keys proved unused, each account's newest ledger entry): what
+    spares the ledger its round trips (see :func:`_charge_installation`)."""
+    from django.db.models import OuterRef, Subquery
+
+    fresh = {charge_key(i.meter_id, cursors[i.pk].at, f.end) for i in installs if (f := fast.get(i.pk))}
+    fresh -= set(
+        LedgerEntry.objects.filter(idempotency_key__in=fresh).values_list("idempotency_key", flat=True)
+    )
+    newest = LedgerEntry.objects.filter(account=OuterRef("account_id")).order_by("-seq").values("seq")[:1]
+    latest: dict[int, Any] = {
+        e.account_id: e
+        for e in LedgerEntry.objects.filter(account__in=accs, seq=Subquery(newest)).only(
+            "pk", "account_id", "seq", "balance_after"
+        )
+    }
+    return fresh, latest
+
+
+def _batch_usage(accs: list[Account], since: datetime) -> dict[int, dict[date, list[Decimal]]]:
+    """Account id → cycle start → [tier energy, quota energy] charged in the cycles ``since`` may fall
+    in, in one query (a cycle missing from it has no charges yet)."""
+    usage: dict[int, dict[date, list[Decimal]]] = {a.pk: {} for a in accs}
+    first_cycle = date(since.astimezone(local_tz()).year, 1, 1)  # covers month and year cycles
+    for aid, cyc, t, q in (
+        Charge.objects.filter(account__in=accs, cycle_start__gte=first_cycle)
+        .values("account_id", "cycle_start")
+        .annotate(t=Sum("tier_energy"), q=Sum("quota_energy"))
+        .values_list("account_id", "cycle_start", "t", "q")
+    ):
+        usage[aid][cyc] = [t or Decimal(0), q or Decimal(0)]
+    return usage
+
+
 def charge_batch(account_ids: Sequence[int], *, until: datetime, actor: Any = None) -> list[int]:
     """Charge several accounts in ONE transaction with a handful of queries for the whole batch
     (accounts, installations with their cursors, readings, cycle usage, supply facts) plus the ledger
@@ -638,80 +656,21 @@ def charge_batch(account_ids: Sequence[int], *, until: datetime, actor: Any = No
     account (tests/billing/test_batch.py). Returns the ids locked and charged.
     """
     from django.db import transaction
-    from django.db.models import OuterRef, Subquery
 
     from prepay.billing import supply
 
     with transaction.atomic():
-        accounts = list(
-            Account.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(pk__in=list(account_ids))
-            .select_related("customer", "site")
-            .order_by("pk")
-        )
-        accs = [a for a in accounts if chargeable(a)]
+        accs = _lock_chargeable(account_ids)
         if not accs:
             return []
-        last = Charge.objects.filter(
-            account=OuterRef("account_id"),
-            meter=OuterRef("meter_id"),
-            period_start__gte=OuterRef("started_at"),
-        ).order_by("-period_end")
-        installs = list(
-            Installation.objects.filter(account__in=accs, started_at__lt=until)
-            .select_related("meter")
-            .annotate(
-                last_end=Subquery(last.values("period_end")[:1]),
-                last_reg=Subquery(last.values("to_register")[:1]),
-                last_carry=Subquery(last.values("carry")[:1]),
-            )
-            .order_by("account_id", "started_at", "pk")
-        )
-        cursors = {
-            i.pk: _Cursor(i.last_end, i.last_reg, i.last_carry)
-            if i.last_end is not None
-            else _Cursor(i.started_at, i.opening_reading)
-            for i in installs
-        }
+        installs, cursors = _installs_and_cursors(accs, until)
         if not installs:
             return [a.pk for a in accs]
         since = min(c.at for c in cursors.values())
-        stops = {i.pk: until if i.ended_at is None else min(until, i.ended_at) for i in installs}
-        summaries = _summaries(installs, cursors, stops)
         by_account = {a.pk: a for a in accs}
-        fast = {
-            i.pk: f
-            for i in installs
-            if (f := _fast_charge(by_account[i.account_id], i, cursors[i.pk], summaries[i.pk])) is not None
-        }
-        # only the unusual installations (and ended ones: their closing reading) read row by row
-        slow = [i for i in installs if i.pk not in fast and (summaries[i.pk].count or i.ended_at is not None)]
-        slow_ids = {i.pk for i in slow}
-        rows: dict[int, list[tuple[datetime, Decimal]]] = {i.meter_id: [] for i in slow}
-        if slow:
-            slow_since = min(cursors[i.pk].at for i in slow)
-            for mid, at, reg in _readings(list(rows), slow_since, until):
-                rows[mid].append((at, reg))
-        fresh = {charge_key(i.meter_id, cursors[i.pk].at, f.end) for i in installs if (f := fast.get(i.pk))}
-        fresh -= set(
-            LedgerEntry.objects.filter(idempotency_key__in=fresh).values_list("idempotency_key", flat=True)
-        )
-        newest = LedgerEntry.objects.filter(account=OuterRef("account_id")).order_by("-seq").values("seq")[:1]
-        latest: dict[int, Any] = {
-            e.account_id: e
-            for e in LedgerEntry.objects.filter(account__in=accs, seq=Subquery(newest)).only(
-                "pk", "account_id", "seq", "balance_after"
-            )
-        }
-        usage: dict[int, dict[date, list[Decimal]]] = {a.pk: {} for a in accs}
-        first_cycle = date(since.astimezone(local_tz()).year, 1, 1)  # covers month and year cycles
-        for aid, cyc, t, q in (
-            Charge.objects.filter(account__in=accs, cycle_start__gte=first_cycle)
-            .values("account_id", "cycle_start")
-            .annotate(t=Sum("tier_energy"), q=Sum("quota_energy"))
-            .values_list("account_id", "cycle_start", "t", "q")
-        ):
-            usage[aid][cyc] = [t or Decimal(0), q or Decimal(0)]
+        fast, slow_ids, rows = _read_batch(installs, cursors, by_account, until)
+        fresh, latest = _ledger_heads(accs, installs, cursors, fast)
+        usage = _batch_usage(accs, since)
         new: list[Charge] = []
         for inst in installs:
             if inst.pk not in fast and inst.pk not in slow_ids:

@@ -28,7 +28,8 @@ from django.utils import timezone
 
 from prepay.audit.actions import record_event
 from prepay.billing import actions, supply
-from prepay.billing.charging import charge_batch, run_cache
+from prepay.billing.charging import charge_batch
+from prepay.billing.lookups import run_cache
 from prepay.billing.models import BillingJob, Charge, JobKind, JobStatus, PublicMeterGroup
 from prepay.customers.choices import AccountMode, AccountStatus
 from prepay.customers.models import Account

@@ -16,6 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from prepay.audit.actions import record_event
+from prepay.billing import lookups
 from prepay.billing.models import BillingSettings, LevelUnit, ProtectedSupply, SupplyState, WarningPolicy
 from prepay.common.actions import locked
 from prepay.common.errors import ActionError
@@ -33,12 +34,11 @@ DEFAULTS = rule.Thresholds(level1=Decimal("20.00"), level2=Decimal("5.00"), over
 
 def site_settings(site_id: int) -> BillingSettings:
     """The site's billing settings (defaults when none are stored; not saved). Memoised in a run."""
-    from prepay.billing.charging import _cached
 
     def compute() -> BillingSettings:
         return BillingSettings.objects.filter(site_id=site_id).first() or BillingSettings(site_id=site_id)
 
-    return _cached(("settings", site_id), compute)  # type: ignore[no-any-return]
+    return lookups.cached(("settings", site_id), compute)  # type: ignore[no-any-return]
 
 
 def _policy_q(account: Account) -> Q:
@@ -78,16 +78,15 @@ def meter_kind_of(account: Account) -> str | None:
 
 def _in_money(account: Account, p: WarningPolicy, now: datetime | None) -> rule.Thresholds | None:
     """An energy policy's levels in money at the account's tariff today (None: they cannot be priced)."""
-    from prepay.billing import charging
     from prepay.domain.tariffs import cycle_bounds
 
     today = timezone.localdate(now or timezone.now())
     try:
-        _row, tariff = charging.tariff_for(account, today)
-    except charging.TariffMissing:
+        _row, tariff = lookups.tariff_for(account, today)
+    except lookups.TariffMissing:
         return None
-    used, quota = charging.cycle_usage(account, cycle_bounds(tariff.cycle, today)[0])
-    holidays, workdays = charging.tou_calendar(account)
+    used, quota = lookups.cycle_usage(account, cycle_bounds(tariff.cycle, today)[0])
+    holidays, workdays = lookups.tou_calendar(account)
     try:
         return rule.energy_thresholds(
             Decimal(p.level1),
@@ -203,21 +202,9 @@ def overdue_facts(account: Account, today: Any, grace_days: int) -> tuple[bool, 
 _TEMPLATE = {rule.Level.LEVEL1: "level1", rule.Level.LEVEL2: "level2", rule.Level.ZERO: "zero"}
 
 
-def evaluate_supply(
-    account: Account, *, actor: Any = None, now: datetime | None = None
-) -> rule.Decision | None:
-    """Apply the warning rule to the account now; returns the decision (None if not applicable).
-
-    Applies to remote-control accounts (prepaid by balance, postpaid by overdue bills) and to
-    local-control accounts at sites that cut on fee arrears. Caller holds the account lock.
-    """
-    now = now or timezone.now()
-    if account.status != AccountStatus.OPEN:
-        return None
-    settings_ = site_settings(account.site_id)
-    if account.mode != AccountMode.REMOTE and not settings_.cut_on_fee_arrears:
-        return None  # a local-control meter cuts itself off; the site doesn't cut for fees
-    balance = ledger.balance_of(account)
+def _facts(account: Account, settings_: BillingSettings, balance: Decimal, now: datetime) -> rule.Facts:
+    """What the rule decides on: the balance, and for a postpaid remote account its overdue bills;
+    for a local-control account the fee arrears; and whether a protection is in force ``now``."""
     if account.mode == AccountMode.REMOTE:
         postpaid = account.billing == BillingMode.POSTPAID
         overdue = past = False
@@ -227,10 +214,13 @@ def evaluate_supply(
     else:  # the site cuts local-control meters for fee arrears
         facts = rule.Facts(balance=balance, fee_arrears=balance < 0, fees_only=True)
     prot = protected_now(account, now)
-    facts = rule.Facts(**{**facts.__dict__, "protected": prot is not None})
-    limits = thresholds(account, now=now)
-    state = _state(account)
-    decision = rule.evaluate(_to_domain(state), facts, limits)
+    return rule.Facts(**{**facts.__dict__, "protected": prot is not None})
+
+
+def _notify(
+    account: Account, decision: rule.Decision, facts: rule.Facts, limits: rule.Thresholds, balance: Decimal
+) -> None:
+    """Queue the warnings the decision asks for, once per level and ledger position."""
     seq = (
         LedgerEntry.objects.filter(account=account).order_by("-seq").values_list("seq", flat=True).first()
         or 0
@@ -246,24 +236,33 @@ def evaluate_supply(
             {"balance": balance, "threshold": threshold, "arrears": max(-balance, Decimal("0.00"))},
             idempotency_key=f"warn:{account.pk}:{level.value}:{seq}",
         )
-    if decision.trip or decision.close:
-        state.commands += 1
-        kind = CommandKind.TRIP if decision.trip else CommandKind.CLOSE
-        queue_relay(
-            account,
-            kind,
-            reason=f"billing:{decision.reason}",
-            key=f"supply:{account.pk}:{state.commands}",
-            actor=actor,
-        )
-        record_event(
-            actor=actor,
-            verb=f"supply.{'trip' if decision.trip else 'close'}",
-            obj=account,
-            group_id=account.site.group_id,
-            site_id=account.site_id,
-            after={"reason": decision.reason, "balance": str(balance), "level": decision.state.level.value},
-        )
+
+
+def _switch_relay(
+    account: Account, state: SupplyState, decision: rule.Decision, balance: Decimal, actor: Any
+) -> None:
+    """Queue the trip or close the decision asks for on the relay meters and audit it."""
+    state.commands += 1
+    kind = CommandKind.TRIP if decision.trip else CommandKind.CLOSE
+    queue_relay(
+        account,
+        kind,
+        reason=f"billing:{decision.reason}",
+        key=f"supply:{account.pk}:{state.commands}",
+        actor=actor,
+    )
+    record_event(
+        actor=actor,
+        verb=f"supply.{'trip' if decision.trip else 'close'}",
+        obj=account,
+        group_id=account.site.group_id,
+        site_id=account.site_id,
+        after={"reason": decision.reason, "balance": str(balance), "level": decision.state.level.value},
+    )
+
+
+def _store_state(state: SupplyState, decision: rule.Decision) -> None:
+    """Save the decision's new supply state when it changed or a relay command was counted."""
     new = decision.state
     if (
         (new.level.value, new.reminder_done, new.cut, new.suppressed)
@@ -283,6 +282,31 @@ def evaluate_supply(
             new.suppressed,
         )
         state.save()
+
+
+def evaluate_supply(
+    account: Account, *, actor: Any = None, now: datetime | None = None
+) -> rule.Decision | None:
+    """Apply the warning rule to the account now; returns the decision (None if not applicable).
+
+    Applies to remote-control accounts (prepaid by balance, postpaid by overdue bills) and to
+    local-control accounts at sites that cut on fee arrears. Caller holds the account lock.
+    """
+    now = now or timezone.now()
+    if account.status != AccountStatus.OPEN:
+        return None
+    settings_ = site_settings(account.site_id)
+    if account.mode != AccountMode.REMOTE and not settings_.cut_on_fee_arrears:
+        return None  # a local-control meter cuts itself off; the site doesn't cut for fees
+    balance = ledger.balance_of(account)
+    facts = _facts(account, settings_, balance, now)
+    limits = thresholds(account, now=now)
+    state = _state(account)
+    decision = rule.evaluate(_to_domain(state), facts, limits)
+    _notify(account, decision, facts, limits, balance)
+    if decision.trip or decision.close:
+        _switch_relay(account, state, decision, balance, actor)
+    _store_state(state, decision)
     return decision
 
 

@@ -1,4 +1,5 @@
-"""Writes of the telemetry app: queue a remote command, and the poller's own bookkeeping.
+"""Writes of the telemetry app: queue a remote command, and the poller's own bookkeeping (kept in
+:mod:`prepay.telemetry.bookkeeping`, which the poller imports; its names are re-exported here).
 
 Other apps use exactly two entry points:
 
@@ -8,7 +9,7 @@ Other apps use exactly two entry points:
   reading the meter back, retries, and audits the outcome with the requester as actor.
 * :func:`poll_once` — run one synchronous poll cycle (tests, billing end-to-end tests, one-shot CLI).
 
-Everything else here (claiming links, storing readings, marking meters offline, finishing commands) is
+Everything else (claiming links, storing readings, marking meters offline, finishing commands) is
 called by :mod:`prepay.telemetry.poller` only, except :func:`alert_overdue_commands`, which the
 billing daemon runs each pass. A command that fails is retried with exponential backoff
 (:mod:`prepay.telemetry.retry`); one that fails for good, and a supply restore still unconfirmed
@@ -17,7 +18,7 @@ after ``PREPAY_COMMAND_OVERDUE_AFTER``, is told to the site's clerks (:mod:`prep
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -31,21 +32,22 @@ from prepay.common.errors import ActionError
 from prepay.meters.choices import MeterStatus
 from prepay.meters.models import Meter
 from prepay.telemetry import problems
+from prepay.telemetry.bookkeeping import ensure_link, tell_clerks
+from prepay.telemetry.bookkeeping import finish_command as finish_command  # re-exported
+from prepay.telemetry.bookkeeping import hold_command as hold_command  # re-exported
+from prepay.telemetry.bookkeeping import record_wire_events as record_wire_events  # re-exported
 from prepay.telemetry.models import (
     CommandKind,
     CommandStatus,
     MeterCommand,
-    MeterEvent,
     MeterLink,
-    WireEventKind,
 )
-from prepay.telemetry.retry import RetryPolicy, overdue_after
+from prepay.telemetry.retry import overdue_after
 from prepay.tenancy.scoping import require, require_any
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from prepay.meters.drivers.dialin import WireEvent
     from prepay.telemetry.poller import PollSummary
 
 #: command kinds that drive the relay (or a water meter's valve)
@@ -148,25 +150,12 @@ def do_queue_command(
         raise ActionError("unknown_command", _("Unknown meter command %(k)s.") % {"k": kind})
     meter = locked(Meter, meter.pk)
     _require_for(actor, kind, meter)
-    if idempotency_key:
-        existing = MeterCommand.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is not None:
-            if existing.meter_id != meter.pk or existing.kind != kind:
-                raise ActionError(
-                    "idempotency_conflict",
-                    _("This request key was already used for another command."),
-                )
-            return existing
+    if idempotency_key and (existing := _queued_before(idempotency_key, meter, kind)) is not None:
+        return existing
     reason = (reason or "").strip()
     if not reason:
         raise ActionError("reason_required", _("Say why the command is sent."))
-    if meter.status in (MeterStatus.FAULTY, MeterStatus.RETIRED):
-        raise ActionError(
-            "meter_unusable",
-            _("Meter %(m)s is %(s)s.") % {"m": meter.serial, "s": MeterStatus(meter.status).label},
-        )
-    if kind in RELAY_KINDS and not meter.model.has_relay:
-        raise ActionError("no_relay", _("Meter %(m)s has no relay or valve.") % {"m": meter.serial})
+    _check_meter_takes(meter, kind)
     clean = _clean_params(kind, params)
     now = timezone.now()
     cmd = MeterCommand(
@@ -178,110 +167,68 @@ def do_queue_command(
         idempotency_key=idempotency_key or None,
         requested_by=actor if getattr(actor, "pk", None) else None,
     )
+    saved = _save_or_repeat(cmd, idempotency_key)
+    if saved is not cmd:
+        return saved
+    # Bring the meter forward so the next poll cycle runs the command without waiting its interval.
+    MeterLink.objects.filter(meter=meter, next_poll_at__gt=now).update(next_poll_at=now)
+    _audit_queued(cmd, actor)
+    return cmd
+
+
+def _key_conflict() -> ActionError:
+    """The refusal of an idempotency key already used for another meter or kind."""
+    return ActionError("idempotency_conflict", _("This request key was already used for another command."))
+
+
+def _queued_before(idempotency_key: str, meter: Meter, kind: str) -> MeterCommand | None:
+    """The command a call with this key already queued (None: the key is new); refused
+    (``idempotency_conflict``) when that command is for another meter or kind."""
+    existing = MeterCommand.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None and (existing.meter_id != meter.pk or existing.kind != kind):
+        raise _key_conflict()
+    return existing
+
+
+def _audit_queued(cmd: MeterCommand, actor: Any) -> None:
+    """Audit a newly queued command (``meter.command.queue``) with the person who asked."""
+    meter = cmd.meter
+    record_event(
+        actor=actor,
+        verb="meter.command.queue",
+        obj=cmd,
+        object_repr=f"{meter.serial} {cmd.kind}",
+        group_id=meter.group_id,
+        site_id=meter.site_id,
+        after=snapshot(cmd) | {"meter": meter.serial},
+    )
+
+
+def _check_meter_takes(meter: Meter, kind: str) -> None:
+    """Refuse a faulty or retired meter (``meter_unusable``), and a relay command for a meter
+    without relay or valve (``no_relay``)."""
+    if meter.status in (MeterStatus.FAULTY, MeterStatus.RETIRED):
+        raise ActionError(
+            "meter_unusable",
+            _("Meter %(m)s is %(s)s.") % {"m": meter.serial, "s": MeterStatus(meter.status).label},
+        )
+    if kind in RELAY_KINDS and not meter.model.has_relay:
+        raise ActionError("no_relay", _("Meter %(m)s has no relay or valve.") % {"m": meter.serial})
+
+
+def _save_or_repeat(cmd: MeterCommand, idempotency_key: str | None) -> MeterCommand:
+    """Save the new ``cmd``; when a concurrent call with the same key saved first, that command
+    (a repeat), or ``idempotency_conflict`` when it is for another meter or kind."""
     try:
         with transaction.atomic():
             cmd.save()
     except IntegrityError:
         # a concurrent call with the same key won the race: behave as a repeat
         existing = MeterCommand.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is None or existing.meter_id != meter.pk or existing.kind != kind:
-            raise ActionError(
-                "idempotency_conflict", _("This request key was already used for another command.")
-            ) from None
+        if existing is None or existing.meter_id != cmd.meter_id or existing.kind != cmd.kind:
+            raise _key_conflict() from None
         return existing
-    # Bring the meter forward so the next poll cycle runs the command without waiting its interval.
-    MeterLink.objects.filter(meter=meter, next_poll_at__gt=now).update(next_poll_at=now)
-    record_event(
-        actor=actor,
-        verb="meter.command.queue",
-        obj=cmd,
-        object_repr=f"{meter.serial} {kind}",
-        group_id=meter.group_id,
-        site_id=meter.site_id,
-        after=snapshot(cmd) | {"meter": meter.serial},
-    )
     return cmd
-
-
-def finish_command(
-    cmd: MeterCommand,
-    *,
-    confirmed: bool,
-    result: dict[str, Any] | None = None,
-    error: str = "",
-    final: bool = False,
-    policy: RetryPolicy | None = None,
-) -> MeterCommand:
-    """Record one execution attempt of ``cmd`` (poller only), audited with the requester as actor.
-
-    ``confirmed``: the meter's read-back shows the command took effect → ``confirmed``. Otherwise the
-    command goes back to ``queued``, to be tried again after ``policy.delay(attempts)`` (exponential
-    backoff with a cap; default :meth:`RetryPolicy.from_settings`), until ``policy.max_attempts``
-    attempts were made; then — or at once when ``final`` (retrying cannot help: the meter cannot do
-    it, or its configuration is wrong) — it is ``failed``, and the site's clerks are told
-    (notification ``command_failed``) in the same transaction.
-    """
-    policy = policy or RetryPolicy.from_settings()
-    with transaction.atomic():
-        cmd = locked(MeterCommand, cmd.pk)
-        if cmd.status not in (CommandStatus.QUEUED, CommandStatus.SENT):
-            return cmd  # finished by someone else meanwhile (cancelled, another poller)
-        now = timezone.now()
-        cmd.attempts += 1
-        cmd.result = result or {}
-        cmd.error = error[:200]
-        if confirmed:
-            cmd.status = CommandStatus.CONFIRMED
-            cmd.completed_at = now
-            verb = "meter.command.confirm"
-        elif not final and cmd.attempts < policy.max_attempts:
-            cmd.status = CommandStatus.QUEUED
-            cmd.next_attempt_at = now + policy.delay(cmd.attempts)
-            verb = "meter.command.retry"
-        else:
-            cmd.status = CommandStatus.FAILED
-            cmd.completed_at = now
-            cmd.alerted_at = now
-            verb = "meter.command.fail"
-        fields = ["attempts", "result", "error", "status", "next_attempt_at", "completed_at", "alerted_at"]
-        cmd.save(update_fields=fields)
-        meter = cmd.meter
-        record_event(
-            actor=cmd.requested_by,
-            verb=verb,
-            obj=cmd,
-            object_repr=f"{meter.serial} {cmd.kind}",
-            group_id=meter.group_id,
-            site_id=meter.site_id,
-            after={
-                "meter": meter.serial,
-                "kind": cmd.kind,
-                "params": cmd.params,
-                "status": cmd.status,
-                "attempts": cmd.attempts,
-                "error": cmd.error,
-                "next_attempt_at": cmd.next_attempt_at.isoformat() if verb.endswith("retry") else None,
-                "requested_by": cmd.requested_by.get_username() if cmd.requested_by else "system",
-                "reason": cmd.reason,
-            },
-        )
-        if cmd.status == CommandStatus.FAILED:
-            _tell_clerks(cmd, "command_failed", f"cmd:{cmd.pk}:failed")
-        return cmd
-
-
-def _tell_clerks(cmd: MeterCommand, key: str, idempotency_key: str) -> None:
-    """Queue a staff notification about ``cmd`` to the clerks of its meter's site (caller's transaction)."""
-    from prepay.notify.actions import queue_staff_notification
-
-    account = problems.account_of(cmd)
-    queue_staff_notification(
-        cmd.meter.site,
-        key,
-        problems.notification_context(cmd, account),
-        idempotency_key=idempotency_key,
-        account=account,
-    )
 
 
 def alert_overdue_commands(now: datetime | None = None, *, limit: int = 500) -> int:
@@ -306,7 +253,7 @@ def alert_overdue_commands(now: datetime | None = None, *, limit: int = 500) -> 
                 continue
             cmd.alerted_at = now
             cmd.save(update_fields=["alerted_at"])
-            _tell_clerks(cmd, "restore_overdue", f"cmd:{cmd.pk}:overdue")
+            tell_clerks(cmd, "restore_overdue", f"cmd:{cmd.pk}:overdue")
             meter = cmd.meter
             record_event(
                 actor=None,
@@ -326,106 +273,6 @@ def alert_overdue_commands(now: datetime | None = None, *, limit: int = 500) -> 
             )
             told += 1
     return told
-
-
-def hold_command(cmd: MeterCommand, *, error: str, retry_in: timedelta) -> MeterCommand:
-    """Put a command back in the queue without counting an attempt (poller only), audited.
-
-    For a command that was not sent at all because the connection carrying the meter holds its
-    DTU id under dispute (``DriverError("disputed")``): it waits ``retry_in`` and is tried again,
-    as long as the dispute lasts; staff may cancel it meanwhile.
-    """
-    with transaction.atomic():
-        cmd = locked(MeterCommand, cmd.pk)
-        if cmd.status not in (CommandStatus.QUEUED, CommandStatus.SENT):
-            return cmd
-        cmd.status = CommandStatus.QUEUED
-        cmd.next_attempt_at = timezone.now() + retry_in
-        cmd.error = error[:200]
-        cmd.save(update_fields=["status", "next_attempt_at", "error"])
-        meter = cmd.meter
-        record_event(
-            actor=cmd.requested_by,
-            verb="meter.command.hold",
-            obj=cmd,
-            object_repr=f"{meter.serial} {cmd.kind}",
-            group_id=meter.group_id,
-            site_id=meter.site_id,
-            after={"meter": meter.serial, "kind": cmd.kind, "error": cmd.error, "attempts": cmd.attempts},
-        )
-        return cmd
-
-
-def _wire_message(event: WireEvent) -> str:
-    """The sentence staff read for a listener security event (in the active language)."""
-    values = {"dtu": event.dtu, "peer": event.peer, "owner": event.owner, "s": event.silent}
-    if event.kind == WireEventKind.DTU_CLAIM_REFUSED:
-        return (
-            _(
-                "A connection from %(peer)s registered as DTU %(dtu)s while the live connection from "
-                "%(owner)s held it; it was refused and closed."
-            )
-            % values
-        )
-    if event.holder_state == "closed":
-        return (
-            _(
-                "A connection from %(peer)s took DTU %(dtu)s over from the closed connection from "
-                "%(owner)s; commands wait until the claim has gone uncontested."
-            )
-            % values
-        )
-    return (
-        _(
-            "A connection from %(peer)s took DTU %(dtu)s over from the connection from %(owner)s, "
-            "silent for %(s)s s; commands wait until the claim has gone uncontested."
-        )
-        % values
-    )
-
-
-def record_wire_events(events: Iterable[WireEvent]) -> int:
-    """Write the DTU listener's security events (poller only); returns the meter events written.
-
-    Each event becomes a :class:`MeterEvent` (kind ``dtu_claim_refused`` / ``dtu_takeover``) on every
-    meter whose ``comm_params["dtu"]`` is the DTU, and one audit event per site of those meters
-    (``meter.dtu_claim_refused`` / ``meter.dtu_takeover``, actor: the system). An event for a DTU
-    no meter uses is not written (the listener logged it).
-    """
-    written = 0
-    for event in events:
-        meters = list(Meter.objects.filter(comm_params__dtu=event.dtu).order_by("pk"))
-        if not meters:
-            continue
-        detail = {
-            "dtu": event.dtu,
-            "peer": event.peer,
-            "holder": event.owner,
-            "holder_state": event.holder_state,
-            "silent_s": event.silent,
-            "repeats": event.repeats,
-            "message": _wire_message(event),
-        }
-        sites: dict[tuple[int, int | None], list[str]] = {}
-        for m in meters:
-            sites.setdefault((m.group_id, m.site_id), []).append(m.serial)
-        with transaction.atomic():
-            MeterEvent.objects.bulk_create(
-                [MeterEvent(meter=m, at=event.at, kind=event.kind, detail=detail) for m in meters]
-            )
-            for (group_id, site_id), serials in sites.items():
-                record_event(
-                    actor=None,
-                    verb=f"meter.{event.kind}",
-                    object_type="telemetry.dtu",
-                    object_id=event.dtu,
-                    object_repr=f"DTU {event.dtu}",
-                    group_id=group_id,
-                    site_id=site_id,
-                    after=detail | {"meters": serials},
-                )
-        written += len(meters)
-    return written
 
 
 @transaction.atomic
@@ -452,14 +299,6 @@ def do_cancel_command(cmd: MeterCommand, *, actor: Any, reason: str) -> MeterCom
         after={"meter": meter.serial, "kind": cmd.kind, "reason": reason.strip()},
     )
     return cmd
-
-
-def ensure_link(meter: Meter, *, poll_interval: int = 900, at: datetime | None = None) -> MeterLink:
-    """The meter's :class:`MeterLink`, created due now when missing (fleet set-up, registration)."""
-    link, _created = MeterLink.objects.get_or_create(
-        meter=meter, defaults={"poll_interval": poll_interval, "next_poll_at": at or timezone.now()}
-    )
-    return link
 
 
 @transaction.atomic

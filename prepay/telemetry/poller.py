@@ -13,7 +13,7 @@ calling thread and the network only from the poller's event loop:
    Concurrency is bounded; transports keep one request outstanding per bus / connection.
 3. **write** (database): readings are bulk-inserted (energy = register × CT × PT), links updated in
    bulk (online / offline after ``offline_after`` consecutive failures, relay state, status), events
-   written, commands finished through :func:`prepay.telemetry.actions.finish_command` (audited with
+   written, commands finished through :func:`prepay.telemetry.bookkeeping.finish_command` (audited with
    the requester as actor) and the claims released.
 
 Every cycle also writes the DTU listener's security events (refused claims, takeovers), which wait
@@ -46,7 +46,7 @@ from prepay.domain.money import money as q_money
 from prepay.meters.drivers.base import Capability, DriverError, MeterDriver, Reading, RelayOp, Target
 from prepay.meters.drivers.registry import DriverPool
 from prepay.meters.models import Meter
-from prepay.telemetry.actions import ensure_link, finish_command, hold_command, record_wire_events
+from prepay.telemetry.bookkeeping import ensure_link, finish_command, hold_command, record_wire_events
 from prepay.telemetry.models import (
     CommandKind,
     CommandStatus,

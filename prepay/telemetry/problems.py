@@ -10,7 +10,7 @@ A command is a *problem* when it is
   the later command now decides, and shows its own problems).
 
 The account page shows its meters' problems as a banner (:func:`for_account`), the dashboard counts
-them per site (:func:`for_user`), and :func:`prepay.telemetry.actions.finish_command` /
+them per site (:func:`for_user`), and :func:`prepay.telemetry.bookkeeping.finish_command` /
 :func:`~prepay.telemetry.actions.alert_overdue_commands` tell the site's clerks with the context
 built by :func:`notification_context`.
 """
