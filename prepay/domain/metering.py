@@ -203,6 +203,35 @@ def _single_meter(readings: Sequence[Reading]) -> str:
     return meters.pop()
 
 
+def _checked_inputs(
+    items: list[Reading], spec: RegisterSpec, meter: str, max_gap: timedelta | None, max_rate: object
+) -> Decimal | None:
+    """Check every value fits the register and the options are positive; returns ``max_rate`` as a
+    Decimal (or None)."""
+    for r in items:
+        try:
+            spec.check(r.value)
+        except MeteringError:  # the message names the reading only when it is needed (hot loop)
+            spec.check(r.value, f"reading of {meter} at {r.at.isoformat()}")
+    rate = None if max_rate is None else _decimal(max_rate, "max_rate")
+    if rate is not None and rate <= 0:
+        raise MeteringError(f"max_rate: must be positive, not {rate}")
+    if max_gap is not None and max_gap <= timedelta(0):
+        raise MeteringError(f"max_gap: must be positive, not {max_gap}")
+    return rate
+
+
+def _one_value_per_instant(items: list[Reading]) -> tuple[list[tuple[datetime, Decimal]], set[datetime]]:
+    """(instant, value) in time order, one value per instant: the lowest; and the instants that had
+    several different values (conflicts)."""
+    by_time: dict[datetime, set[Decimal]] = {}
+    for r in items:
+        by_time.setdefault(r.at, set()).add(r.value)
+    instants = sorted(by_time)
+    conflicts = {at for at in instants if len(by_time[at]) > 1}
+    return [(at, min(by_time[at])) for at in instants], conflicts
+
+
 def intervals(
     readings: Iterable[Reading],
     spec: RegisterSpec,
@@ -225,25 +254,8 @@ def intervals(
     if not items:
         return []
     meter = _single_meter(items)
-    for r in items:
-        try:
-            spec.check(r.value)
-        except MeteringError:  # the message names the reading only when it is needed (hot loop)
-            spec.check(r.value, f"reading of {meter} at {r.at.isoformat()}")
-    rate = None if max_rate is None else _decimal(max_rate, "max_rate")
-    if rate is not None and rate <= 0:
-        raise MeteringError(f"max_rate: must be positive, not {rate}")
-    if max_gap is not None and max_gap <= timedelta(0):
-        raise MeteringError(f"max_gap: must be positive, not {max_gap}")
-
-    # One value per instant: the lowest; instants that had several different values are conflicts.
-    by_time: dict[datetime, set[Decimal]] = {}
-    for r in items:
-        by_time.setdefault(r.at, set()).add(r.value)
-    instants = sorted(by_time)
-    conflicts = {at for at in instants if len(by_time[at]) > 1}
-    points = [(at, min(by_time[at])) for at in instants]
-
+    rate = _checked_inputs(items, spec, meter, max_gap, max_rate)
+    points, conflicts = _one_value_per_instant(items)
     mult = spec.multiplier
     top = spec.modulus * (1 - spec.rollover_band)
     bottom = spec.modulus * spec.rollover_band

@@ -258,6 +258,27 @@ class CustomerImporter(KindImporter):
     def check(self, row: Row) -> CustomerPlan | None:
         opens = bool(row.get("building_code") or row.get("unit_number"))
         site = self.site(row, "customer.change", *(("account.lifecycle",) if opens else ()))
+        fields, type_code = self._customer_columns(row)
+        building_code, unit_number = row.get("building_code"), row.get("unit_number")
+        utility = self.choice(row, "utility", UTILITY, Utility.ELECTRICITY)
+        mode = self.choice(row, "mode", MODE, AccountMode.LOCAL)
+        billing = self.choice(row, "billing", BILLING, BillingMode.PREPAID)
+        self._check_account_columns(row, opens, building_code, unit_number)
+        if site is None:
+            return None
+        fields["customer_type"] = self._type_of(row, site, type_code)
+        self._check_number(row, site, fields["number"])
+        unit = None
+        if opens and building_code and unit_number:
+            unit = self._unit_to_open(row, site, building_code, unit_number, utility)
+        if not row.bad:
+            self.model_errors(row, Customer(site=site, **fields), exclude=["site", "customer_type"])
+        if row.bad:
+            return None
+        return CustomerPlan(row.number, site, fields, unit, utility, mode, billing)
+
+    def _customer_columns(self, row: Row) -> tuple[dict[str, Any], str]:
+        """(the customer's fields from the row, its type still None; the customer type code)."""
         number = self.text(row, "customer_number", 32)
         name = self.text(row, "name", 200)
         type_code = self.text(row, "customer_type_code", 32)
@@ -271,10 +292,21 @@ class CustomerImporter(KindImporter):
                 validate_email(email)
             except ValidationError:
                 self.error(row, "email", _("Not a valid email address."))
-        building_code, unit_number = row.get("building_code"), row.get("unit_number")
-        utility = self.choice(row, "utility", UTILITY, Utility.ELECTRICITY)
-        mode = self.choice(row, "mode", MODE, AccountMode.LOCAL)
-        billing = self.choice(row, "billing", BILLING, BillingMode.PREPAID)
+        fields: dict[str, Any] = {
+            "number": number,
+            "name": name,
+            "customer_type": None,
+            "phone": phone,
+            "id_number": id_number,
+            "email": email,
+            "address": address,
+            "language": language,
+        }
+        return fields, type_code
+
+    def _check_account_columns(self, row: Row, opens: bool, building_code: Any, unit_number: Any) -> None:
+        """An account is opened only with both the building code and the unit number, and the
+        account columns (utility, mode, billing) only make sense then."""
         if opens and not (building_code and unit_number):
             missing = "unit_number" if building_code else "building_code"
             self.error(row, missing, _("Give both the building code and the unit number to open an account."))
@@ -288,8 +320,9 @@ class CustomerImporter(KindImporter):
                             "An account is opened only when the row names a unit (building code and unit number)."
                         ),
                     )
-        if site is None:
-            return None
+
+    def _type_of(self, row: Row, site: Site, type_code: str) -> CustomerType | None:
+        """The customer type the row names (None when it names none or an unknown one: reported)."""
         ctype = self.customer_type(site, type_code) if type_code else None
         if type_code and ctype is None:
             self.error(
@@ -297,6 +330,10 @@ class CustomerImporter(KindImporter):
                 "customer_type_code",
                 _("Unknown customer type %(v)s in group %(g)s.") % {"v": type_code, "g": site.group.code},
             )
+        return ctype
+
+    def _check_number(self, row: Row, site: Site, number: str) -> None:
+        """The customer number is new at the site and once in the file."""
         if number and Customer.objects.filter(site=site, number=number).exists():
             self.error(
                 row,
@@ -306,48 +343,36 @@ class CustomerImporter(KindImporter):
             )
         if number:
             self.once(row, "customer_number", ("customer", site.pk, number), _("Customer number"))
-        unit = None
-        if opens and building_code and unit_number:
-            unit = Unit.objects.filter(
-                building__site=site, building__code=building_code, number=unit_number
-            ).first()
-            if unit is None:
-                self.error(
-                    row,
-                    "unit_number",
-                    _("Unit %(b)s %(u)s does not exist at site %(s)s; import the units first.")
-                    % {"b": building_code, "u": unit_number, "s": _site_label(site)},
-                )
-            else:
-                taken = (
-                    Account.objects.filter(unit=unit, utility=utility)
-                    .exclude(status=AccountStatus.CLOSED)
-                    .exists()
-                )
-                if taken:
-                    self.error(
-                        row,
-                        "unit_number",
-                        _("Unit %(b)s %(u)s already has an open %(t)s account.")
-                        % {"b": building_code, "u": unit_number, "t": Utility(utility).label},
-                    )
-                else:
-                    self.once(row, "unit_number", ("account", unit.pk, utility), _("Unit"))
-        fields = {
-            "number": number,
-            "name": name,
-            "customer_type": ctype,
-            "phone": phone,
-            "id_number": id_number,
-            "email": email,
-            "address": address,
-            "language": language,
-        }
-        if not row.bad:
-            self.model_errors(row, Customer(site=site, **fields), exclude=["site", "customer_type"])
-        if row.bad:
-            return None
-        return CustomerPlan(row.number, site, fields, unit, utility, mode, billing)
+
+    def _unit_to_open(
+        self, row: Row, site: Site, building_code: Any, unit_number: Any, utility: str
+    ) -> Unit | None:
+        """The unit the row opens an account at (None when it does not exist). A missing unit, or one
+        that already has an open account of the utility, is reported; else it is claimed once in the file."""
+        unit = Unit.objects.filter(
+            building__site=site, building__code=building_code, number=unit_number
+        ).first()
+        if unit is None:
+            self.error(
+                row,
+                "unit_number",
+                _("Unit %(b)s %(u)s does not exist at site %(s)s; import the units first.")
+                % {"b": building_code, "u": unit_number, "s": _site_label(site)},
+            )
+            return unit
+        taken = (
+            Account.objects.filter(unit=unit, utility=utility).exclude(status=AccountStatus.CLOSED).exists()
+        )
+        if taken:
+            self.error(
+                row,
+                "unit_number",
+                _("Unit %(b)s %(u)s already has an open %(t)s account.")
+                % {"b": building_code, "u": unit_number, "t": Utility(utility).label},
+            )
+        else:
+            self.once(row, "unit_number", ("account", unit.pk, utility), _("Unit"))
+        return unit
 
     def write(self, plan: CustomerPlan) -> None:
         customer = do_create_customer(site=plan.site, actor=self.actor, **plan.fields)

@@ -294,17 +294,10 @@ def do_issue_management_token(
 KEY_FIELDS = ("supply_group_code", "tariff_index", "key_revision", "key_type", "base_date")
 
 
-@transaction.atomic
-def do_change_meter_key(*, meter: Meter, actor: Any, reason: str, ken: int = 255, **new: Any) -> KeyChange:
-    """Move a meter to new key parameters (any of :data:`KEY_FIELDS`); returns the change with its tokens.
-
-    The key-change tokens are encrypted with the OLD decoder key and carry the NEW one; a new base
-    date sets the rollover flag (the meter clears its TID memory) and restarts TIDs. Every later
-    token uses the new key. A third token (supply group code) is added when the SGC changes.
-    """
-    meter = locked(Meter, meter.pk)
-    require(actor, "token.management", group_id=meter.group_id, site_id=meter.site_id)
-    _check_sts_meter(meter)
+def _new_key_parameters(meter: Meter, ken: int, new: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(old, new) key parameters of ``meter``: the new ones validated (and typed) with the meter's own
+    field rules and set on it in memory; refuses unknown fields, a bad key expiry number, no change
+    and a base date moving backwards (the caller's transaction rolls the in-memory change back)."""
     unknown = set(new) - set(KEY_FIELDS)
     if unknown:
         raise ActionError("invalid", _("Unknown key parameters: %(f)s") % {"f": ", ".join(sorted(unknown))})
@@ -324,13 +317,21 @@ def do_change_meter_key(*, meter: Meter, actor: Any, reason: str, ken: int = 255
         raise ActionError(
             "base_date_backwards", _("The base date can only move forward (1993 → 2014 → 2035).")
         )
+    return old, target
+
+
+def _key_change_tokens(
+    meter: Meter, old: dict[str, Any], target: dict[str, Any], ken: int
+) -> list[sts.IssuedToken]:
+    """The key-change tokens moving ``meter`` from the ``old`` decoder key to the ``target`` one
+    (rollover on a new base date; a third token when the supply group code changes)."""
     store = get_keystore()
     old_dk = store.decoder_key(meter_ref(meter, **old))
     new_dk = store.decoder_key(meter_ref(meter))
     rollover = target["base_date"] != old["base_date"]
     sgc_changed = target["supply_group_code"] != old["supply_group_code"]
     try:
-        issued = sts.key_change_tokens(
+        return sts.key_change_tokens(
             old_dk,
             new_dk,
             key_revision=int(target["key_revision"]),
@@ -345,6 +346,22 @@ def do_change_meter_key(*, meter: Meter, actor: Any, reason: str, ken: int = 255
         )
     except StsError as exc:
         raise ActionError(exc.code, str(exc)) from None
+
+
+@transaction.atomic
+def do_change_meter_key(*, meter: Meter, actor: Any, reason: str, ken: int = 255, **new: Any) -> KeyChange:
+    """Move a meter to new key parameters (any of :data:`KEY_FIELDS`); returns the change with its tokens.
+
+    The key-change tokens are encrypted with the OLD decoder key and carry the NEW one; a new base
+    date sets the rollover flag (the meter clears its TID memory) and restarts TIDs. Every later
+    token uses the new key. A third token (supply group code) is added when the SGC changes.
+    """
+    meter = locked(Meter, meter.pk)
+    require(actor, "token.management", group_id=meter.group_id, site_id=meter.site_id)
+    _check_sts_meter(meter)
+    old, target = _new_key_parameters(meter, ken, new)
+    issued = _key_change_tokens(meter, old, target, ken)
+    rollover = target["base_date"] != old["base_date"]
     change = KeyChange.objects.create(
         meter=meter,
         old=old,
