@@ -33,7 +33,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Max, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import F, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -109,15 +109,22 @@ def recovery_by_site(user: Any, period: Period, sites: QuerySet[Site] | None = N
     entries = LedgerEntry.objects.for_user(user, REPORTS).filter(created_at__gte=start, created_at__lt=end)
     if sites is not None:
         entries = entries.filter(account__site__in=sites)
-    # The kind that counts: a reversal counts as the kind of the entry it reverses.
-    grouped = (
-        entries.annotate(counted_kind=Coalesce("reverses__kind", "kind"))
-        .values("account__site_id", "counted_kind")
+    # The kind that counts: a reversal counts as the kind of the entry it reverses. Two aggregates,
+    # so that only the reversals join the entry they reverse (one outer join of every entry of the
+    # period with the whole ledger made the planner hash the ledger).
+    plain = (
+        entries.filter(reverses__isnull=True)
+        .values("account__site_id", counted_kind=F("kind"))
+        .annotate(total=Sum("amount"))
+    )
+    reversing = (
+        entries.filter(reverses__isnull=False)
+        .values("account__site_id", counted_kind=F("reverses__kind"))
         .annotate(total=Sum("amount"))
     )
     collected: dict[int, Decimal] = defaultdict(lambda: ZERO)
     due: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    for g in grouped:
+    for g in [*plain, *reversing]:
         site_id, kind, total = g["account__site_id"], g["counted_kind"], _money(g["total"])
         if kind in _COLLECTED_KINDS:
             collected[site_id] += total
