@@ -179,7 +179,10 @@ if _replica_url := os.environ.get("PREPAY_REPLICA_URL"):
     DATABASES["replica"] = dj_database_url.parse(
         _replica_url, conn_max_age=int(os.environ.get("PREPAY_CONN_MAX_AGE", "60")), conn_health_checks=True
     )
-    if "postgresql" not in DATABASES["default"]["ENGINE"] or "postgresql" not in DATABASES["replica"]["ENGINE"]:
+    if (
+        "postgresql" not in DATABASES["default"]["ENGINE"]
+        or "postgresql" not in DATABASES["replica"]["ENGINE"]
+    ):
         raise ImproperlyConfigured(
             "PREPAY_REPLICA_URL needs PostgreSQL: DATABASE_URL and PREPAY_REPLICA_URL must both be postgres://…"
         )
