@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from prepay.audit.marker import current_txn
 from prepay.common.fields import EnergyField, MoneyField
 from prepay.tenancy.models import ScopedManager
+from prepay.vending.printer_address import PrinterConnection, check_address
 
 
 class EntryKind(models.TextChoices):
@@ -90,13 +91,6 @@ class PointKind(models.TextChoices):
     COUNTER = "counter", _("Vending counter")
     AGENT = "agent", _("Partner agent")
     ONLINE = "online", _("Online channel")
-
-
-class PrinterConnection(models.TextChoices):
-    NONE = "", _("No thermal printer")
-    NETWORK = "network", _("Network printer (the server sends to host:port)")
-    SERVER_USB = "server_usb", _("USB printer on the server (device file)")
-    BRIDGE = "bridge", _("USB printer at the counter PC (through the card bridge)")
 
 
 class VendingPoint(models.Model):
@@ -179,9 +173,7 @@ class VendingPoint(models.Model):
         super().save(*args, **kwargs)
 
     def clean(self) -> None:
-        """The printer address must suit its connection (see ``prepay.vending.printing.check_address``)."""
-        from prepay.vending.printing import check_address
-
+        """The printer address must suit its connection (see ``prepay.vending.printer_address``)."""
         problem = check_address(self.printer_connection, self.printer)
         if problem:
             raise ValidationError({"printer": problem})

@@ -22,7 +22,6 @@ records the outcome.
 
 from __future__ import annotations
 
-import re
 import socket
 from dataclasses import dataclass
 from datetime import timedelta
@@ -37,32 +36,13 @@ from prepay.common.actions import locked
 from prepay.common.errors import ActionError
 from prepay.tenancy.scoping import require_any
 from prepay.vending.models import PrinterConnection, PrintStatus, Receipt, ReceiptPrint
+from prepay.vending.printer_address import check_address as check_address  # the form's check, kept here
+from prepay.vending.printer_address import split_address
 
 #: seconds to connect to / write to a network printer before giving up
 TIMEOUT = 5.0
 #: a print still "sending" after this long is taken as failed (the process died meanwhile)
 STALE = timedelta(seconds=60)
-_HOST_PORT = re.compile(r"^(?P<host>[A-Za-z0-9.\-]{1,100}|\[[0-9A-Fa-f:.]{2,60}\]):(?P<port>\d{1,5})$")
-
-
-def check_address(connection: str, address: str) -> str:
-    """The problem with ``address`` for ``connection`` (a message for the form), or ``""``."""
-    address = (address or "").strip()
-    if connection == PrinterConnection.NETWORK:
-        m = _HOST_PORT.match(address)
-        if not m or not 1 <= int(m.group("port")) <= 65535:
-            return _("Give the network printer as host:port, for example 192.168.1.50:9100.")
-    elif connection == PrinterConnection.SERVER_USB and (
-        not address.startswith("/") or any(c.isspace() for c in address)
-    ):
-        return _("Give the printer's device file on the server, for example /dev/usb/lp0.")
-    return ""
-
-
-def split_address(address: str) -> tuple[str, int]:
-    """``("192.168.1.50", 9100)`` from ``"192.168.1.50:9100"`` (``[::1]:9100`` for IPv6)."""
-    host, _sep, port = address.strip().rpartition(":")
-    return host.strip("[]"), int(port)
 
 
 class PrinterError(Exception):
