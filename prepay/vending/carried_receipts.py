@@ -10,7 +10,14 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from prepay.vending.models import Delivery, Receipt
-from prepay.vending.receipts import _breakdown, _person, _tokens_of, fmt_energy, fmt_money, token_groups
+from prepay.vending.receipt_parts import (
+    breakdown_display,
+    fmt_energy,
+    fmt_money,
+    person_name,
+    token_groups,
+    tokens_of,
+)
 
 
 def carried_rows(ctx: dict[str, Any]) -> list[tuple[str, str]]:
@@ -39,7 +46,7 @@ def carried_facts(receipt: Receipt) -> dict[str, Any]:
         if inst is not None
         else None
     )
-    tokens = [token_groups(t) for t in _tokens_of(receipt)]
+    tokens = [token_groups(t) for t in tokens_of(receipt)]
     notes: dict[str, str] = {
         Delivery.TOKEN: _("Enter the token(s) on the new meter's keypad, in this order.") if tokens else "",
         Delivery.CARD: _("Write the credit to the IC card and insert the card into the new meter."),
@@ -49,7 +56,7 @@ def carried_facts(receipt: Receipt) -> dict[str, Any]:
     return {
         "kind": "carried",
         "title": _("Credit carried over (meter replacement)"),
-        "operator": _person(delivery.created_by) or _person(receipt.issued_by),
+        "operator": person_name(delivery.created_by) or person_name(receipt.issued_by),
         "meter_serial": delivery.meter.serial,
         "old_meter": old.meter.serial if old is not None else "",
         "unit": unit,
@@ -57,7 +64,7 @@ def carried_facts(receipt: Receipt) -> dict[str, Any]:
         "energy": fmt_energy(delivery.energy, unit),
         "multiplier": multiplier,
         "register_units": fmt_energy(delivery.register_units, unit) if multiplier != 1 else "",
-        "breakdown": _breakdown({}, unit),
+        "breakdown": breakdown_display({}, unit),
         "method": "",
         "reference": "",
         "delivery": delivery.kind,

@@ -31,54 +31,23 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
-from prepay.tokens.models import TokenKind
+from prepay.vending.carried_receipts import carried_facts, carried_rows
 from prepay.vending.models import Delivery, LedgerEntry, Receipt, Reversal, ReversalKind, Vend
+from prepay.vending.receipt_parts import (
+    breakdown_display,
+    fmt_energy,
+    fmt_money,
+    mask_name,
+    person_name,
+    token_groups,
+    tokens_of,
+    unit_symbol,
+)
 
 #: paper formats of the print view and the PDF: A4 / A5 sheets and 58 / 80 mm thermal rolls
 PAPERS = ("a4", "a5", "58", "80")
 DEFAULT_PAPER = "a5"
 _SALT = "prepay.vending.receipt.v1"
-#: pure-Python fallback names for breakdown keys whose label was left at the engine's default
-_DEFAULT_LABELS = {"quota", "flat", "tou"}
-
-
-# ---------------------------------------------------------------------------------------------------
-# small formatting helpers (shared with escpos.py)
-
-
-def token_groups(token: str) -> str:
-    """A 20-digit token in groups of four: ``1234 5678 9012 3456 7890``."""
-    digits = "".join(ch for ch in token if ch.isdigit())
-    return " ".join(digits[i : i + 4] for i in range(0, len(digits), 4))
-
-
-def mask_name(name: str) -> str:
-    """Keep the first character of each word and mask the rest: 张三丰 → 张**, Li Wei → L* W**."""
-    return " ".join(word[:1] + "*" * (len(word) - 1) for word in name.split())
-
-
-def fmt_money(value: Decimal | str | None) -> str:
-    """``¥12.30`` (two places); empty for None."""
-    if value is None or value == "":
-        return ""
-    return f"¥{Decimal(value):.2f}"
-
-
-def fmt_energy(value: Decimal | str | None, unit: str) -> str:
-    """``85.034 kWh``: three places (the stored resolution), then the unit."""
-    if value is None or value == "":
-        return ""
-    return f"{Decimal(value):.3f} {unit}"
-
-
-def _unit_symbol(unit: str) -> str:
-    return "m³" if unit in ("m3", "m³") else "kWh"
-
-
-def _person(user: Any) -> str:
-    if user is None:
-        return ""
-    return str(user.get_full_name() or user.get_username())
 
 
 def account_of(receipt: Receipt) -> Any:
@@ -92,24 +61,6 @@ def account_of(receipt: Receipt) -> Any:
 
 # ---------------------------------------------------------------------------------------------------
 # signature and verification URL
-
-
-def _tokens_of(receipt: Receipt) -> list[str]:
-    """The 20-digit tokens a receipt carries: the credit tokens of a vend in TID order, or for a
-    reversal the clear-credit token issued when it was approved."""
-    if receipt.vend_id is not None:
-        vend = receipt.vend
-        assert vend is not None
-        return [t.token for t in vend.tokens.filter(kind=TokenKind.CREDIT).order_by("tid", "pk")]
-    if receipt.delivery_id is not None:
-        delivery = receipt.delivery
-        assert delivery is not None
-        return [t.token for t in delivery.tokens.filter(kind=TokenKind.CREDIT).order_by("tid", "pk")]
-    reversal = receipt.reversal
-    if reversal is None or reversal.clear_token_id is None:
-        return []
-    assert reversal.clear_token is not None
-    return [reversal.clear_token.token]
 
 
 def _amount_of(receipt: Receipt) -> Decimal:
@@ -132,7 +83,7 @@ def signature(code: str, amount: Decimal, tokens: list[str]) -> str:
 
 def receipt_signature(receipt: Receipt) -> str:
     """The signature of ``receipt`` as stored now (code, amount and tokens read from the database)."""
-    return signature(receipt.code, _amount_of(receipt), _tokens_of(receipt))
+    return signature(receipt.code, _amount_of(receipt), tokens_of(receipt))
 
 
 def check_signature(receipt: Receipt, given: str) -> bool:
@@ -170,56 +121,10 @@ def qr_svg(data: str) -> SafeString:
 # the context
 
 
-def _line_label(key: str, label: str, unit: str = "kWh") -> str:
-    """A breakdown line's label in the active language: the engine's default names are translated,
-    labels an administrator wrote into the tariff are shown as written; water (``unit`` m³) is
-    spoken of as water."""
-    if key.startswith("tier:") and label == f"tier {key.split(':', 1)[1]}":
-        return _("Tier %(n)s") % {"n": key.split(":", 1)[1]}
-    if key.startswith("period:") and label in ("", key.split(":", 1)[1]):
-        period = key.split(":", 1)[1]
-        names = {
-            "sharp": _("Sharp period"),
-            "peak": _("Peak period"),
-            "flat": _("Flat period"),
-            "valley": _("Valley period"),
-        }
-        return names.get(period, label or period)
-    if key in _DEFAULT_LABELS and label in ("", key):
-        if unit == "m³":
-            return {"quota": _("Flat-price water"), "flat": _("Water volume"), "tou": _("Time of use")}[key]
-        return {"quota": _("Flat-price energy"), "flat": capfirst(_("energy")), "tou": _("Time of use")}[key]
-    return label or key
-
-
-def _breakdown(data: dict[str, Any], unit: str) -> dict[str, Any]:
-    """The tariff quote (``Quote.to_dict()``) as display rows; empty when the vend has none."""
-    if not data:
-        return {"lines": [], "fixed": [], "vat_amount": "", "vat_rate": "", "vat_included": True}
-    rate = Decimal(str(data.get("vat_rate") or "0"))
-    return {
-        "lines": [
-            {
-                "label": _line_label(str(line.get("key", "")), str(line.get("label", "")), unit),
-                "energy": fmt_energy(line.get("energy"), unit),
-                "price": f"¥{Decimal(str(line.get('price', '0'))).normalize():f}/{unit}",
-                "amount": fmt_money(line.get("amount")),
-            }
-            for line in data.get("lines", [])
-        ],
-        "fixed": [{"label": f["name"], "amount": fmt_money(f["amount"])} for f in data.get("fixed", [])],
-        "net_amount": fmt_money(data.get("net_amount")),
-        "vat_amount": fmt_money(data.get("vat_amount")),
-        "vat_rate": f"{(rate * 100).normalize():f}%" if rate else "",
-        "vat_included": bool(data.get("vat_included", True)),
-        "total": fmt_money(data.get("total")),
-    }
-
-
 def breakdown_rows(data: dict[str, Any], unit: str) -> dict[str, Any]:
     """The tariff quote (``Quote.to_dict()``) as the receipt shows it (labels translated, ¥ and the
     unit beside each figure): for screens that show a quote before it is sold (the counter's review)."""
-    return _breakdown(data, _unit_symbol(unit))
+    return breakdown_display(data, unit_symbol(unit))
 
 
 def balance_after_vend(vend: Vend, receipt: Receipt) -> Decimal | None:
@@ -239,10 +144,10 @@ def balance_after_vend(vend: Vend, receipt: Receipt) -> Decimal | None:
 
 
 def _vend_facts(vend: Vend, receipt: Receipt) -> dict[str, Any]:
-    unit = _unit_symbol(str((vend.breakdown or {}).get("unit") or ""))
+    unit = unit_symbol(str((vend.breakdown or {}).get("unit") or ""))
     if not (vend.breakdown or {}).get("unit") and vend.account.utility == "water":
         unit = "m³"
-    tokens = [token_groups(t) for t in _tokens_of(receipt)]
+    tokens = [token_groups(t) for t in tokens_of(receipt)]
     water = vend.account.utility == "water"
     facts: dict[str, Any] = {
         "unit": unit,
@@ -255,7 +160,7 @@ def _vend_facts(vend: Vend, receipt: Receipt) -> dict[str, Any]:
         "energy": fmt_energy(vend.energy, unit),
         "multiplier": vend.multiplier,
         "register_units": fmt_energy(vend.register_units, unit) if vend.multiplier != 1 else "",
-        "breakdown": _breakdown(vend.breakdown or {}, unit),
+        "breakdown": breakdown_display(vend.breakdown or {}, unit),
         "method": vend.get_method_display(),
         "reference": vend.reference,
         "delivery": vend.delivery,
@@ -322,8 +227,6 @@ def _rows(ctx: dict[str, Any]) -> list[tuple[str, str]]:
     if ctx["meter_serial"]:
         rows.append((_("Meter no."), ctx["meter_serial"]))
     if ctx["kind"] == "carried":
-        from prepay.vending.carried_receipts import carried_rows
-
         rows += carried_rows(ctx)
     elif ctx["kind"] == "vend":
         rows.append((_("Payment method"), ctx["method"]))
@@ -383,34 +286,53 @@ def receipt_context(receipt: Receipt, *, request: Any = None) -> dict[str, Any]:
     by finance, agent float: ``prepay.vending.reversals.Settlement``; the title says which),
     ``verify_url``, ``qr_svg`` (safe inline SVG), ``rows`` (list of (label, value)).
     """
-    receipt = (
-        Receipt.objects.select_related(
-            "point__site__group",
-            "issued_by",
-            "vend__account__customer",
-            "vend__account__unit__building",
-            "vend__meter",
-            "vend__created_by",
-            "reversal__account__customer",
-            "reversal__account__unit__building",
-            "reversal__vend__meter",
-            "reversal__vend__receipt",
-            "reversal__requested_by",
-            "delivery__account__customer",
-            "delivery__account__unit__building",
-            "delivery__meter",
-            "delivery__created_by",
-            "delivery__installation",
-            "delivery__card",
-        ).get(pk=receipt.pk)
-        if receipt.pk
-        else receipt
-    )
+    receipt = _with_related(receipt) if receipt.pk else receipt
     vend: Vend | None = receipt.vend
     reversal: Reversal | None = receipt.reversal
+    ctx = _header_facts(receipt)
+    if receipt.delivery_id is not None:
+        ctx.update(carried_facts(receipt))
+    elif vend is not None:
+        ctx.update(_sale_facts(vend, receipt))
+    else:
+        assert reversal is not None
+        ctx.update(_reversal_facts(reversal, receipt))
+    ctx["reprint_label"] = _("REPRINT %(n)s") % {"n": ctx["reprint"]} if ctx["reprint"] else ""
+    ctx["verify_url"] = verify_url(receipt, request)
+    ctx["qr_svg"] = qr_svg(ctx["verify_url"])
+    ctx["rows"] = _rows(ctx)
+    ctx["labels"] = _labels(ctx)
+    return ctx
+
+
+def _with_related(receipt: Receipt) -> Receipt:
+    """``receipt`` read again with every row its context shows, in one query."""
+    return Receipt.objects.select_related(
+        "point__site__group",
+        "issued_by",
+        "vend__account__customer",
+        "vend__account__unit__building",
+        "vend__meter",
+        "vend__created_by",
+        "reversal__account__customer",
+        "reversal__account__unit__building",
+        "reversal__vend__meter",
+        "reversal__vend__receipt",
+        "reversal__requested_by",
+        "delivery__account__customer",
+        "delivery__account__unit__building",
+        "delivery__meter",
+        "delivery__created_by",
+        "delivery__installation",
+        "delivery__card",
+    ).get(pk=receipt.pk)
+
+
+def _header_facts(receipt: Receipt) -> dict[str, Any]:
+    """What every receipt shows at its head: who issued it where and when, for which account."""
     account = account_of(receipt)
     issued_at = timezone.localtime(receipt.issued_at)
-    ctx: dict[str, Any] = {
+    return {
         "receipt": receipt,
         "code": receipt.code,
         "group": receipt.point.site.group.name,
@@ -426,72 +348,79 @@ def receipt_context(receipt: Receipt, *, request: Any = None) -> dict[str, Any]:
         "reversed": None,
         "reason": "",
     }
-    if receipt.delivery_id is not None:
-        from prepay.vending.carried_receipts import carried_facts
 
-        ctx.update(carried_facts(receipt))
-    elif vend is not None:
-        ctx["kind"] = "vend"
-        ctx["title"] = (
-            _("Water purchase receipt") if vend.account.utility == "water" else _("Purchase receipt")
-        )
-        ctx["operator"] = _person(vend.created_by) or _person(receipt.issued_by)
-        ctx["meter_serial"] = vend.meter.serial if vend.meter is not None else ""
-        ctx.update(_vend_facts(vend, receipt))
-    else:
-        assert reversal is not None
-        ctx["kind"] = "refund" if reversal.kind == ReversalKind.REFUND else "reversal"
-        ctx.update(_settlement_facts(reversal, ctx["kind"]))
-        ctx["operator"] = _person(receipt.issued_by) or _person(reversal.requested_by)
-        ctx["reason"] = reversal.reason
-        ctx["method"] = reversal.get_method_display()
-        ctx["amount"] = fmt_money(reversal.amount)
-        original = reversal.vend
-        ctx["meter_serial"] = original.meter.serial if original is not None and original.meter else ""
-        tokens = [token_groups(t) for t in _tokens_of(receipt)]
-        ctx.update(
-            unit="kWh",
-            tokens=tokens,
-            breakdown=_breakdown({}, "kWh"),
-            delivery="",
-            delivery_note=_("Enter the clear-credit token on the meter: it removes the reversed credit.")
-            if tokens
-            else "",
-            balance="",
-            card_sequence=None,
-            status_display="",
-            reference="",
-            energy="",
-            register_units="",
-            multiplier=1,
-        )
-        if original is not None:
-            unit = _unit_symbol(str((original.breakdown or {}).get("unit") or ""))
-            original_receipt = getattr(original, "receipt", None)
-            ctx["reversed"] = {
-                "code": original_receipt.code if original_receipt else original.receipt_no,
-                "amount": fmt_money(original.amount),
-                "energy": fmt_energy(original.energy, unit),
-                "issued_at": timezone.localtime(original.created_at).strftime("%Y-%m-%d %H:%M"),
-                "token_entered": {True: _("yes"), False: _("no"), None: _("unknown")}[reversal.token_entered],
-            }
-    ctx["reprint_label"] = _("REPRINT %(n)s") % {"n": ctx["reprint"]} if ctx["reprint"] else ""
-    ctx["verify_url"] = verify_url(receipt, request)
-    ctx["qr_svg"] = qr_svg(ctx["verify_url"])
-    ctx["rows"] = _rows(ctx)
-    ctx["labels"] = {
-        "breakdown": _("Water price breakdown") if ctx.get("water") else _("Tariff breakdown"),
+
+def _sale_facts(vend: Vend, receipt: Receipt) -> dict[str, Any]:
+    """The context of a sale's receipt: its title, seller and meter, then the vend's figures."""
+    return {
+        "kind": "vend",
+        "title": _("Water purchase receipt") if vend.account.utility == "water" else _("Purchase receipt"),
+        "operator": person_name(vend.created_by) or person_name(receipt.issued_by),
+        "meter_serial": vend.meter.serial if vend.meter is not None else "",
+    } | _vend_facts(vend, receipt)
+
+
+def _reversal_facts(reversal: Reversal, receipt: Receipt) -> dict[str, Any]:
+    """The context of a reversal or refund slip: the money back, the clear-credit token if one was
+    issued, and the vend it reverses."""
+    kind = "refund" if reversal.kind == ReversalKind.REFUND else "reversal"
+    facts: dict[str, Any] = {"kind": kind} | _settlement_facts(reversal, kind)
+    original = reversal.vend
+    tokens = [token_groups(t) for t in tokens_of(receipt)]
+    facts.update(
+        operator=person_name(receipt.issued_by) or person_name(reversal.requested_by),
+        reason=reversal.reason,
+        method=reversal.get_method_display(),
+        amount=fmt_money(reversal.amount),
+        meter_serial=original.meter.serial if original is not None and original.meter else "",
+        unit="kWh",
+        tokens=tokens,
+        breakdown=breakdown_display({}, "kWh"),
+        delivery="",
+        delivery_note=_("Enter the clear-credit token on the meter: it removes the reversed credit.")
+        if tokens
+        else "",
+        balance="",
+        card_sequence=None,
+        status_display="",
+        reference="",
+        energy="",
+        register_units="",
+        multiplier=1,
+    )
+    if original is not None:
+        facts["reversed"] = _reversed_vend(original, reversal)
+    return facts
+
+
+def _reversed_vend(original: Vend, reversal: Reversal) -> dict[str, str]:
+    """The lines of a reversal slip that name the vend it reverses."""
+    unit = unit_symbol(str((original.breakdown or {}).get("unit") or ""))
+    original_receipt = getattr(original, "receipt", None)
+    return {
+        "code": original_receipt.code if original_receipt else original.receipt_no,
+        "amount": fmt_money(original.amount),
+        "energy": fmt_energy(original.energy, unit),
+        "issued_at": timezone.localtime(original.created_at).strftime("%Y-%m-%d %H:%M"),
+        "token_entered": {True: _("yes"), False: _("no"), None: _("unknown")}[reversal.token_entered],
+    }
+
+
+def _labels(ctx: dict[str, Any]) -> dict[str, str]:
+    """The receipt's fixed captions, a water receipt's speaking of water."""
+    water = ctx.get("water")
+    return {
+        "breakdown": _("Water price breakdown") if water else _("Tariff breakdown"),
         "tokens": _("Token") if len(ctx["tokens"]) == 1 else _("Tokens"),
         "verify": _("Scan to verify this receipt"),
         "item": _("Item"),
-        "energy": _("Water volume") if ctx.get("water") else capfirst(_("energy")),
+        "energy": _("Water volume") if water else capfirst(_("energy")),
         "price": _("Price"),
         "amount": capfirst(_("amount")),
         "vat_included": _("VAT included"),
         "vat_added": _("VAT added"),
         "thanks": _("Thank you. Keep this receipt."),
     }
-    return ctx
 
 
 # ---------------------------------------------------------------------------------------------------
