@@ -12,7 +12,8 @@ One sale, in one transaction, locking account → meter → vending point (alway
 
 Repeating a request with the same ``Idempotency-Key`` returns the first vend and moves no money; the
 same key with a different request is refused. Reversals and refunds are in ``reversals.py``, shifts in
-``shifts.py``; both are re-exported here.
+``shifts.py``; both are re-exported here. How credit reaches a meter (step 3) is in ``crediting.py``,
+receipt numbers and the agent float in ``points.py``: adjustments, reversals and deliveries use them too.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from prepay.audit.actions import batched, record_event
 from prepay.common.actions import locked
 from prepay.common.amounts import parse_amount
 from prepay.common.errors import ActionError
-from prepay.customers.choices import AccountMode, AccountStatus, Utility
+from prepay.customers.choices import AccountStatus, Utility
 from prepay.customers.models import Account
 from prepay.customers.search import (
     UnitKey,
@@ -46,16 +47,17 @@ from prepay.domain.money import money
 from prepay.domain.tariffs import PurchaseError, TariffError, quote_energy, quote_money, register_units
 from prepay.domain.typed import TypedError, ascii_text, plain_decimal
 from prepay.domain.words import chinese_uppercase
-from prepay.meters.choices import MeterStatus, TokenSystem
+from prepay.meters.choices import MeterStatus
 from prepay.meters.models import Meter
 from prepay.tariffs.engine import tariff_for
 from prepay.tenancy.scoping import require, require_any
 from prepay.vending import ledger
+from prepay.vending.crediting import active_meter, deliver_units, delivery_for
 from prepay.vending.models import (
     AgentFloatEntry,
-    CardImage,
     Delivery,
     EntryKind,
+    LedgerEntry,
     PaymentMethod,
     PointKind,
     Receipt,
@@ -65,12 +67,11 @@ from prepay.vending.models import (
     VendingPoint,
     VendStatus,
 )
+from prepay.vending.points import float_balance, issue_receipt, post_float, take_number
+from prepay.vending.points import receipt_code as receipt_code  # one import path for callers
 from prepay.vending.signals import account_credited
 from prepay.vending.tiers import cycle_position
 
-#: the most register units one STS credit token carries (IEC 62055-41 amount field)
-MAX_UNITS_PER_TOKEN = Decimal("1820162.4")
-UNIT_STEP = Decimal("0.1")
 #: payment methods that must carry the bank's or channel's reference
 NEEDS_REFERENCE = {PaymentMethod.TRANSFER, PaymentMethod.ONLINE}
 
@@ -143,11 +144,6 @@ def _names_unit(account: Account, query: str, said: UnitKey | None) -> bool:
     )
 
 
-def active_meter(account: Account) -> Meter | None:
-    inst = account.installations.filter(ended_at__isnull=True).select_related("meter__model").first()
-    return inst.meter if inst is not None else None
-
-
 #: rows a sale reads with the account, in its lock query: the site, and the tariffs it may be priced by
 SALE_RELATED = (
     "site",
@@ -199,26 +195,6 @@ class VendQuote:
             "balance_before": str(self.balance_before),
             "breakdown": self.breakdown,
         }
-
-
-def delivery_for(account: Account, meter: Meter | None) -> str:
-    """How credit reaches this account: remote fee control keeps it on the balance; a local-control
-    meter takes an STS token (keypad), else an IC card, else a remote credit command."""
-    if account.mode == AccountMode.REMOTE:
-        return Delivery.BALANCE
-    if meter is None:
-        raise ActionError("no_meter", _("Account %(a)s has no meter installed.") % {"a": account.number})
-    model = meter.model
-    if model.token_system == TokenSystem.STS and model.has_keypad:
-        return Delivery.TOKEN
-    if model.has_ic_card:
-        return Delivery.CARD
-    if meter.protocol:
-        return Delivery.REMOTE
-    raise ActionError(
-        "no_delivery",
-        _("Meter %(m)s takes neither tokens, cards nor remote credit.") % {"m": meter.serial},
-    )
 
 
 def _recovery(arrears: Decimal, share_base: Decimal, percent: int, *, of_total: bool) -> Decimal:
@@ -444,66 +420,6 @@ def current_shift(user: Any) -> Shift | None:
     return Shift.objects.filter(cashier=user, status=ShiftStatus.OPEN).select_related("point").first()
 
 
-def receipt_code(point: VendingPoint, number: int) -> str:
-    """``PREFIX-000123``. Without a prefix, the point's code and id (``C1.7``): a dot never appears in a
-    set prefix, so the two kinds never meet, and the id keeps codes unique across sites and groups."""
-    return f"{point.receipt_prefix or f'{point.code.upper()}.{point.pk}'}-{number:06d}"
-
-
-def _take_number(point: VendingPoint) -> str:
-    """Take the next gap-free number of ``point`` (the caller holds the point's row lock); its code."""
-    point.receipt_counter += 1
-    point.save(update_fields=["receipt_counter"])
-    return receipt_code(point, point.receipt_counter)
-
-
-def _issue_receipt(point: VendingPoint, code: str, actor: Any, **target: Any) -> Receipt:
-    """The receipt for the number just taken with ``_take_number``."""
-    return Receipt.objects.create(
-        point=point,
-        number=point.receipt_counter,
-        code=code,
-        issued_by=actor if getattr(actor, "pk", None) else None,
-        **target,
-    )
-
-
-def _next_receipt(point: VendingPoint, actor: Any, **target: Any) -> Receipt:
-    """Take the next number and write its receipt (a refund or reversal slip)."""
-    return _issue_receipt(point, _take_number(point), actor, **target)
-
-
-def _float_balance(point: VendingPoint) -> tuple[int, Decimal]:
-    """(seq, balance) of the point's newest float entry; (0, 0) before the first."""
-    last = point.float_entries.order_by("-seq").values_list("seq", "balance_after").first()
-    return (last[0], last[1]) if last else (0, Decimal("0.00"))
-
-
-def _post_float(
-    point: VendingPoint,
-    amount: Decimal,
-    *,
-    actor: Any,
-    memo: str,
-    vend: Vend | None = None,
-    idempotency_key: str | None = None,
-    last: tuple[int, Decimal] | None = None,
-) -> AgentFloatEntry:
-    """Append a float entry; ``last`` is the point's ``_float_balance`` when the caller, holding its
-    lock, has just read it."""
-    seq, balance = last if last is not None else _float_balance(point)
-    return AgentFloatEntry.objects.create(
-        point=point,
-        seq=seq + 1,
-        amount=amount,
-        balance_after=balance + amount,
-        memo=memo[:200],
-        vend=vend,
-        idempotency_key=idempotency_key,
-        created_by=actor if getattr(actor, "pk", None) else None,
-    )
-
-
 def _check_point(point: VendingPoint, account: Account, actor: Any, shift: Shift | None) -> Shift | None:
     if not point.active:
         raise ActionError("point_inactive", _("Vending point %(p)s is not active.") % {"p": point.name})
@@ -525,6 +441,25 @@ def _check_point(point: VendingPoint, account: Account, actor: Any, shift: Shift
             raise ActionError("wrong_point", _("Your open shift is at another vending point."))
         return shift
     return None
+
+
+@dataclass(frozen=True)
+class _SaleRequest:
+    """A sale as ``do_vend`` was asked for it, with what it checked before the account's lock."""
+
+    actor: Any
+    point: VendingPoint
+    key: str
+    request_hash: str
+    amount: Any
+    energy: Any
+    method: str
+    reference: str
+    shift: Shift | None
+    channel: str
+    confirmation: tuple[Any] | None = None
+    tariff_version: object = None
+    tendered: Decimal | None = None
 
 
 @transaction.atomic
@@ -576,19 +511,21 @@ def do_vend(
     with batched():
         return _sell(
             account,
-            actor=actor,
-            point=point,
-            key=key,
-            request_hash=request_hash,
-            amount=amount,
-            energy=energy,
-            method=method,
-            reference=reference,
-            shift=shift,
-            channel=channel,
-            confirmation=(confirmed_amount,) if confirm_large else None,
-            tariff_version=tariff_version,
-            tendered=cash,
+            _SaleRequest(
+                actor=actor,
+                point=point,
+                key=key,
+                request_hash=request_hash,
+                amount=amount,
+                energy=energy,
+                method=method,
+                reference=reference,
+                shift=shift,
+                channel=channel,
+                confirmation=(confirmed_amount,) if confirm_large else None,
+                tariff_version=tariff_version,
+                tendered=cash,
+            ),
         )
 
 
@@ -633,62 +570,85 @@ def _check_confirmation(account: Account, amount: Decimal, confirmation: tuple[A
         )
 
 
-def _sell(
-    account: Account,
-    *,
-    actor: Any,
-    point: VendingPoint,
-    key: str,
-    request_hash: str,
-    amount: Any,
-    energy: Any,
-    method: str,
-    reference: str,
-    shift: Shift | None,
-    channel: str,
-    confirmation: tuple[Any] | None = None,
-    tariff_version: object = None,
-    tendered: Decimal | None = None,
-) -> Vend:
-    """``do_vend`` once the account is locked, the key proved new and the actor allowed to sell."""
-    site = account.site
+def _sell(account: Account, sale: _SaleRequest) -> Vend:
+    """``do_vend`` once the account is locked, the key proved new and the actor allowed to sell:
+    price and check the sale, write the vend, post its money, issue its receipt, deliver the credit
+    and record the audit event."""
     meter = _locked_active_meter(account)
     today = timezone.localdate()
     last_entry = ledger.last_of(account) or (0, Decimal("0.00"))  # (0, 0): no entry yet
     q, tariff_row = _price(
         account,
         meter,
-        amount=amount,
-        energy=energy,
+        amount=sale.amount,
+        energy=sale.energy,
         on_date=today,
         last=last_entry,
-        tariff_version=tariff_version,
+        tariff_version=sale.tariff_version,
     )
     check_sale_limits(account, q.amount)
-    _check_confirmation(account, q.amount, confirmation)
-    check_tendered(q.amount, tendered)
-    point = locked(VendingPoint, point.pk, "site")
-    shift = _check_point(point, account, actor, shift)
-    float_last = None
-    if point.uses_float:
-        float_last = _float_balance(point)
-        float_balance = float_last[1]
-        if float_balance - q.amount < -point.credit_limit:
-            raise ActionError(
-                "agent_over_limit",
-                _("Agent %(p)s has %(f)s left on its float and a credit limit of %(l)s; %(a)s is over it.")
-                % {"p": point.name, "f": float_balance, "l": point.credit_limit, "a": q.amount},
-            )
+    _check_confirmation(account, q.amount, sale.confirmation)
+    check_tendered(q.amount, sale.tendered)
+    point = locked(VendingPoint, sale.point.pk, "site")
+    shift = _check_point(point, account, sale.actor, sale.shift)
+    float_last = _float_left(point, q.amount)
+    vend = _new_vend(account, meter, point, shift, q, tariff_row, sale)
+    payment = _post_sale(account, point, vend, q, sale, last=last_entry, float_last=float_last)
+    receipt = issue_receipt(point, vend.receipt_no, sale.actor, vend=vend)
+    if q.delivery != Delivery.BALANCE and meter is not None:
+        deliver_units(
+            meter,
+            q.register_units or Decimal(0),
+            q.delivery,
+            actor=sale.actor,
+            utility=account.utility,
+            reason=f"vend {vend.receipt_no}",
+            idempotency_key=f"vend:{vend.pk}",
+            today=today,
+            vend=vend,
+            seller_checked=True,
+        )
+    account_credited.send(sender=Vend, account=account, entry=payment)
+    _audit_sale(account, meter, point, vend, receipt, q, sale)
+    return vend
 
+
+def _float_left(point: VendingPoint, amount: Decimal) -> tuple[int, Decimal] | None:
+    """An agent's float as read under the point's lock (``float_balance``; None for a point that
+    draws on none); refused (``agent_over_limit``) when ``amount`` takes it past its credit limit."""
+    if not point.uses_float:
+        return None
+    float_last = float_balance(point)
+    balance = float_last[1]
+    if balance - amount < -point.credit_limit:
+        raise ActionError(
+            "agent_over_limit",
+            _("Agent %(p)s has %(f)s left on its float and a credit limit of %(l)s; %(a)s is over it.")
+            % {"p": point.name, "f": balance, "l": point.credit_limit, "a": amount},
+        )
+    return float_last
+
+
+def _new_vend(
+    account: Account,
+    meter: Meter | None,
+    point: VendingPoint,
+    shift: Shift | None,
+    q: VendQuote,
+    tariff_row: Any,
+    sale: _SaleRequest,
+) -> Vend:
+    """Write the vend as priced, under the point's next receipt number; refused
+    (``idempotency_conflict``) when its key was taken meanwhile by a different request."""
     vend = Vend(
         account=account,
         meter=meter if q.delivery != Delivery.BALANCE else None,
         point=point,
         shift=shift,
-        method=method,
-        reference=reference,
+        method=sale.method,
+        reference=sale.reference,
         amount=q.amount,
-        tendered=tendered,
+        tendered=sale.tendered,
         arrears_recovered=q.arrears_recovered,
         credit_amount=q.credit_amount,
         energy=q.energy,
@@ -697,12 +657,12 @@ def _sell(
         tariff=tariff_row,
         breakdown=q.breakdown,
         delivery=q.delivery,
-        idempotency_key=key,
-        request_hash=request_hash,
-        channel=channel[:40],
-        created_by=actor if getattr(actor, "pk", None) else None,
+        idempotency_key=sale.key,
+        request_hash=sale.request_hash,
+        channel=sale.channel[:40],
+        created_by=sale.actor if getattr(sale.actor, "pk", None) else None,
     )
-    vend.receipt_no = _take_number(point)  # before the insert: the vend row is written once
+    vend.receipt_no = take_number(point)  # before the insert: the vend row is written once
     try:
         # no savepoint: the error ends the sale, and its transaction rolls back with it
         with transaction.atomic(savepoint=False):
@@ -711,7 +671,24 @@ def _sell(
         raise ActionError(
             "idempotency_conflict", _("This idempotency key was already used for a different request.")
         ) from None
+    return vend
 
+
+def _post_sale(
+    account: Account,
+    point: VendingPoint,
+    vend: Vend,
+    q: VendQuote,
+    sale: _SaleRequest,
+    *,
+    last: tuple[int, Decimal],
+    float_last: tuple[int, Decimal] | None,
+) -> LedgerEntry:
+    """Post the sale's money: the payment (cash, or the agent's float, on the other side), the
+    agent's float drawn down, and the energy bought unless the credit stays on the balance. ``last``
+    and ``float_last``: the account's and the float's newest entries, read under their locks.
+    Returns the payment entry."""
+    actor, key = sale.actor, sale.key
     payment = ledger.post(
         account,
         EntryKind.PAYMENT,
@@ -719,14 +696,14 @@ def _sell(
         actor=actor,
         book=ledger.AGENT_FLOAT if point.uses_float else ledger.CASH,
         point=point,
-        method=method,
+        method=sale.method,
         idempotency_key=f"{key}:pay",
         fresh_key=True,
-        last=last_entry,
+        last=last,
         memo=_("Payment at %(p)s") % {"p": point.name},
     )
     if point.uses_float:
-        _post_float(
+        post_float(
             point,
             -q.amount,
             actor=actor,
@@ -748,23 +725,23 @@ def _sell(
             memo=(_("Water %(e)s %(u)s") if account.utility == Utility.WATER else _("Energy %(e)s %(u)s"))
             % {"e": q.energy, "u": q.unit},
         )
-    receipt = _issue_receipt(point, vend.receipt_no, actor, vend=vend)
-    if q.delivery != Delivery.BALANCE and meter is not None:
-        deliver_units(
-            meter,
-            q.register_units or Decimal(0),
-            q.delivery,
-            actor=actor,
-            utility=account.utility,
-            reason=f"vend {vend.receipt_no}",
-            idempotency_key=f"vend:{vend.pk}",
-            today=today,
-            vend=vend,
-            seller_checked=True,
-        )
-    account_credited.send(sender=Vend, account=account, entry=payment)
+    return payment
+
+
+def _audit_sale(
+    account: Account,
+    meter: Meter | None,
+    point: VendingPoint,
+    vend: Vend,
+    receipt: Receipt,
+    q: VendQuote,
+    sale: _SaleRequest,
+) -> None:
+    """Record the sale's audit event: what was paid, how, and what went to the meter."""
+    site = account.site
+    tendered = sale.tendered
     record_event(
-        actor=actor,
+        actor=sale.actor,
         verb="vend.sell",
         obj=vend,
         group_id=site.group_id,
@@ -774,7 +751,7 @@ def _sell(
             "account": account.number,
             "meter": meter.serial if meter else None,
             "point": point.code,
-            "method": method,
+            "method": sale.method,
             "amount": str(q.amount),
             **(
                 {"tendered": str(tendered), "change": str(tendered - q.amount)}
@@ -787,84 +764,6 @@ def _sell(
             "delivery": q.delivery,
         },
     )
-    return vend
-
-
-def _split_units(units: Decimal) -> list[Decimal]:
-    """Token amounts for ``units``: as many full tokens as needed, the rest in the last one."""
-    parts: list[Decimal] = []
-    while units > MAX_UNITS_PER_TOKEN:
-        parts.append(MAX_UNITS_PER_TOKEN)
-        units -= MAX_UNITS_PER_TOKEN
-    parts.append(units)
-    return parts
-
-
-def deliver_units(
-    meter: Meter,
-    units: Decimal,
-    delivery: str,
-    *,
-    actor: Any,
-    utility: str,
-    reason: str,
-    idempotency_key: str,
-    today: date,
-    vend: Vend | None = None,
-    adjustment: Any = None,
-    seller_checked: bool = False,
-) -> dict[str, Any]:
-    """Load ``units`` (register units, 0.1 resolution) onto a local-control meter the way it takes
-    credit: STS token(s), a sealed IC-card image, or a queued remote credit command. Returns what was
-    issued, for the audit event. ``adjustment`` releases an approved adjustment: the approver issues
-    the token and the remote command is queued as the system (the approval is what authorises it).
-    ``seller_checked``: the caller (a sale) holds the meter's lock, read with its model, and has
-    checked that the actor sells there, so the tokens are issued without asking again.
-    """
-    units = units.quantize(UNIT_STEP)
-    if delivery == Delivery.TOKEN:
-        from prepay.tokens.actions import do_issue_credit_token, issue_credit_token
-
-        issue = issue_credit_token if seller_checked else do_issue_credit_token
-        extra: dict[str, Any] = {} if seller_checked else {"approved": adjustment is not None}
-        tokens = [
-            issue(
-                meter=meter,
-                amount=part,
-                actor=actor,
-                reason=reason,
-                subclass=1 if utility == Utility.WATER else 0,
-                vend=vend,
-                adjustment=adjustment,
-                **extra,
-            )
-            for part in _split_units(units)
-        ]
-        return {"token_ids": [t.pk for t in tokens], "units": str(units)}
-    if delivery == Delivery.CARD:
-        from prepay.vending.cards import card_image_for
-
-        last = meter.card_images.order_by("-sequence").values_list("sequence", flat=True).first() or 0
-        image = card_image_for(meter, sequence=last + 1, units=units, issued=today)
-        CardImage.objects.create(
-            meter=meter, sequence=last + 1, units=units, image=image.hex(), vend=vend, adjustment=adjustment
-        )
-        return {"card_sequence": last + 1, "units": str(units)}
-    if delivery == Delivery.REMOTE:
-        from prepay.telemetry.actions import do_queue_command
-
-        params: dict[str, Any] = {"amount": str(units)}
-        params |= {"vend": vend.pk, "receipt": vend.receipt_no} if vend else {"adjustment": adjustment.pk}
-        do_queue_command(
-            meter,
-            "credit",
-            actor=None if adjustment is not None else actor,
-            reason=reason,
-            params=params,
-            idempotency_key=idempotency_key,
-        )
-        return {"remote_command": idempotency_key, "units": str(units)}
-    raise ValueError(f"{delivery} is not a meter delivery")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -930,7 +829,7 @@ def do_topup_float(*, point: VendingPoint, amount: Any, actor: Any, idempotency_
     if not point.uses_float:
         raise ActionError("no_float", _("Vending point %(p)s does not draw on a float.") % {"p": point.name})
     value = parse_amount(amount, _("The amount"), places=2)
-    entry = _post_float(point, value, actor=actor, memo=_("Float top-up"), idempotency_key=key)
+    entry = post_float(point, value, actor=actor, memo=_("Float top-up"), idempotency_key=key)
     from prepay.vending.journal import record_float_topup
 
     record_float_topup(point, value)

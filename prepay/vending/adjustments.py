@@ -29,6 +29,7 @@ from prepay.meters.models import Meter
 from prepay.tenancy.scoping import require
 from prepay.vending import ledger
 from prepay.vending.approvals import lock_for_decision, record_decision
+from prepay.vending.crediting import active_meter, deliver_units, delivery_for
 from prepay.vending.models import Adjustment, AdjustmentStatus, Delivery, EntryKind
 
 
@@ -82,8 +83,6 @@ def do_request_adjustment(
         account=account, reason=reason[:200], requested_by=actor, idempotency_key=idempotency_key or None
     )
     if energy is not None:
-        from prepay.vending.actions import active_meter, delivery_for
-
         value = parse_amount(energy, _("The energy"), sign="nonzero", places=3)
         if value < 0:
             raise ActionError(
@@ -140,8 +139,6 @@ def do_approve_adjustment(*, adjustment: Adjustment, actor: Any, note: str = "")
 
 
 def _deliver_energy(adj: Adjustment, account: Account, actor: Any) -> dict[str, Any]:
-    from prepay.vending.actions import active_meter, deliver_units
-
     meter = active_meter(account)
     if meter is None:
         raise ActionError("no_meter", _("Account %(a)s has no meter installed.") % {"a": account.number})

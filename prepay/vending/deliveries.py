@@ -37,6 +37,7 @@ from prepay.customers.choices import Utility
 from prepay.domain.tariffs import register_units
 from prepay.meters.models import Installation, Meter
 from prepay.tenancy.scoping import require_any
+from prepay.vending.crediting import delivery_for, split_units
 from prepay.vending.models import (
     CardImage,
     CreditDelivery,
@@ -46,6 +47,7 @@ from prepay.vending.models import (
     Receipt,
     VendingPoint,
 )
+from prepay.vending.points import next_receipt
 
 #: command states in which a remote credit is still on its way / will never arrive
 IN_FLIGHT = ("queued", "sent")
@@ -117,12 +119,6 @@ def unwritten_cards(queryset: QuerySet[CardImage] | None = None) -> QuerySet[Car
 # delivering
 
 
-def _units_parts(units: Decimal) -> list[Decimal]:
-    from prepay.vending.actions import _split_units
-
-    return _split_units(units)
-
-
 def _attempt(delivery: CreditDelivery, actor: Any) -> None:
     """Try once to deliver (inside a savepoint): on a refusal the error is kept and nothing else."""
     meter = locked(Meter, delivery.meter_id, "model")
@@ -147,7 +143,7 @@ def _deliver(delivery: CreditDelivery, meter: Meter, actor: Any) -> None:
         from prepay.tokens.actions import do_issue_credit_token
 
         subclass = 1 if delivery.account.utility == Utility.WATER else 0
-        for part in _units_parts(units):
+        for part in split_units(units):
             do_issue_credit_token(
                 meter=meter, amount=part, actor=actor, reason=reason, subclass=subclass, delivery=delivery
             )
@@ -189,12 +185,10 @@ def _receipt_point(account: Any, actor: Any) -> VendingPoint | None:
 
 
 def _issue_receipt(delivery: CreditDelivery, actor: Any) -> Receipt | None:
-    from prepay.vending.actions import _next_receipt
-
     point = _receipt_point(delivery.account, actor)
     if point is None:
         return None
-    return _next_receipt(locked(VendingPoint, point.pk), actor, delivery=delivery)
+    return next_receipt(locked(VendingPoint, point.pk), actor, delivery=delivery)
 
 
 def _move_undelivered(old: Installation, new_meter: Meter) -> tuple[Decimal, list[int]]:
@@ -225,8 +219,6 @@ def deliver_carried_credit(
     Refuses ``no_delivery`` (a meter that takes neither tokens, cards nor remote credit) — the
     replacement is then refused as a whole: the credit would have nowhere to go.
     """
-    from prepay.vending.actions import delivery_for
-
     account, meter = inst.account, Meter.objects.select_related("model").get(pk=inst.meter_id)
     kind = delivery_for(account, meter)
     if kind == Delivery.BALANCE:

@@ -104,19 +104,10 @@ def post(
         raise RuntimeError("ledger.post must run inside the action's transaction")
     amount = money(amount)
     if idempotency_key and not fresh_key:
-        existing = LedgerEntry.objects.filter(idempotency_key=idempotency_key).first()
+        existing = _replayed(idempotency_key, account, kind, amount)
         if existing is not None:
-            if (existing.account_id, existing.kind, existing.amount) != (account.pk, kind, amount):
-                raise ActionError(
-                    "idempotency_conflict",
-                    _("This idempotency key was already used for a different request."),
-                )
             return existing
-    if previous is not None and previous.account_id == account.pk:
-        last = (previous.seq, previous.balance_after)
-    elif last is None:
-        last = last_of(account)
-    seq, balance = (last[0] + 1, last[1]) if last else (1, Decimal("0.00"))
+    seq, balance = _next_position(account, previous, last)
     marker = current_txn()  # the action's audit event carries it too (no statement: see marker.py)
     entry = LedgerEntry.objects.create(
         account=account,
@@ -131,6 +122,50 @@ def post(
         created_by=actor if getattr(actor, "pk", None) else None,
         audit_txn=marker,
     )
+    _post_journal(account, entry, kind, amount, book=book, tax=tax, point=point, method=method, marker=marker)
+    return entry
+
+
+def _replayed(idempotency_key: str, account: Account, kind: str, amount: Decimal) -> LedgerEntry | None:
+    """The entry first written with ``idempotency_key``, None when the key is new; refused
+    (``idempotency_conflict``) when that entry is of another account, kind or amount."""
+    existing = LedgerEntry.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is None:
+        return None
+    if (existing.account_id, existing.kind, existing.amount) != (account.pk, kind, amount):
+        raise ActionError(
+            "idempotency_conflict",
+            _("This idempotency key was already used for a different request."),
+        )
+    return existing
+
+
+def _next_position(
+    account: Account, previous: LedgerEntry | None, last: tuple[int, Decimal] | None
+) -> tuple[int, Decimal]:
+    """(seq, balance before) of the account's next entry: from ``previous`` or ``last`` when the
+    caller has them (see :func:`post`), else read."""
+    if previous is not None and previous.account_id == account.pk:
+        last = (previous.seq, previous.balance_after)
+    elif last is None:
+        last = last_of(account)
+    return (last[0] + 1, last[1]) if last else (1, Decimal("0.00"))
+
+
+def _post_journal(
+    account: Account,
+    entry: LedgerEntry,
+    kind: str,
+    amount: Decimal,
+    *,
+    book: str | None,
+    tax: Decimal,
+    point: Any,
+    method: str,
+    marker: str | None,
+) -> None:
+    """Write ``entry``'s balanced journal: the customer book takes ``-amount``, the counter book the
+    rest less the VAT, the tax book the VAT (see :func:`post`)."""
     tax = money(tax)
     if tax < 0 or tax > abs(amount):
         raise ValueError(f"tax {tax} must lie between 0 and the amount {amount}")
@@ -154,7 +189,6 @@ def post(
         for b, a in lines
         if a or b == CUSTOMER
     )
-    return entry
 
 
 def with_meter_and_balance(accounts: QuerySet[Account]) -> QuerySet[Account]:

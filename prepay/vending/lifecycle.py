@@ -24,6 +24,7 @@ from prepay.customers.models import Account, Customer
 from prepay.domain.money import energy as q_energy
 from prepay.domain.money import money
 from prepay.meters.actions import end_installation
+from prepay.meters.models import Installation
 from prepay.tariffs.engine import tariff_for
 from prepay.tenancy.scoping import require
 from prepay.vending import ledger
@@ -140,63 +141,12 @@ def do_close_account(
     account = locked(Account, account.pk)
     site = account.site
     require(actor, "account.lifecycle", group_id=site.group_id, site_id=site.pk)
-    if account.status == AccountStatus.CLOSED:
-        raise ActionError("closed", _("The account is already closed."))
-    if _pending_approvals(account):
-        raise ActionError(
-            "pending_approval", _("A reversal is awaiting approval; the account cannot be closed yet.")
-        )
-    carried = _undelivered_credit(account)
-    if carried is not None:
-        raise ActionError(
-            "credit_undelivered",
-            _(
-                "Credit carried over at a meter replacement (%(e)s %(u)s) has not reached the meter yet; "
-                "deliver it (Pending deliveries) before closing the account, so that it is counted in "
-                "the credit left on the meter."
-            )
-            % {"e": carried, "u": "m³" if account.utility == Utility.WATER else "kWh"},
-        )
+    _check_closable(account)
     final_reading, remaining_credit = q_energy(final_reading), q_energy(remaining_credit)
-    if remaining_credit < 0:
-        raise ActionError("invalid", _("Remaining credit cannot be negative."))
-    if remaining_credit > 0 and account.mode != AccountMode.LOCAL:
-        raise ActionError(
-            "invalid", _("Only local-control meters hold credit; the balance is refunded from the ledger.")
-        )
-    installation = account.installations.filter(ended_at__isnull=True).select_related("meter").first()
-    if installation is not None and final_reading < installation.opening_reading:
-        raise ActionError("reading_backwards", _("The final reading is below the meter's opening reading."))
+    installation = _closing_installation(account, final_reading, remaining_credit)
     before = snapshot(account)
-    returned = Decimal("0.00")
-    if remaining_credit > 0:
-        # the tariff that prices the account's sales today (override, site default, group default)
-        tariff, _engine = tariff_for(account, timezone.localdate())
-        # The credit was bought at this price; valuing it at the same price returns what was paid.
-        returned = money(remaining_credit * tariff.unit_price)
-        ledger.post(
-            account,
-            EntryKind.CREDIT_RETURN,
-            returned,
-            actor=actor,
-            energy=remaining_credit,
-            memo=_("Credit left on meter at closing"),
-        )
-    balance = ledger.balance_of(account)
-    if balance < 0:
-        raise ActionError(
-            "arrears",
-            _("The account is in arrears (%(b)s); it must be paid before closing.") % {"b": balance},
-        )
-    if balance > 0:
-        ledger.post(
-            account,
-            EntryKind.REFUND,
-            -balance,
-            actor=actor,
-            idempotency_key=idempotency_key,
-            memo=_("Refund on closing"),
-        )
+    returned = _return_credit(account, remaining_credit, actor) if remaining_credit > 0 else Decimal("0.00")
+    balance = _refund_on_closing(account, actor, idempotency_key)
     if installation is not None:
         end_installation(
             installation,
@@ -215,4 +165,80 @@ def do_close_account(
         snapshot(account)
         | {"final_reading": str(final_reading), "credit_returned": str(returned), "refunded": str(balance)},
     )
+    return balance
+
+
+def _check_closable(account: Account) -> None:
+    """Refuse closing an account already closed, with a reversal awaiting approval or with carried
+    credit not yet delivered to its meter."""
+    if account.status == AccountStatus.CLOSED:
+        raise ActionError("closed", _("The account is already closed."))
+    if _pending_approvals(account):
+        raise ActionError(
+            "pending_approval", _("A reversal is awaiting approval; the account cannot be closed yet.")
+        )
+    carried = _undelivered_credit(account)
+    if carried is not None:
+        raise ActionError(
+            "credit_undelivered",
+            _(
+                "Credit carried over at a meter replacement (%(e)s %(u)s) has not reached the meter yet; "
+                "deliver it (Pending deliveries) before closing the account, so that it is counted in "
+                "the credit left on the meter."
+            )
+            % {"e": carried, "u": "m³" if account.utility == Utility.WATER else "kWh"},
+        )
+
+
+def _closing_installation(
+    account: Account, final_reading: Decimal, remaining_credit: Decimal
+) -> Installation | None:
+    """The account's active installation, if any, to end at ``final_reading``; refused with negative
+    credit, credit on a meter that holds none, or a reading below the meter's opening reading."""
+    if remaining_credit < 0:
+        raise ActionError("invalid", _("Remaining credit cannot be negative."))
+    if remaining_credit > 0 and account.mode != AccountMode.LOCAL:
+        raise ActionError(
+            "invalid", _("Only local-control meters hold credit; the balance is refunded from the ledger.")
+        )
+    installation = account.installations.filter(ended_at__isnull=True).select_related("meter").first()
+    if installation is not None and final_reading < installation.opening_reading:
+        raise ActionError("reading_backwards", _("The final reading is below the meter's opening reading."))
+    return installation
+
+
+def _return_credit(account: Account, remaining_credit: Decimal, actor: Any) -> Decimal:
+    """Credit the account with the value of the credit left on its meter; that value."""
+    # the tariff that prices the account's sales today (override, site default, group default)
+    tariff, _engine = tariff_for(account, timezone.localdate())
+    # The credit was bought at this price; valuing it at the same price returns what was paid.
+    returned = money(remaining_credit * tariff.unit_price)
+    ledger.post(
+        account,
+        EntryKind.CREDIT_RETURN,
+        returned,
+        actor=actor,
+        energy=remaining_credit,
+        memo=_("Credit left on meter at closing"),
+    )
+    return returned
+
+
+def _refund_on_closing(account: Account, actor: Any, idempotency_key: str | None) -> Decimal:
+    """Refund the account's whole positive balance (refused in arrears); the balance refunded."""
+    balance = ledger.balance_of(account)
+    if balance < 0:
+        raise ActionError(
+            "arrears",
+            _("The account is in arrears (%(b)s); it must be paid before closing.") % {"b": balance},
+        )
+    if balance > 0:
+        ledger.post(
+            account,
+            EntryKind.REFUND,
+            -balance,
+            actor=actor,
+            idempotency_key=idempotency_key,
+            memo=_("Refund on closing"),
+        )
     return balance

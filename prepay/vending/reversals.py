@@ -59,8 +59,10 @@ from prepay.vending.models import (
     Shift,
     ShiftStatus,
     Vend,
+    VendingPoint,
     VendStatus,
 )
+from prepay.vending.points import next_receipt, post_float
 
 
 class Settlement(models.TextChoices):
@@ -273,11 +275,7 @@ def do_approve_reversal(*, reversal: Reversal, actor: Any, note: str = "") -> Re
         extra = {"settlement": Settlement.FINANCE.value}
     record_decision(reversal, actor, ReversalStatus.APPROVED, note)
     if reversal.point_id is not None:
-        from prepay.common.actions import locked as lock
-        from prepay.vending.actions import _next_receipt
-        from prepay.vending.models import VendingPoint
-
-        _next_receipt(lock(VendingPoint, reversal.point_id), actor, reversal=reversal)
+        next_receipt(locked(VendingPoint, reversal.point_id), actor, reversal=reversal)
     _audit(actor, f"{reversal.kind}.approve", reversal, **extra)
     return reversal
 
@@ -367,9 +365,7 @@ def _pay_back(reversal: Reversal, vend: Vend, account: Account, actor: Any) -> S
         memo=memo % {"r": vend.receipt_no},
     )
     if vend.point is not None and vend.point.uses_float:
-        from prepay.vending.actions import _post_float
-
-        _post_float(
+        post_float(
             vend.point,
             vend.amount,
             actor=actor,

@@ -19,8 +19,9 @@ from prepay.meters.models import Meter
 from prepay.tariffs.models import Tariff
 from prepay.telemetry.models import CommandKind, MeterCommand
 from prepay.vending import ledger
-from prepay.vending.actions import _split_units, do_topup_float, do_vend, find_accounts, quote_vend
+from prepay.vending.actions import do_topup_float, do_vend, find_accounts, quote_vend
 from prepay.vending.cards import verify_card_image
+from prepay.vending.crediting import split_units
 from prepay.vending.models import Delivery, EntryKind, JournalLine, Receipt, Vend
 from prepay.vending.signals import account_credited
 from tests import factories as f
@@ -163,7 +164,7 @@ class VendByMoneyTestCase:
         assert used == Decimal("12.000")
 
     def test_it_splits_a_purchase_that_no_single_token_can_carry(self, shop):
-        assert _split_units(Decimal("4000000.0")) == [
+        assert split_units(Decimal("4000000.0")) == [
             Decimal("1820162.4"),
             Decimal("1820162.4"),
             Decimal("359675.2"),
