@@ -139,6 +139,19 @@ class LayersTestCase:
         users = [w for (app, target), where in upward_imports().items() if target == "demo" for w in where]
         assert not users
 
+    def test_the_simulator_keeps_to_meters(self) -> None:
+        # a virtual meter reads cards in the domain's format with the key store's card key, and the
+        # demo passes the billing tick in: the simulator imports neither vending's cards nor billing
+        mods = modules()
+        found = [
+            f"{name}:{line} {target}"
+            for name, path in mods.items()
+            if name.startswith("prepay.simulator")
+            for line, target in imported(ast.parse(path.read_text(encoding="utf-8")), mods)
+            if target.startswith(("prepay.billing", "prepay.vending.cards"))
+        ]
+        assert not found
+
     def test_the_scan_sees_imports_inside_functions(self) -> None:
         source = "import prepay.a\n\ndef f():\n    from prepay.b import c\n    import prepay.d as e\n"
         assert imported(ast.parse(source)) == [(1, "prepay.a"), (4, "prepay.b"), (5, "prepay.d")]
@@ -153,3 +166,13 @@ class LayersTestCase:
         mods = modules()
         assert "prepay.vending.actions" in mods and "prepay.payments.adapters" in mods
         assert not any(".migrations." in name for name in mods)
+
+
+class ModulesTestCase:
+    def test_no_two_modules_import_each_other(self) -> None:
+        pairs = mutual_imports()
+        assert not pairs, f"modules importing each other (move the shared part down): {pairs}"
+
+    def test_no_function_is_over_80_lines(self) -> None:
+        found = long_functions()
+        assert not found, f"functions over {MAX_FUNCTION_LINES} lines (split along their steps): {found}"
