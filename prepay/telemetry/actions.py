@@ -32,7 +32,7 @@ from prepay.common.errors import ActionError
 from prepay.meters.choices import MeterStatus
 from prepay.meters.models import Meter
 from prepay.telemetry import problems
-from prepay.telemetry.bookkeeping import ensure_link, tell_clerks
+from prepay.telemetry.bookkeeping import audit_command, ensure_link, tell_clerks
 from prepay.telemetry.bookkeeping import finish_command as finish_command  # re-exported
 from prepay.telemetry.bookkeeping import hold_command as hold_command  # re-exported
 from prepay.telemetry.bookkeeping import record_wire_events as record_wire_events  # re-exported
@@ -192,16 +192,7 @@ def _queued_before(idempotency_key: str, meter: Meter, kind: str) -> MeterComman
 
 def _audit_queued(cmd: MeterCommand, actor: Any) -> None:
     """Audit a newly queued command (``meter.command.queue``) with the person who asked."""
-    meter = cmd.meter
-    record_event(
-        actor=actor,
-        verb="meter.command.queue",
-        obj=cmd,
-        object_repr=f"{meter.serial} {cmd.kind}",
-        group_id=meter.group_id,
-        site_id=meter.site_id,
-        after=snapshot(cmd) | {"meter": meter.serial},
-    )
+    audit_command(cmd, "meter.command.queue", actor=actor, after=snapshot(cmd) | {"meter": cmd.meter.serial})
 
 
 def _check_meter_takes(meter: Meter, kind: str) -> None:
@@ -254,16 +245,12 @@ def alert_overdue_commands(now: datetime | None = None, *, limit: int = 500) -> 
             cmd.alerted_at = now
             cmd.save(update_fields=["alerted_at"])
             tell_clerks(cmd, "restore_overdue", f"cmd:{cmd.pk}:overdue")
-            meter = cmd.meter
-            record_event(
+            audit_command(
+                cmd,
+                "meter.command.overdue",
                 actor=None,
-                verb="meter.command.overdue",
-                obj=cmd,
-                object_repr=f"{meter.serial} {cmd.kind}",
-                group_id=meter.group_id,
-                site_id=meter.site_id,
                 after={
-                    "meter": meter.serial,
+                    "meter": cmd.meter.serial,
                     "kind": cmd.kind,
                     "queued_at": cmd.created_at.isoformat(),
                     "attempts": cmd.attempts,

@@ -77,13 +77,10 @@ def finish_command(
         fields = ["attempts", "result", "error", "status", "next_attempt_at", "completed_at", "alerted_at"]
         cmd.save(update_fields=fields)
         meter = cmd.meter
-        record_event(
+        audit_command(
+            cmd,
+            verb,
             actor=cmd.requested_by,
-            verb=verb,
-            obj=cmd,
-            object_repr=f"{meter.serial} {cmd.kind}",
-            group_id=meter.group_id,
-            site_id=meter.site_id,
             after={
                 "meter": meter.serial,
                 "kind": cmd.kind,
@@ -99,6 +96,20 @@ def finish_command(
         if cmd.status == CommandStatus.FAILED:
             tell_clerks(cmd, "command_failed", f"cmd:{cmd.pk}:failed")
         return cmd
+
+
+def audit_command(cmd: MeterCommand, verb: str, *, actor: Any, after: dict[str, Any]) -> None:
+    """Record ``verb`` on a meter command, named by its meter and kind, at the meter's site."""
+    meter = cmd.meter
+    record_event(
+        actor=actor,
+        verb=verb,
+        obj=cmd,
+        object_repr=f"{meter.serial} {cmd.kind}",
+        group_id=meter.group_id,
+        site_id=meter.site_id,
+        after=after,
+    )
 
 
 def tell_clerks(cmd: MeterCommand, key: str, idempotency_key: str) -> None:

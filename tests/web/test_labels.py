@@ -15,7 +15,7 @@ from prepay.web.labels import VERB_LABELS, event_text, verb_label
 ROOT = Path(__file__).resolve().parents[2] / "prepay"
 VERB = re.compile(r"^[a-z_]+\.[a-z_]+(\.[a-z_]+)?$")
 #: functions that write an audit event, with the verb as a keyword or their second argument
-WRITERS = ("record_event", "_audit", "_record")
+WRITERS = ("record_event", "_audit", "_record", "audit_command")
 
 
 def _verbs_in(node: ast.AST) -> list[str]:
