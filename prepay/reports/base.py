@@ -6,6 +6,7 @@ the three can never disagree on a figure.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -41,7 +42,7 @@ class ReportData:
     title: Any
     subtitle: str
     columns: list[Col]
-    rows: list[dict[str, Any]]
+    rows: Sequence[dict[str, Any]]  # a list, or rows read from the database a page at a time
     totals: dict[str, Any] | None = None
     chart: Chart | None = None
     notes: list[Any] = field(default_factory=list)

@@ -29,8 +29,9 @@ from prepay.reports.filtersets import (
     SiteFilter,
     SitePeriodFilter,
 )
+from prepay.reports.sales_pages import SalesRows
 from prepay.reports.subtitles import filters_text, subtitle
-from prepay.vending.models import PaymentMethod
+from prepay.vending.models import PaymentMethod, Reversal
 
 
 @dataclass(frozen=True)
@@ -75,30 +76,28 @@ def build_sales(user: Any, fs: df.FilterSet) -> ReportData:
     """Every sale of the period and, unless a status is chosen, every reversal approved in it as a
     negative row (prepay/reports/sales.py): the totals are the money and energy sold net, the same
     figures as the allocation, the dashboard and the ledger. With a status, only the sales in that
-    status are listed and totalled."""
+    status are listed and totalled. The rows stay in the database until a page or a download reads
+    them (:class:`SalesRows`); the totals and the chart are aggregates."""
     data = fs.form.cleaned_data
     period = Period(data["date_from"], data["date_to"])
-    rows = sales.sale_rows(fs.qs)
-    reversals = 0
+    reversals = None
     if not data.get("status"):
         chosen = sales.reversal_filter(
             data.get("site"), data.get("point"), data.get("operator"), data.get("method")
         )
-        found = sales.reversal_rows(sales.reversals_in(user, period).filter(chosen))
-        reversals = len(found)
-        rows = sorted(rows + found, key=lambda r: (r["time"], r["pk"] < 0, abs(r["pk"])))
-    totals: dict[str, Any] = dict(q.sum_rows(rows, ("amount", "arrears", "credit", "energy")))
+        reversals = sales.reversals_in(user, period).filter(chosen)
+    net = sales.net_sales(fs.qs, reversals if reversals is not None else Reversal.objects.none(), ())
+    total = net.get((), sales.blank())
+    totals: dict[str, Any] = {k: total[k] for k in ("amount", "arrears", "credit", "energy")}
     totals["receipt"] = gettext("Sales: %(sales)d · reversals: %(reversals)d") % {
-        "sales": len(rows) - reversals,
-        "reversals": reversals,
+        "sales": total["vends"],
+        "reversals": total["reversed"],
     }
-    by_method: dict[str, Decimal] = {}
-    for r in rows:
-        by_method[r["method"]] = by_method.get(r["method"], Decimal(0)) + r["amount"]
+    used = [m for m in PaymentMethod if total[f"m_{m}"]]
     chart = Chart(
         _("Money by payment method"),
-        list(by_method),
-        [(gettext("Amount paid"), list(by_method.values()))],
+        [str(m.label) for m in used],
+        [(gettext("Amount paid"), [total[f"m_{m}"] for m in used])],
         unit="¥",
     )
     notes = [
@@ -109,6 +108,7 @@ def build_sales(user: Any, fs: df.FilterSet) -> ReportData:
             "ledger."
         )
     ]
+    rows = SalesRows(fs.qs, reversals)
     return ReportData(
         "sales", _("Sales detail"), subtitle(period, fs), SALES_COLUMNS, rows, totals, chart, notes
     )

@@ -151,53 +151,60 @@ def _local(when: Any) -> Any:
     return timezone.localtime(when).replace(tzinfo=None, microsecond=0)
 
 
+#: labels (lazy: translated when a row is made, in the language of the request)
+_METHODS = dict(PaymentMethod.choices)
+_STATUSES = dict(VendStatus.choices)
+_SETTLEMENTS = dict(Settlement.choices)
+
+#: the values of a sale that :func:`sale_row` reads
+SALE_FIELDS = (
+    "pk",
+    "created_at",
+    "receipt_no",
+    "account__site__name",
+    "point__name",
+    "created_by__username",
+    "created_by__first_name",
+    "created_by__last_name",
+    "account__number",
+    "account__customer__name",
+    "meter__serial",
+    "method",
+    "amount",
+    "arrears_recovered",
+    "credit_amount",
+    "energy",
+    "status",
+)
+
+
+def sale_row(v: dict[str, Any]) -> dict[str, Any]:
+    """The sales detail's row of one sale (its :data:`SALE_FIELDS`): local time, display names."""
+    return {
+        "pk": v["pk"],
+        "time": _local(v["created_at"]),
+        "entry": _("Sale"),
+        "receipt": v["receipt_no"] or "",
+        "site": v["account__site__name"],
+        "point": v["point__name"] or "",
+        "operator": _person(
+            v["created_by__first_name"], v["created_by__last_name"], v["created_by__username"]
+        ),
+        "account": v["account__number"],
+        "customer": v["account__customer__name"],
+        "meter": v["meter__serial"] or "",
+        "method": str(_METHODS.get(v["method"], v["method"])),
+        "amount": _money(v["amount"]),
+        "arrears": _money(v["arrears_recovered"]),
+        "credit": _money(v["credit_amount"]),
+        "energy": _energy(v["energy"]),
+        "status": str(_STATUSES.get(v["status"], v["status"])),
+    }
+
+
 def sale_rows(vends: QuerySet[Vend]) -> list[dict[str, Any]]:
     """One dict per sale, oldest first, with local times and display names (screen and export)."""
-    methods = dict(PaymentMethod.choices)
-    statuses = dict(VendStatus.choices)
-    rows = []
-    for v in vends.order_by("created_at", "pk").values(
-        "pk",
-        "created_at",
-        "receipt_no",
-        "account__site__name",
-        "point__name",
-        "created_by__username",
-        "created_by__first_name",
-        "created_by__last_name",
-        "account__number",
-        "account__customer__name",
-        "meter__serial",
-        "method",
-        "amount",
-        "arrears_recovered",
-        "credit_amount",
-        "energy",
-        "status",
-    ):
-        rows.append(
-            {
-                "pk": v["pk"],
-                "time": _local(v["created_at"]),
-                "entry": _("Sale"),
-                "receipt": v["receipt_no"] or "",
-                "site": v["account__site__name"],
-                "point": v["point__name"] or "",
-                "operator": _person(
-                    v["created_by__first_name"], v["created_by__last_name"], v["created_by__username"]
-                ),
-                "account": v["account__number"],
-                "customer": v["account__customer__name"],
-                "meter": v["meter__serial"] or "",
-                "method": str(methods.get(v["method"], v["method"])),
-                "amount": _money(v["amount"]),
-                "arrears": _money(v["arrears_recovered"]),
-                "credit": _money(v["credit_amount"]),
-                "energy": _energy(v["energy"]),
-                "status": str(statuses.get(v["status"], v["status"])),
-            }
-        )
-    return rows
+    return [sale_row(v) for v in vends.order_by("created_at", "pk").values(*SALE_FIELDS)]
 
 
 def reversal_filter(
@@ -216,61 +223,66 @@ def reversal_filter(
     return q
 
 
+#: the values of a reversal that :func:`reversal_row` reads; the pay-out's journal line (pay_book,
+#: pay_point) is an annotation of :func:`prepay.vending.reversals.with_settlement`
+REVERSAL_FIELDS = (
+    "pk",
+    "decided_at",
+    "receipt__code",
+    "vend__receipt_no",
+    "account__site__name",
+    "vend__point__name",
+    "vend__created_by__username",
+    "vend__created_by__first_name",
+    "vend__created_by__last_name",
+    "account__number",
+    "account__customer__name",
+    "vend__meter__serial",
+    "vend__method",
+    "vend__amount",
+    "vend__arrears_recovered",
+    "vend__credit_amount",
+    "vend__energy",
+    "pay_book",
+    "pay_point",
+)
+
+
+def reversal_row(r: dict[str, Any]) -> dict[str, Any]:
+    """The negative row of one approved reversal (its :data:`REVERSAL_FIELDS`): the sale's money,
+    arrears, credit and energy taken back, at the time it was approved, in the columns of
+    :func:`sale_row`; ``pk`` is the reversal's, negated."""
+    settlement = settlement_from_row(r)
+    return {
+        "pk": -r["pk"],
+        "time": _local(r["decided_at"]),
+        "entry": str(_SETTLEMENTS.get(settlement, _("Reversal"))),
+        "receipt": r["receipt__code"] or "",
+        "site": r["account__site__name"],
+        "point": r["vend__point__name"] or "",
+        "operator": _person(
+            r["vend__created_by__first_name"],
+            r["vend__created_by__last_name"],
+            r["vend__created_by__username"],
+        ),
+        "account": r["account__number"],
+        "customer": r["account__customer__name"],
+        "meter": r["vend__meter__serial"] or "",
+        "method": str(_METHODS.get(r["vend__method"], r["vend__method"])),
+        "amount": -_money(r["vend__amount"]),
+        "arrears": -_money(r["vend__arrears_recovered"]),
+        "credit": -_money(r["vend__credit_amount"]),
+        "energy": -_energy(r["vend__energy"]),
+        "status": _("Reverses %(r)s") % {"r": r["vend__receipt_no"]},
+    }
+
+
 def reversal_rows(reversals: QuerySet[Reversal]) -> list[dict[str, Any]]:
-    """One negative row per approved reversal (the sale's money, arrears, credit and energy taken
-    back), at the time it was approved, in the columns of :func:`sale_rows`."""
-    methods = dict(PaymentMethod.choices)
-    labels = dict(Settlement.choices)
-    rows = []
-    # the pay-out's journal line (pay_book, pay_point) is an annotation: named through a list
-    fields = [
-        "pk",
-        "decided_at",
-        "receipt__code",
-        "vend__receipt_no",
-        "account__site__name",
-        "vend__point__name",
-        "vend__created_by__username",
-        "vend__created_by__first_name",
-        "vend__created_by__last_name",
-        "account__number",
-        "account__customer__name",
-        "vend__meter__serial",
-        "vend__method",
-        "vend__amount",
-        "vend__arrears_recovered",
-        "vend__credit_amount",
-        "vend__energy",
-        "pay_book",
-        "pay_point",
+    """One negative row per approved reversal, oldest decision first (:func:`reversal_row`)."""
+    return [
+        reversal_row(r)
+        for r in with_settlement(reversals).order_by("decided_at", "pk").values(*REVERSAL_FIELDS)
     ]
-    for r in with_settlement(reversals).order_by("decided_at", "pk").values(*fields):
-        settlement = settlement_from_row(r)
-        rows.append(
-            {
-                "pk": -r["pk"],
-                "time": _local(r["decided_at"]),
-                "entry": str(labels.get(settlement, _("Reversal"))),
-                "receipt": r["receipt__code"] or "",
-                "site": r["account__site__name"],
-                "point": r["vend__point__name"] or "",
-                "operator": _person(
-                    r["vend__created_by__first_name"],
-                    r["vend__created_by__last_name"],
-                    r["vend__created_by__username"],
-                ),
-                "account": r["account__number"],
-                "customer": r["account__customer__name"],
-                "meter": r["vend__meter__serial"] or "",
-                "method": str(methods.get(r["vend__method"], r["vend__method"])),
-                "amount": -_money(r["vend__amount"]),
-                "arrears": -_money(r["vend__arrears_recovered"]),
-                "credit": -_money(r["vend__credit_amount"]),
-                "energy": -_energy(r["vend__energy"]),
-                "status": _("Reverses %(r)s") % {"r": r["vend__receipt_no"]},
-            }
-        )
-    return rows
 
 
 __all__ = [
@@ -279,8 +291,12 @@ __all__ = [
     "blank",
     "net_sales",
     "reversal_filter",
+    "REVERSAL_FIELDS",
+    "SALE_FIELDS",
+    "reversal_row",
     "reversal_rows",
     "reversals_in",
+    "sale_row",
     "sale_rows",
     "totals",
     "vends_in",

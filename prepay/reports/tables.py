@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import django_tables2 as tables
+from django_tables2.data import TableData
 
 from prepay.reports.base import NUMERIC, Col, ReportData, format_value
+from prepay.reports.sales_pages import SalesRows
 
 
 class ValueColumn(tables.Column):
@@ -54,3 +56,24 @@ def table_for(report: ReportData) -> type[tables.Table]:
 
     attrs["Meta"] = Meta
     return type(f"{report.slug.title()}Table", (tables.Table,), attrs)
+
+
+class DatabaseSortedData(TableData):
+    """Rows that count, sort and page themselves in the database (:class:`SalesRows`): the table
+    asks for one page and never reads the others."""
+
+    data: SalesRows
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def order_by(self, aliases: Any) -> None:
+        self.data = self.data.ordered([str(a) for a in aliases])
+
+
+def table_rows(report: ReportData) -> Any:
+    """What a report's table is built on: its rows, or for rows kept in the database a wrapper that
+    lets the database sort and page them."""
+    if isinstance(report.rows, SalesRows):
+        return DatabaseSortedData(report.rows)
+    return report.rows

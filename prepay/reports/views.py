@@ -25,7 +25,7 @@ from prepay.domain.reporting import Period, month_period, previous_ten_day_perio
 from prepay.reports import queries as q
 from prepay.reports.definitions import REPORTS
 from prepay.reports.exports import PDF_TYPE, XLSX_TYPE, render_pdf, render_xlsx
-from prepay.reports.tables import table_for
+from prepay.reports.tables import table_for, table_rows
 from prepay.telemetry import problems
 from prepay.tenancy.scoping import holds
 
@@ -95,7 +95,7 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
         return _download(render_pdf(data), PDF_TYPE, f"{slug}.pdf")
     if export:
         raise Http404
-    table = _configure_table(request, table_for(data)(data.rows))
+    table = _configure_table(request, table_for(data)(table_rows(data)))
     context = {
         "definition": definition,
         "filter": fs,
