@@ -15,12 +15,12 @@ from typing import Any
 import django_filters as df
 from django import forms
 from django.contrib.auth import get_user_model
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 from django_filters.constants import EMPTY_VALUES
 
-from prepay.domain.reporting import Period, parse_month
-from prepay.reports.queries import REPORTS
+from prepay.domain.reporting import Period, parse_month, ten_day_period
+from prepay.reports.queries import REPORTS, local_today
 from prepay.reports.sales import day_bounds
 from prepay.tenancy.models import Site
 from prepay.vending import ledger
@@ -119,9 +119,35 @@ def report_points(request: Any) -> QuerySet[VendingPoint]:
 
 
 def report_operators(request: Any) -> Any:
-    """Users who sold something the requester may report on."""
-    vends = Vend.objects.for_user(_user(request), REPORTS).exclude(created_by=None)
-    return get_user_model().objects.filter(pk__in=vends.values("created_by")).order_by("username")
+    """Users who sold something the requester may report on in the period asked for (the report's
+    default period when the dates are missing or not dates), and the operator already chosen if
+    they sold anything the requester may report on: choosing them for a period they did not sell in
+    lists nothing rather than refusing. Read through the index on the sale time, never every sale."""
+    user = _user(request)
+    query = getattr(request, "GET", {})
+    start, end = day_bounds(_period_asked(query))
+    vends = Vend.objects.for_user(user, REPORTS).order_by()
+    sold = vends.filter(created_at__gte=start, created_at__lt=end).exclude(created_by=None)
+    chosen = Q(pk__in=sold.values("created_by"))
+    if str(query.get("operator", "")).isdigit() and int(query["operator"]) < 2**31:
+        pk = int(query["operator"])
+        if vends.filter(created_by_id=pk).exists():
+            chosen |= Q(pk=pk)
+    return get_user_model().objects.filter(chosen).order_by("username")
+
+
+def _period_asked(query: Any) -> Period:
+    """The period of the sales detail's ``date_from`` / ``date_to``: each missing or unreadable
+    day is the default period's (the current ten days); a reversed range is the default period."""
+    default = ten_day_period(local_today())
+    days = []
+    for name, fallback in (("date_from", default.start), ("date_to", default.end)):
+        try:
+            day = date.fromisoformat(str(query.get(name) or ""))
+        except ValueError:
+            day = fallback
+        days.append(day if EARLIEST <= day <= LATEST else fallback)
+    return Period(days[0], days[1]) if days[0] <= days[1] else default
 
 
 class SalesDetailFilter(df.FilterSet):
