@@ -54,6 +54,22 @@ def fresh_database(url: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def bench_environment(tmp: Path) -> tuple[str, str]:
+    """Settings for a benchmark in this process: files under ``tmp``, and the database of DATABASE_URL
+    dropped and created afresh (PostgreSQL) or a new SQLite file in ``tmp``. Returns (url, backend)."""
+    url = os.environ.get("DATABASE_URL", "")
+    os.environ.update(
+        DJANGO_SETTINGS_MODULE="prepay.settings",
+        PREPAY_VAR_DIR=str(tmp),
+        PREPAY_SECRET_KEY="bench-" + "x" * 40,
+    )
+    if url.startswith("postgres"):
+        fresh_database(url)
+        return url, "PostgreSQL"
+    os.environ["DATABASE_URL"] = url = f"sqlite:///{tmp / 'bench.sqlite3'}"
+    return url, "SQLite"
+
+
 def setup(n_accounts: int, n_clients: int) -> tuple[list[Any], list[str], list[Any], Any]:
     """Schema, a site with an STS tariff and meters, agent points with API clients and a float."""
     import django
@@ -264,18 +280,7 @@ def main() -> None:
             s.bind(("127.0.0.1", 0))
             args.port = s.getsockname()[1]
     tmp = Path(tempfile.mkdtemp(prefix="prepay-bench-"))
-    url = os.environ.get("DATABASE_URL", "")
-    os.environ.update(
-        DJANGO_SETTINGS_MODULE="prepay.settings",
-        PREPAY_VAR_DIR=str(tmp),
-        PREPAY_SECRET_KEY="bench-" + "x" * 40,
-    )
-    if url.startswith("postgres"):
-        fresh_database(url)
-        backend = "PostgreSQL"
-    else:
-        os.environ["DATABASE_URL"] = url = f"sqlite:///{tmp / 'bench.sqlite3'}"
-        backend = "SQLite"
+    url, backend = bench_environment(tmp)
     try:
         accounts, keys, points, user = setup(args.accounts, args.clients)
         from django.db import connections

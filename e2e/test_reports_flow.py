@@ -124,3 +124,46 @@ class RolesAndSitesTestCase:
         assert response is not None and response.status == 400
         shot(page, "2-other-site-refused")
         assert re.search(r"Site a2", page.inner_text("#report-filters")) is None
+
+
+class BackgroundExportTestCase:
+    def test_a_large_export_is_prepared_in_the_background_and_downloaded(
+        self, e2e_db, shop, live_server, page, login, shot, tmp_path, settings
+    ):
+        settings.PREPAY_EXPORT_DIRECT_ROWS = 2  # three sales make this a "large" export
+        settings.VAR_DIR = tmp_path / "var"
+        for i, amount in enumerate(["50.00", "20.50", "7.30"]):
+            do_vend(
+                account=shop.account,
+                actor=shop.world.cashier,
+                point=shop.point,
+                idempotency_key=f"e2e-bg-{i}",
+                amount=amount,
+            )
+        login(page, shop.world.finance)
+        page.goto(f"{live_server.url}/reports/sales/")
+        expect(page.locator("#export-background")).to_be_visible()
+        shot(page, "1-offers-background-export")
+        page.click("#export-xlsx")
+        page.wait_for_url(re.compile(r".*/reports/exports/\?new="))
+        # the list looks again by itself until the file is ready
+        link = page.locator("#export-list .export-download")
+        expect(link).to_have_count(1, timeout=20000)
+        expect(page.locator("#export-list tr.new")).to_have_attribute("data-status", "done")
+        shot(page, "2-export-ready")
+        with page.expect_download() as download:
+            link.click()
+        path = tmp_path / download.value.suggested_filename
+        download.value.save_as(path)
+        assert path.name.startswith("prepay-sales-") and path.suffix == ".xlsx"
+        ws = load_workbook(path).active
+        headers = [ws.cell(row=HEADER_ROW, column=c).value for c in range(1, ws.max_column + 1)]
+        amount_col = headers.index("Amount paid") + 1
+        values = [ws.cell(row=r, column=amount_col).value for r in range(HEADER_ROW + 1, ws.max_row + 1)]
+        assert [Decimal(str(v)) for v in values] == [
+            Decimal("50"),
+            Decimal("20.5"),
+            Decimal("7.3"),
+            Decimal("77.8"),
+        ]
+        assert ws.cell(row=ws.max_row, column=1).value == "Total"

@@ -13,6 +13,9 @@ Environment:
   PREPAY_REPLICA_URL  postgres://… of a streaming-replication standby of DATABASE_URL: report pages read
                       there (prepay/common/replica.py, docs/reports.md); unset: everything reads the primary
   PREPAY_PUBLIC_URL   the address printed in receipt QR codes (default: the request's host)
+  PREPAY_EXPORT_DIRECT_ROWS  rows up to which a report's Excel or PDF is answered in the request
+                      (default 10000); larger Excel exports are prepared in the background
+                      (prepay/reports/export_jobs.py, docs/reports.md)
 
 E-mail (notifications to customers and staff; prepay/notify/mailconfig.py, docs/billing.md):
   PREPAY_EMAIL_URL    how mail leaves: smtp://user:pass@host:587?tls=1 (STARTTLS),
@@ -284,6 +287,7 @@ SIMPLE_HISTORY_REVERT_DISABLED = True  # history is for reading; changes go thro
 
 PREPAY_ROUNDING = os.environ.get("PREPAY_ROUNDING", "ROUND_HALF_UP")
 PREPAY_BACKUP_DIR = Path(os.environ.get("PREPAY_BACKUP_DIR", VAR_DIR / "backups"))
+PREPAY_EXPORT_DIRECT_ROWS = int(os.environ.get("PREPAY_EXPORT_DIRECT_ROWS", "10000"))
 
 LOGGING = {
     "version": 1,

@@ -28,6 +28,7 @@ from typing import Any, TextIO
 
 from django.utils.functional import Promise
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -91,6 +92,20 @@ def new_workbook(title: str) -> tuple[Workbook, Worksheet]:
     return wb, ws
 
 
+def new_streaming_workbook(title: str) -> tuple[Workbook, Any]:
+    """A write-only workbook and its one sheet (rows are appended and never held: any number of rows
+    in constant memory). Column widths and frozen panes must be set before the first row; write cells
+    with :func:`stream_cell`, which applies the same formula rule as :func:`set_value`."""
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(title=_BAD_TITLE.sub("-", str(title))[:_TITLE_MAX] or "Sheet")
+    return wb, ws
+
+
+def stream_cell(ws: Any, value: Any) -> Cell:
+    """A cell of the write-only sheet ``ws`` holding ``value``, written safely (see :func:`set_value`)."""
+    return set_value(WriteOnlyCell(ws), value)
+
+
 def _neutralise(cell: Cell) -> None:
     """Make a text cell that would be a formula a plain string cell with the quote-prefix style."""
     if isinstance(cell.value, str) and (cell.data_type == "f" or is_formula_like(cell.value)):
@@ -138,6 +153,8 @@ __all__ = [
     "csv_value",
     "csv_writer",
     "is_formula_like",
+    "new_streaming_workbook",
+    "stream_cell",
     "new_workbook",
     "set_value",
     "workbook_bytes",

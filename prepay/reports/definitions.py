@@ -472,4 +472,25 @@ REPORTS: dict[str, Definition] = {
     )
 }
 
-__all__ = ["REPORTS", "Definition"]
+
+def bind_filters(definition: Definition, query: Any, request: Any) -> df.FilterSet:
+    """The report's filters bound to ``query`` (a QueryDict), missing dates taking the report's
+    default period, choices scoped to ``request.user``."""
+    params = query.copy()
+    for key, value in definition.defaults(q.local_today()).items():
+        if not params.get(key):
+            params[key] = value
+    return definition.filterset(params, queryset=definition.queryset(request.user), request=request)
+
+
+def invalid_filters_text(fs: df.FilterSet) -> str:
+    """ "Invalid filters." and one line per field error, in the active language (refused exports)."""
+    lines = [gettext("Invalid filters.")]
+    for name, errors in fs.form.errors.items():
+        field = fs.form.fields.get(name)
+        label = str(field.label) if field is not None and field.label else name
+        lines += [f"{label}: {e}" for e in errors]
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["REPORTS", "Definition", "bind_filters", "invalid_filters_text"]

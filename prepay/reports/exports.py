@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import base64
 import io
+import itertools
+from collections.abc import Callable
 from typing import Any
 
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
-from prepay.common.spreadsheet import new_workbook, workbook_bytes, write_cell
+from prepay.common.spreadsheet import new_streaming_workbook, stream_cell
 from prepay.reports.base import NUMERIC, ReportData, format_value
 
 HEADER_ROW = 4
@@ -52,47 +55,94 @@ def _cell_value(value: Any, kind: str) -> Any:
     return value
 
 
+def download_name(filename: str) -> str:
+    """``prepay-<name>-<local time>-<language>.<ext>`` for a report file named ``<name>.<ext>``."""
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    lang = "zh" if (get_language() or "").startswith("zh") else "en"
+    return f"prepay-{filename.replace('.', f'-{stamp}-{lang}.')}"
+
+
+#: the narrowest a column of each kind is (a datetime "YYYY-MM-DD hh:mm:ss" needs 19)
+MIN_WIDTH = {"datetime": 19, "date": 10, "money": 12, "energy": 12, "rate": 9, "int": 6}
+#: rows read ahead to size the columns before the first row is written
+SIZING_ROWS = 200
+#: rows between two progress reports
+PROGRESS_EVERY = 2000
+
+
 def render_xlsx(report: ReportData) -> bytes:
-    wb, ws = new_workbook(str(report.title))
-    bold = Font(bold=True)
-    write_cell(ws, 1, 1, str(report.title)).font = Font(bold=True, size=14)
-    write_cell(ws, 2, 1, report.subtitle)
-    widths = [_width(str(c.header)) for c in report.columns]
-    fill = PatternFill("solid", fgColor="DDE7E3")
-    line = Side(style="thin", color="999999")
+    """The report as an ``.xlsx`` file in memory (a download answered in the request)."""
+    out = io.BytesIO()
+    write_xlsx(report, out)
+    return out.getvalue()
+
+
+def write_xlsx(report: ReportData, out: Any, progress: Callable[[int], None] | None = None) -> int:
+    """Write the report as ``.xlsx`` to ``out`` (a path or a binary file) row by row, holding no more
+    than :data:`SIZING_ROWS` rows at a time, and return the number of rows. ``progress(rows)`` is
+    called every :data:`PROGRESS_EVERY` rows. Columns are sized to the header and the first rows."""
+    wb, ws = new_streaming_workbook(str(report.title))
+    rows = iter(report.rows)
+    first = list(itertools.islice(rows, SIZING_ROWS))
     for i, col in enumerate(report.columns, start=1):
-        cell = write_cell(ws, HEADER_ROW, i, str(col.header))
-        cell.font = bold
-        cell.fill = fill
-        cell.border = Border(bottom=line)
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    r = HEADER_ROW
-    for row in report.rows:
-        r += 1
-        for i, col in enumerate(report.columns, start=1):
-            value = row.get(col.key)
-            cell = write_cell(ws, r, i, _cell_value(value, col.kind))
-            if col.kind in FORMATS:
-                cell.number_format = FORMATS[col.kind]
-            widths[i - 1] = max(widths[i - 1], _width(format_value(value, col.kind)))
-    if report.totals is not None:
-        r += 1
-        for i, col in enumerate(report.columns, start=1):
-            total: Any = _("Total") if i == 1 else _cell_value(report.totals.get(col.key), col.kind)
-            cell = write_cell(ws, r, i, total)
-            cell.font = bold
-            cell.border = Border(top=line)
-            if i > 1 and col.kind in FORMATS:
-                cell.number_format = FORMATS[col.kind]
-            if total is not None:
-                widths[i - 1] = max(widths[i - 1], _width(format_value(total, col.kind if i > 1 else "text")))
-    for i, w in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = min(max(w + 2, 6), 60)
-    ws.freeze_panes = ws.cell(row=HEADER_ROW + 1, column=1)
+        width = max(
+            [_width(str(col.header)), MIN_WIDTH.get(col.kind, 4)]
+            + [_width(format_value(row.get(col.key), col.kind)) for row in first]
+        )
+        ws.column_dimensions[get_column_letter(i)].width = min(max(width + 2, 6), 60)
+    ws.freeze_panes = f"A{HEADER_ROW + 1}"
     ws.sheet_view.zoomScale = 100
+    title = stream_cell(ws, str(report.title))
+    title.font = Font(bold=True, size=14)
+    ws.append([title])
+    ws.append([stream_cell(ws, report.subtitle)])
+    ws.append([])
+    ws.append([_header_cell(ws, col.header) for col in report.columns])
+    written = 0
+    for row in itertools.chain(first, rows):
+        ws.append([_value_cell(ws, row.get(col.key), col.kind) for col in report.columns])
+        written += 1
+        if progress is not None and written % PROGRESS_EVERY == 0:
+            progress(written)
+    if report.totals is not None:
+        ws.append(_totals(ws, report))
     wb.properties.title = str(report.title)
     wb.properties.creator = "Prepay"
-    return workbook_bytes(wb)
+    wb.save(out)
+    if progress is not None:
+        progress(written)
+    return written
+
+
+def _header_cell(ws: Any, header: Any) -> Any:
+    cell = stream_cell(ws, str(header))
+    cell.font = Font(bold=True)
+    cell.fill = PatternFill("solid", fgColor="DDE7E3")
+    cell.border = Border(bottom=Side(style="thin", color="999999"))
+    cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    return cell
+
+
+def _value_cell(ws: Any, value: Any, kind: str) -> Any:
+    cell = stream_cell(ws, _cell_value(value, kind))
+    if kind in FORMATS:
+        cell.number_format = FORMATS[kind]
+    return cell
+
+
+def _totals(ws: Any, report: ReportData) -> list[Any]:
+    """The totals row: "Total" in the first column, the report's totals under their columns."""
+    totals = report.totals or {}
+    cells = []
+    for i, col in enumerate(report.columns):
+        value: Any = _("Total") if i == 0 else _cell_value(totals.get(col.key), col.kind)
+        cell = stream_cell(ws, value)
+        cell.font = Font(bold=True)
+        cell.border = Border(top=Side(style="thin", color="999999"))
+        if i > 0 and col.kind in FORMATS:
+            cell.number_format = FORMATS[col.kind]
+        cells.append(cell)
+    return cells
 
 
 def chart_svg(report: ReportData) -> str | None:

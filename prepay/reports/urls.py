@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from prepay.reconciliation import views as reconciliation
-from prepay.reports import views
+from prepay.reports import export_views, views
 
 app_name = "reports"
 
@@ -24,5 +24,8 @@ urlpatterns = [
         reconciliation.sign_off,
         name="reconciliation-sign-off",
     ),
+    path("exports/", export_views.exports, name="exports"),
+    path("exports/<uuid:token>/download/", export_views.download, name="export-download"),
+    path("<slug:slug>/export/", export_views.ask, name="export-ask"),
     path("<slug:slug>/", views.report, name="report"),
 ]

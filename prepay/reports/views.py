@@ -10,40 +10,51 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
-from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django_tables2 import Table
 
 from prepay.common.replica import reading_reports
 from prepay.domain.reporting import Period, month_period, previous_ten_day_period, ten_day_period
 from prepay.reports import queries as q
-from prepay.reports.definitions import REPORTS
-from prepay.reports.exports import PDF_TYPE, XLSX_TYPE, render_pdf, render_xlsx
+from prepay.reports.definitions import REPORTS, bind_filters, invalid_filters_text
+from prepay.reports.exports import PDF_TYPE, XLSX_TYPE, download_name, render_pdf, render_xlsx
 from prepay.reports.tables import table_for, table_rows
 from prepay.telemetry import problems
 from prepay.tenancy.scoping import holds
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 PER_PAGE = 100
 MAX_PER_PAGE = 1000
 
 
-def reports_required(view: View) -> View:
-    """Sign-in, then 403 unless the user holds ``reports.view`` on some site or group. A GET reads the
-    read replica when one is configured (``request.replica`` says where it read and how far behind
-    the replica is; :mod:`prepay.common.replica`); anything that may write reads the primary."""
+def reports_access(view: View) -> View:
+    """Sign-in, then 403 unless the user holds ``reports.view`` on some site or group."""
 
     @login_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not holds(request.user, q.REPORTS):
             raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def reports_required(view: View) -> View:
+    """:func:`reports_access`, and a GET reads the read replica when one is configured
+    (``request.replica`` says where it read and how far behind the replica is;
+    :mod:`prepay.common.replica`); anything that may write reads the primary."""
+
+    @reports_access
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.method not in ("GET", "HEAD"):
             return view(request, *args, **kwargs)
         with reading_reports() as where:
@@ -78,23 +89,23 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
     definition = REPORTS.get(slug)
     if definition is None:
         raise Http404
-    params = request.GET.copy()
-    for key, value in definition.defaults(q.local_today()).items():
-        if not params.get(key):
-            params[key] = value
-    fs = definition.filterset(params, queryset=definition.queryset(request.user), request=request)
+    fs = bind_filters(definition, request.GET, request)
     export = request.GET.get("export", "")
     if not fs.is_valid():
         if export:
-            return HttpResponse(_invalid_filters(fs), status=400, content_type="text/plain; charset=utf-8")
+            return HttpResponse(
+                invalid_filters_text(fs), status=400, content_type="text/plain; charset=utf-8"
+            )
         return render(request, "reports/report.html", {"definition": definition, "filter": fs}, status=400)
     data = definition.build(request.user, fs)
+    if export not in ("", "xlsx", "pdf"):
+        raise Http404
+    if export and len(data.rows) > settings.PREPAY_EXPORT_DIRECT_ROWS:
+        return HttpResponse(_too_many(len(data.rows)), status=400, content_type="text/plain; charset=utf-8")
     if export == "xlsx":
         return _download(render_xlsx(data), XLSX_TYPE, f"{slug}.xlsx")
     if export == "pdf":
         return _download(render_pdf(data), PDF_TYPE, f"{slug}.pdf")
-    if export:
-        raise Http404
     table = _configure_table(request, table_for(data)(table_rows(data)))
     context = {
         "definition": definition,
@@ -102,19 +113,32 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
         "data": data,
         "table": table,
         "query": _query_without(request, ("export", "page", "sort")),
+        "filters": _filters(request),
+        "direct_rows": settings.PREPAY_EXPORT_DIRECT_ROWS,
         "periods": _period_links(slug),
     }
     return render(request, "reports/report.html", context)
 
 
-def _invalid_filters(fs: Any) -> str:
-    """ "Invalid filters." and one line per field error, in the active language (for refused exports)."""
-    lines = [_("Invalid filters.")]
-    for name, errors in fs.form.errors.items():
-        field = fs.form.fields.get(name)
-        label = str(field.label) if field is not None and field.label else name
-        lines += [f"{label}: {e}" for e in errors]
-    return "\n".join(lines) + "\n"
+def _too_many(rows: int) -> str:
+    return (
+        _(
+            "This report has %(rows)s rows, more than a direct download holds (%(limit)s). Narrow the "
+            "filters, or use the Excel button on the report page: the file is prepared in the background."
+        )
+        % {"rows": f"{rows:,}", "limit": f"{settings.PREPAY_EXPORT_DIRECT_ROWS:,}"}
+        + "\n"
+    )
+
+
+def _filters(request: HttpRequest) -> list[tuple[str, str]]:
+    """The page's filters as (name, value) pairs, for the form that asks for a background export."""
+    return [
+        (name, value)
+        for name, values in request.GET.lists()
+        if name not in ("export", "page", "sort", "per_page")
+        for value in values
+    ]
 
 
 def _whole_number(text: str | None, default: int) -> int:
@@ -143,12 +167,8 @@ def _configure_table(request: HttpRequest, table: Table) -> Table:
 
 
 def _download(content: bytes, content_type: str, filename: str) -> HttpResponse:
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    lang = "zh" if (get_language() or "").startswith("zh") else "en"
     response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = (
-        f'attachment; filename="prepay-{filename.replace(".", f"-{stamp}-{lang}.")}"'
-    )
+    response["Content-Disposition"] = f'attachment; filename="{download_name(filename)}"'
     return response
 
 
