@@ -123,7 +123,7 @@ class Sheet:
 
     @property
     def balanced(self) -> bool:
-        return all(v == 0 for v in self.difference.values.values())
+        return _balanced(self.difference)
 
     @property
     def changed_since_sign_off(self) -> bool:
@@ -201,9 +201,9 @@ def info_lines(site: Site, period: Period) -> tuple[list[Line], int]:
     return [refunds, unpointed, agents, cashup, net], late
 
 
-def reconciliation_sheet(site: Site, period: Period) -> Sheet:
-    """The sheet of ``site`` for the ten-day ``period`` (the caller has checked the user may see it)."""
-    from prepay.reconciliation.models import Handover, SignOff
+def _cash_position(site: Site, period: Period) -> tuple[list[Line], Line, list[Any], Line, Line]:
+    """The takings lines, their total, the handovers, what they add up to and the difference."""
+    from prepay.reconciliation.models import Handover
 
     lines = takings_lines(site, period)
     takings = Line("takings", _("Takings to hand over"))
@@ -222,22 +222,38 @@ def reconciliation_sheet(site: Site, period: Period) -> Sheet:
     difference = Line("difference", _("Difference (handed over − takings)"))
     for m in METHODS:
         difference.values[m] = handed.values[m] - takings.values[m]
+    return lines, takings, handovers, handed, difference
+
+
+def _balanced(difference: Line) -> bool:
+    return all(v == 0 for v in difference.values.values())
+
+
+def _sign_off(site: Site, period: Period) -> Any:
+    from prepay.reconciliation.models import SignOff
+
+    return SignOff.objects.filter(site=site, period_start=period.start).select_related("signed_by").first()
+
+
+def reconciliation_sheet(site: Site, period: Period) -> Sheet:
+    """The sheet of ``site`` for the ten-day ``period`` (the caller has checked the user may see it)."""
+    lines, takings, handovers, handed, difference = _cash_position(site, period)
     info, late = info_lines(site, period)
-    sign_off = (
-        SignOff.objects.filter(site=site, period_start=period.start).select_related("signed_by").first()
+    return Sheet(
+        site, period, lines, takings, handovers, handed, difference, info, late, _sign_off(site, period)
     )
-    return Sheet(site, period, lines, takings, handovers, handed, difference, info, late, sign_off)
 
 
 def period_totals(site: Site, period: Period) -> dict[str, Any]:
-    """Takings, handed over and difference (totals over the methods) and the sign-off, for the list."""
-    sheet = reconciliation_sheet(site, period)
+    """Takings, handed over and difference (totals over the methods) and the sign-off, for the list:
+    the sheet's own figures, without the lines for information that only the sheet shows."""
+    _lines, takings, _handovers, handed, difference = _cash_position(site, period)
     return {
-        "takings": sheet.takings.total,
-        "handed": sheet.handed.total,
-        "difference": sheet.difference.total,
-        "balanced": sheet.balanced,
-        "sign_off": sheet.sign_off,
+        "takings": takings.total,
+        "handed": handed.total,
+        "difference": difference.total,
+        "balanced": _balanced(difference),
+        "sign_off": _sign_off(site, period),
     }
 
 
