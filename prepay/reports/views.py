@@ -78,7 +78,8 @@ def suspicious_panel(user: Any) -> dict[str, Any]:
 
 @reports_required
 def report(request: HttpRequest, slug: str) -> HttpResponse:
-    """One report on screen (filtered, sorted, paginated) or, with ``?export=xlsx|pdf``, as a file.
+    """One report on screen (filtered, sorted, paginated) or, with ``?export=xlsx|pdf``, as a file
+    (up to ``PREPAY_EXPORT_DIRECT_ROWS`` rows; more are exported in the background: export_views).
 
     Missing dates default to the report's period (the current ten-day period for sales). Invalid
     filters (including a site, point or operator outside the user's scope, a date that is not one, a
@@ -113,7 +114,7 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
         "data": data,
         "table": table,
         "query": _query_without(request, ("export", "page", "sort")),
-        "filters": _filters(request),
+        "filters": _filters(fs.data),
         "direct_rows": settings.PREPAY_EXPORT_DIRECT_ROWS,
         "periods": _period_links(slug),
     }
@@ -131,11 +132,12 @@ def _too_many(rows: int) -> str:
     )
 
 
-def _filters(request: HttpRequest) -> list[tuple[str, str]]:
-    """The page's filters as (name, value) pairs, for the form that asks for a background export."""
+def _filters(data: Any) -> list[tuple[str, str]]:
+    """The filters the page shows (the defaults filled in) as (name, value) pairs, for the form that
+    asks for a background export: the export covers the period on screen."""
     return [
         (name, value)
-        for name, values in request.GET.lists()
+        for name, values in data.lists()
         if name not in ("export", "page", "sort", "per_page")
         for value in values
     ]

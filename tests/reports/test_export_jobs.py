@@ -14,10 +14,12 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from prepay.billing import jobs as billing_jobs
+from prepay.domain.reporting import ten_day_period
 from prepay.reports import export_jobs, exports
 from prepay.reports.base import Col, ReportData
 from prepay.reports.exports import HEADER_ROW
 from prepay.reports.models import ExportJob, ExportStatus
+from prepay.reports.queries import local_today
 
 SALES = reverse("reports:report", args=["sales"])
 ASK = reverse("reports:export-ask", args=["sales"])
@@ -177,6 +179,8 @@ class DirectLimitTestCase:
         client.force_login(sales.world.finance)
         page = client.get(SALES, {"site": sales.world.a1.site.pk}).content.decode()  # 2 rows
         assert 'id="export-background"' in page and 'name="site"' in page
+        period = ten_day_period(local_today())  # the period on screen, though the address has none
+        assert f'name="date_from" value="{period.start.isoformat()}"' in page
         refused = client.get(SALES, {"export": "xlsx"})
         assert refused.status_code == 400 and "more than a direct download holds" in refused.content.decode()
         assert client.get(SALES, {"export": "pdf"}).status_code == 400
