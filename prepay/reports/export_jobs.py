@@ -118,7 +118,7 @@ def claim(pk: int | None = None, now: datetime | None = None) -> ExportJob | Non
 def run(job: ExportJob) -> ExportJob:
     """Write ``job``'s workbook (see the module docstring); the job comes back done or failed."""
     target = file_of(job)
-    partial = target.with_suffix(".part")
+    partial = target.with_suffix(f".{job.attempts}.part")  # a runner that lost its claim writes its own
     try:
         with translation.override(job.language):
             data = _report(job)
