@@ -16,6 +16,8 @@ Environment:
   PREPAY_EXPORT_DIRECT_ROWS  rows up to which a report's Excel or PDF is answered in the request
                       (default 10000); larger Excel exports are prepared in the background
                       (prepay/reports/export_jobs.py, docs/reports.md)
+  PREPAY_EXPORTS_IN_WEB "0": the web process does not start background exports itself; the billing
+                      daemon (runbilling) runs them on its next pass (default "1": both may)
 
 E-mail (notifications to customers and staff; prepay/notify/mailconfig.py, docs/billing.md):
   PREPAY_EMAIL_URL    how mail leaves: smtp://user:pass@host:587?tls=1 (STARTTLS),
@@ -288,6 +290,7 @@ SIMPLE_HISTORY_REVERT_DISABLED = True  # history is for reading; changes go thro
 PREPAY_ROUNDING = os.environ.get("PREPAY_ROUNDING", "ROUND_HALF_UP")
 PREPAY_BACKUP_DIR = Path(os.environ.get("PREPAY_BACKUP_DIR", VAR_DIR / "backups"))
 PREPAY_EXPORT_DIRECT_ROWS = int(os.environ.get("PREPAY_EXPORT_DIRECT_ROWS", "10000"))
+PREPAY_EXPORTS_IN_WEB = _env_bool("PREPAY_EXPORTS_IN_WEB", default=True)
 
 LOGGING = {
     "version": 1,

@@ -106,6 +106,17 @@ def stream_cell(ws: Any, value: Any) -> Cell:
     return set_value(WriteOnlyCell(ws), value)
 
 
+def stream_row(ws: Any, cells: Iterable[Any]) -> None:
+    """Append a row of cells made by :func:`stream_cell` (or nothing, for a blank row) to ``ws``."""
+    ws.append(list(cells))
+
+
+def save_streaming(wb: Workbook, out: Any) -> None:
+    """Write the write-only workbook ``wb`` to ``out`` (a path or a binary file). Its cells were made
+    by :func:`stream_cell`, so none of them is a formula."""
+    wb.save(out)
+
+
 def _neutralise(cell: Cell) -> None:
     """Make a text cell that would be a formula a plain string cell with the quote-prefix style."""
     if isinstance(cell.value, str) and (cell.data_type == "f" or is_formula_like(cell.value)):
@@ -154,7 +165,9 @@ __all__ = [
     "csv_writer",
     "is_formula_like",
     "new_streaming_workbook",
+    "save_streaming",
     "stream_cell",
+    "stream_row",
     "new_workbook",
     "set_value",
     "workbook_bytes",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from django.conf import settings
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -36,7 +37,8 @@ def ask(request: HttpRequest, slug: str) -> HttpResponse:
     except export_jobs.ExportRefused as refused:
         context = {"jobs": _own(request), "refusal": refused.message, "poll": POLL}
         return render(request, "reports/exports.html", context, status=400)
-    export_jobs.start_in_background(job)
+    if settings.PREPAY_EXPORTS_IN_WEB:
+        export_jobs.start_in_background(job)
     return redirect(f"{reverse('reports:exports')}?new={job.token}")
 
 

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
-from prepay.common.spreadsheet import new_streaming_workbook, stream_cell
+from prepay.common.spreadsheet import new_streaming_workbook, save_streaming, stream_cell, stream_row
 from prepay.reports.base import NUMERIC, ReportData, format_value
 
 HEADER_ROW = 4
@@ -94,21 +94,21 @@ def write_xlsx(report: ReportData, out: Any, progress: Callable[[int], None] | N
     ws.sheet_view.zoomScale = 100
     title = stream_cell(ws, str(report.title))
     title.font = Font(bold=True, size=14)
-    ws.append([title])
-    ws.append([stream_cell(ws, report.subtitle)])
-    ws.append([])
-    ws.append([_header_cell(ws, col.header) for col in report.columns])
+    stream_row(ws, [title])
+    stream_row(ws, [stream_cell(ws, report.subtitle)])
+    stream_row(ws, [])
+    stream_row(ws, [_header_cell(ws, col.header) for col in report.columns])
     written = 0
     for row in itertools.chain(first, rows):
-        ws.append([_value_cell(ws, row.get(col.key), col.kind) for col in report.columns])
+        stream_row(ws, [_value_cell(ws, row.get(col.key), col.kind) for col in report.columns])
         written += 1
         if progress is not None and written % PROGRESS_EVERY == 0:
             progress(written)
     if report.totals is not None:
-        ws.append(_totals(ws, report))
+        stream_row(ws, _totals(ws, report))
     wb.properties.title = str(report.title)
     wb.properties.creator = "Prepay"
-    wb.save(out)
+    save_streaming(wb, out)
     if progress is not None:
         progress(written)
     return written
