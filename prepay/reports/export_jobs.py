@@ -28,7 +28,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connections, transaction
+from django.db import connections, transaction
 from django.db.models import F, Q
 from django.http import QueryDict
 from django.utils import timezone, translation
@@ -168,7 +168,6 @@ def _report(job: ExportJob) -> Any:
 
 def run_due() -> int:
     """The billing daemon's share: run every claimable job, then delete files kept :data:`KEEP`."""
-    close_old_connections()
     ran = 0
     try:
         while (job := claim()) is not None:
