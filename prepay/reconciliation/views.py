@@ -70,17 +70,19 @@ def periods(request: HttpRequest) -> HttpResponse:
     if chosen:
         sites = sites.filter(pk=int(chosen)) if chosen.isdigit() and len(chosen) < 10 else sites.none()
     today = local_today()
+    shown = list(sites)
+    listed = rec.periods_before(today, PERIODS_LISTED)
+    figures = rec.period_list(shown, listed)
     rows = []
-    for site in sites:
-        for period in rec.periods_before(today, PERIODS_LISTED):
-            totals = rec.period_totals(site, period)
+    for site in shown:
+        for period in listed:
             rows.append(
                 {
                     "site": site,
                     "period": period,
                     "over": period.end < today,
                     "url": _sheet_url(site, period),
-                    **totals,
+                    **figures[(site.pk, period.start)],
                 }
             )
     choices = Site.objects.for_user(request.user, REPORTS).order_by("group__code", "code")

@@ -28,7 +28,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils.translation import gettext_lazy as _
 
 from prepay.domain.reporting import Period, ten_day_period
@@ -201,28 +201,42 @@ def info_lines(site: Site, period: Period) -> tuple[list[Line], int]:
     return [refunds, unpointed, agents, cashup, net], late
 
 
-def _cash_position(site: Site, period: Period) -> tuple[list[Line], Line, list[Any], Line, Line]:
-    """The takings lines, their total, the handovers, what they add up to and the difference."""
-    from prepay.reconciliation.models import Handover
-
-    lines = takings_lines(site, period)
+def _takings(lines: list[Line]) -> Line:
     takings = Line("takings", _("Takings to hand over"))
     for line in lines:
         for m in METHODS:
             takings.values[m] += line.values[m]
         takings.extra += line.extra
+    return takings
+
+
+def _handed(handovers: list[Any]) -> Line:
+    handed = Line("handed", _("Handed over"))
+    for h in handovers:
+        handed.add(h.method, h.amount)
+    return handed
+
+
+def _difference(handed: Line, takings: Line) -> Line:
+    difference = Line("difference", _("Difference (handed over − takings)"))
+    for m in METHODS:
+        difference.values[m] = handed.values[m] - takings.values[m]
+    return difference
+
+
+def _cash_position(site: Site, period: Period) -> tuple[list[Line], Line, list[Any], Line, Line]:
+    """The takings lines, their total, the handovers, what they add up to and the difference."""
+    from prepay.reconciliation.models import Handover
+
+    lines = takings_lines(site, period)
+    takings = _takings(lines)
     handovers = list(
         Handover.objects.filter(site=site, period_start=period.start)
         .select_related("recorded_by")
         .order_by("deposited_on", "pk")
     )
-    handed = Line("handed", _("Handed over"))
-    for h in handovers:
-        handed.add(h.method, h.amount)
-    difference = Line("difference", _("Difference (handed over − takings)"))
-    for m in METHODS:
-        difference.values[m] = handed.values[m] - takings.values[m]
-    return lines, takings, handovers, handed, difference
+    handed = _handed(handovers)
+    return lines, takings, handovers, handed, _difference(handed, takings)
 
 
 def _balanced(difference: Line) -> bool:
@@ -244,17 +258,61 @@ def reconciliation_sheet(site: Site, period: Period) -> Sheet:
     )
 
 
-def period_totals(site: Site, period: Period) -> dict[str, Any]:
-    """Takings, handed over and difference (totals over the methods) and the sign-off, for the list:
-    the sheet's own figures, without the lines for information that only the sheet shows."""
-    _lines, takings, _handovers, handed, difference = _cash_position(site, period)
-    return {
-        "takings": takings.total,
-        "handed": handed.total,
-        "difference": difference.total,
-        "balanced": _balanced(difference),
-        "sign_off": _sign_off(site, period),
+def period_list(sites: list[Site], periods: list[Period]) -> dict[tuple[int, date], dict[str, Any]]:
+    """Takings, handed over and difference (totals over the methods), whether the sheet balances and
+    its sign-off, by (site id, period start), for every site and period asked: the sheets' own
+    figures (the takings are every cash line at the site's points, whatever made them), read in three
+    queries however many sites and periods — one pass over the cash book with a sum per period, the
+    handovers and the sign-offs — without the lines for information that only the sheet shows."""
+    from prepay.reconciliation.models import Handover, SignOff
+
+    out: dict[tuple[int, date], dict[str, Any]] = {}
+    if not sites or not periods:
+        return out
+    ids = [s.pk for s in sites]
+    starts = [p.start for p in periods]
+    bounds = [day_bounds(p) for p in periods]
+    sums = {
+        f"p{i}": Sum("amount", filter=Q(created_at__gte=start, created_at__lt=end))
+        for i, (start, end) in enumerate(bounds)
     }
+    takings: dict[tuple[int, date], Line] = {}
+    handed: dict[tuple[int, date], Line] = {}
+    for site in ids:
+        for p in periods:
+            takings[(site, p.start)] = _takings([])
+            handed[(site, p.start)] = _handed([])
+    rows = (
+        JournalLine.objects.filter(
+            book=ledger.CASH,
+            point__site__in=ids,
+            created_at__gte=min(b[0] for b in bounds),
+            created_at__lt=max(b[1] for b in bounds),
+        )
+        .values("point__site", "method")
+        .annotate(**sums)
+    )
+    for r in rows:
+        for i, p in enumerate(periods):
+            takings[(r["point__site"], p.start)].add(r["method"], r[f"p{i}"] or ZERO)
+    for h in Handover.objects.filter(site__in=ids, period_start__in=starts).only(
+        "site_id", "period_start", "method", "amount"
+    ):
+        handed[(h.site_id, h.period_start)].add(h.method, h.amount)
+    signed = {
+        (s.site_id, s.period_start): s
+        for s in SignOff.objects.filter(site__in=ids, period_start__in=starts).select_related("signed_by")
+    }
+    for key, taken in takings.items():
+        difference = _difference(handed[key], taken)
+        out[key] = {
+            "takings": taken.total,
+            "handed": handed[key].total,
+            "difference": difference.total,
+            "balanced": _balanced(difference),
+            "sign_off": signed.get(key),
+        }
+    return out
 
 
 __all__ = [
@@ -263,7 +321,7 @@ __all__ = [
     "Sheet",
     "info_lines",
     "period_of",
-    "period_totals",
+    "period_list",
     "periods_before",
     "reconciliation_sheet",
     "takings_lines",

@@ -4,16 +4,33 @@ signing off — for finance and admins; auditors look only; cashiers and clerks 
 from __future__ import annotations
 
 import io
+from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from openpyxl import load_workbook
 
 from prepay.reconciliation.models import Handover, SignOff
+from prepay.reports.reconciliation import reconciliation_sheet
 from tests import factories as f
 
 LIST = reverse("reports:reconciliation")
+
+
+def _statements(client, params: dict) -> int:
+    """The SQL statements the list of periods runs for ``params``."""
+    seen: list[str] = []
+
+    def count(execute, sql, params, many, context):
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
+        page = client.get(LIST, params)
+    assert page.status_code == 200
+    return len(seen)
 
 
 def urls(till, start: str = "2026-06-01", site=None) -> dict[str, str]:
@@ -51,6 +68,50 @@ class PeriodsListTestCase:
             True,
             None,
         )
+
+    def test_each_row_holds_its_sheets_figures_read_in_the_same_queries_for_one_site_or_two(
+        self, client, till
+    ):
+        w = till.shop.world
+        Handover.objects.create(
+            site=w.a1.site,
+            period_start=date(2026, 6, 1),
+            deposited_on=date(2026, 6, 11),
+            method="cash",
+            amount=Decimal("250.00"),
+            reference="BOC-1",
+            handed_over_by="Wang Fang",
+            recorded_by=w.finance,
+        )
+        Handover.objects.create(
+            site=w.a1.site,
+            period_start=date(2026, 6, 11),
+            deposited_on=date(2026, 6, 12),
+            method="card",
+            amount=Decimal("5.00"),
+            reference="BOC-2",
+            handed_over_by="Wang Fang",
+            recorded_by=w.finance,
+        )
+        client.force_login(w.finance)
+        one = _statements(client, {"site": w.a1.site.pk})
+        both = _statements(client, {})
+        assert one == both
+        rows = client.get(LIST).context["rows"]
+        june = {r["period"].start.isoformat(): r for r in rows if r["site"] == w.a1.site}
+        assert (june["2026-06-01"]["takings"], june["2026-06-01"]["difference"]) == (
+            Decimal("310.00"),
+            Decimal("-60.00"),  # cash 250.00 - 290.00, card 0 - 20.00
+        )
+        assert (june["2026-06-11"]["handed"], june["2026-06-11"]["balanced"]) == (Decimal("5.00"), False)
+        for r in rows:
+            sheet = reconciliation_sheet(r["site"], r["period"])
+            assert (r["takings"], r["handed"], r["difference"], r["balanced"]) == (
+                sheet.takings.total,
+                sheet.handed.total,
+                sheet.difference.total,
+                sheet.balanced,
+            ), r["period"]
 
     def test_it_filters_by_site_and_shows_an_auditor_only_theirs(self, client, till):
         w = till.shop.world
