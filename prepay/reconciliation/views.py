@@ -18,6 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -27,6 +28,7 @@ from prepay.domain.reporting import Period
 from prepay.reconciliation import actions
 from prepay.reconciliation.forms import HandoverForm, SignOffForm
 from prepay.reports import reconciliation as rec
+from prepay.reports.export_audit import record_export
 from prepay.reports.exports import PDF_TYPE, XLSX_TYPE
 from prepay.reports.queries import REPORTS, local_today
 from prepay.reports.reconciliation_export import method_headers, render_sheet_pdf, render_sheet_xlsx
@@ -97,12 +99,20 @@ def sheet(request: HttpRequest, site_id: int, start: str) -> HttpResponse:
     data = rec.reconciliation_sheet(site, period)
     export = request.GET.get("export", "")
     name = f"reconciliation-{site.code}-{period.start.isoformat()}"
-    if export == "xlsx":
-        return _download(render_sheet_xlsx(data), XLSX_TYPE, f"{name}.xlsx")
-    if export == "pdf":
-        return _download(render_sheet_pdf(data), PDF_TYPE, f"{name}.pdf")
-    if export:
+    if export not in ("", "xlsx", "pdf"):
         raise Http404
+    if export:
+        made = render_sheet_xlsx(data) if export == "xlsx" else render_sheet_pdf(data)
+        record_export(
+            user=request.user,
+            report="reconciliation",
+            title=_("Reconciliation sheet"),
+            fmt=export,
+            rows=len(data.lines) + len(data.handovers) + len(data.info),
+            filters=urlencode([("site", str(site.pk)), ("period", period.start.isoformat())]),
+            site=site,
+        )
+        return _download(made, XLSX_TYPE if export == "xlsx" else PDF_TYPE, f"{name}.{export}")
     return _render_sheet(request, data, SignOffForm())
 
 

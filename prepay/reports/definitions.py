@@ -473,6 +473,10 @@ REPORTS: dict[str, Definition] = {
 }
 
 
+#: the query names of a report page that are not filters: the file asked for, the page and its sort
+NOT_FILTERS = ("export", "page", "per_page", "sort")
+
+
 def bind_filters(definition: Definition, query: Any, request: Any) -> df.FilterSet:
     """The report's filters bound to ``query`` (a QueryDict), missing dates taking the report's
     default period, choices scoped to ``request.user``."""
@@ -493,4 +497,4 @@ def invalid_filters_text(fs: df.FilterSet) -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["REPORTS", "Definition", "bind_filters", "invalid_filters_text"]
+__all__ = ["NOT_FILTERS", "REPORTS", "Definition", "bind_filters", "invalid_filters_text"]

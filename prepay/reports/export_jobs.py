@@ -34,7 +34,8 @@ from django.http import QueryDict
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from prepay.reports.definitions import REPORTS, bind_filters, invalid_filters_text
+from prepay.reports.definitions import NOT_FILTERS, REPORTS, bind_filters, invalid_filters_text
+from prepay.reports.export_audit import record_export, site_chosen
 from prepay.reports.exports import download_name, write_xlsx
 from prepay.reports.models import ExportJob, ExportStatus
 
@@ -72,7 +73,7 @@ def ask(user: Any, slug: str, query: QueryDict) -> ExportJob:
     if not fs.is_valid():
         raise ExportRefused(invalid_filters_text(fs))
     params = query.copy()
-    for name in ("export", "page", "per_page", "sort", "csrfmiddlewaretoken"):
+    for name in (*NOT_FILTERS, "csrfmiddlewaretoken"):
         params.pop(name, None)
     return ExportJob.objects.create(
         report=slug,
@@ -121,7 +122,8 @@ def run(job: ExportJob) -> ExportJob:
     partial = target.with_suffix(f".{job.attempts}.part")  # a runner that lost its claim writes its own
     try:
         with translation.override(job.language):
-            data = _report(job)
+            definition, fs = _report(job)
+            data = definition.build(job.created_by, fs)
             total = len(data.rows)
             ExportJob.objects.filter(pk=job.pk).update(total=total)
 
@@ -142,20 +144,31 @@ def run(job: ExportJob) -> ExportJob:
             claimed_until=None,
         )
     else:
-        ExportJob.objects.filter(pk=job.pk).update(
-            status=ExportStatus.DONE,
-            done=written,
-            total=written,
-            size=target.stat().st_size,
-            finished_at=timezone.now(),
-            claimed_until=None,
-            error="",
-        )
+        with transaction.atomic():
+            ExportJob.objects.filter(pk=job.pk).update(
+                status=ExportStatus.DONE,
+                done=written,
+                total=written,
+                size=target.stat().st_size,
+                finished_at=timezone.now(),
+                claimed_until=None,
+                error="",
+            )
+            record_export(
+                user=job.created_by,
+                report=job.report,
+                title=definition.title,
+                fmt="xlsx",
+                rows=written,
+                filters=job.params,
+                site=site_chosen(fs),
+            )
     job.refresh_from_db()
     return job
 
 
-def _report(job: ExportJob) -> Any:
+def _report(job: ExportJob) -> tuple[Any, Any]:
+    """The report's definition and its filters, bound and valid in the asker's scope of today."""
     definition = REPORTS.get(job.report)
     if definition is None:
         raise ExportRefused(_("There is no such report."))
@@ -163,7 +176,7 @@ def _report(job: ExportJob) -> Any:
     fs = bind_filters(definition, query, SimpleNamespace(user=job.created_by, GET=query))
     if not fs.is_valid():  # the user's scope shrank since they asked
         raise ExportRefused(invalid_filters_text(fs))
-    return definition.build(job.created_by, fs)
+    return definition, fs
 
 
 def run_due() -> int:

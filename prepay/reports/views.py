@@ -17,13 +17,15 @@ from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django_tables2 import Table
 
 from prepay.common.replica import reading_reports
 from prepay.domain.reporting import Period, month_period, previous_ten_day_period, ten_day_period
 from prepay.reports import queries as q
-from prepay.reports.definitions import REPORTS, bind_filters, invalid_filters_text
+from prepay.reports.definitions import NOT_FILTERS, REPORTS, bind_filters, invalid_filters_text
+from prepay.reports.export_audit import record_export, site_chosen
 from prepay.reports.exports import PDF_TYPE, XLSX_TYPE, download_name, render_pdf, render_xlsx
 from prepay.reports.tables import table_for, table_rows
 from prepay.telemetry import problems
@@ -103,10 +105,18 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404
     if export and len(data.rows) > settings.PREPAY_EXPORT_DIRECT_ROWS:
         return HttpResponse(_too_many(len(data.rows)), status=400, content_type="text/plain; charset=utf-8")
-    if export == "xlsx":
-        return _download(render_xlsx(data), XLSX_TYPE, f"{slug}.xlsx")
-    if export == "pdf":
-        return _download(render_pdf(data), PDF_TYPE, f"{slug}.pdf")
+    if export:
+        made = render_xlsx(data) if export == "xlsx" else render_pdf(data)
+        record_export(
+            user=request.user,
+            report=slug,
+            title=definition.title,
+            fmt=export,
+            rows=len(data.rows),
+            filters=urlencode(_filters(fs.data)),
+            site=site_chosen(fs),
+        )
+        return _download(made, XLSX_TYPE if export == "xlsx" else PDF_TYPE, f"{slug}.{export}")
     table = _configure_table(request, table_for(data)(table_rows(data)))
     context = {
         "definition": definition,
@@ -135,12 +145,7 @@ def _too_many(rows: int) -> str:
 def _filters(data: Any) -> list[tuple[str, str]]:
     """The filters the page shows (the defaults filled in) as (name, value) pairs, for the form that
     asks for a background export: the export covers the period on screen."""
-    return [
-        (name, value)
-        for name, values in data.lists()
-        if name not in ("export", "page", "sort", "per_page")
-        for value in values
-    ]
+    return [(name, value) for name, values in data.lists() if name not in NOT_FILTERS for value in values]
 
 
 def _whole_number(text: str | None, default: int) -> int:

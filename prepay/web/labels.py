@@ -31,6 +31,7 @@ VERB_LABELS: dict[str, Any] = {
     "payment.statement": gettext_lazy("Payment statement checked"),
     "receipt.reprint": gettext_lazy("Receipt re-printed"),
     "receipt.print": gettext_lazy("Receipt printed"),
+    "report.export": gettext_lazy("Report exported"),
     "reversal.request": gettext_lazy("Reversal requested"),
     "reversal.approve": gettext_lazy("Reversal approved"),
     "reversal.reject": gettext_lazy("Reversal rejected"),
