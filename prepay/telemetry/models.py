@@ -56,6 +56,25 @@ class MeterLink(models.Model):
         return str(self.meter)
 
 
+class ChannelClaim(models.Model):
+    """A way to several meters that takes one master at a time — a gateway or serial server
+    (``tcp:<host>:<port>``), a DTU that dials in (``dtu:<id>``) — held by the poller that polls the
+    meters behind it (see :func:`prepay.meters.drivers.registry.channel_of`). Rows are made when a
+    poller first meets the channel and never deleted; a claim is ``claimed_until``/``claimed_by``,
+    like a :class:`MeterLink`'s, and runs out with the poller's lease."""
+
+    key = models.CharField(_("meter channel"), max_length=160, unique=True)
+    claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
+    claimed_by = models.CharField(_("claimed by"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("meter channel")
+        verbose_name_plural = _("meter channels")
+
+    def __str__(self) -> str:
+        return self.key
+
+
 class ReadingSource(models.TextChoices):
     POLL = "poll", _("Polled")
     PUSH = "push", _("Pushed by the meter")

@@ -44,10 +44,11 @@ from django.utils import timezone
 from prepay.domain.money import energy as q_energy
 from prepay.domain.money import money as q_money
 from prepay.meters.drivers.base import Capability, DriverError, MeterDriver, Reading, RelayOp, Target
-from prepay.meters.drivers.registry import DriverPool
+from prepay.meters.drivers.registry import DriverPool, channel_of
 from prepay.meters.models import Meter
 from prepay.telemetry.bookkeeping import ensure_link, finish_command, hold_command, record_wire_events
 from prepay.telemetry.models import (
+    ChannelClaim,
     CommandKind,
     CommandStatus,
     MeterCommand,
@@ -243,6 +244,7 @@ class Poller:
             outcomes = self.run(self._talk(work))
             t2 = time.perf_counter()
             self._write(outcomes, summary)
+            self._release_channels()
             summary.talk_seconds = t2 - t1
             summary.write_seconds = time.perf_counter() - t2
         summary.seconds = time.perf_counter() - t0
@@ -260,6 +262,12 @@ class Poller:
         return record_wire_events(events) if events else 0
 
     def _claim(self, now: datetime, meters: Iterable[Meter] | None) -> list[int]:
+        """Claim due links (or exactly ``meters``' links) with the channels they are reached through:
+        a link behind a gateway, serial server or DTU is claimed only with its channel, which one
+        poller holds at a time (:class:`ChannelClaim`); links of channels another poller holds stay
+        for it. A DTU's channel is taken by the poller whose listener holds the DTU's connection;
+        any other poller takes it only once its links are overdue by more than a lease (nobody holds
+        the connection: the poll fails and says so, and the meter goes offline)."""
         until = now + timedelta(seconds=self.lease)
         with transaction.atomic():
             if meters is not None:
@@ -274,10 +282,64 @@ class Poller:
             )
             if connection.features.has_select_for_update_skip_locked:
                 qs = qs.select_for_update(skip_locked=True, of=("self",))
-            ids = list(qs.values_list("pk", flat=True)[: self.batch])
+            rows = list(
+                qs.values_list(
+                    "pk", "next_poll_at", "meter__serial", "meter__protocol", "meter__comm_params"
+                )[: self.batch]
+            )
+            channel = {
+                pk: channel_of(Target(0, serial, protocol, dict(params or {})))
+                for pk, _due, serial, protocol, params in rows
+            }
+            here = self._dtus_here() if meters is None else None
+            overdue = now - timedelta(seconds=self.lease)
+            asked = {
+                channel[pk]
+                for pk, due, *_meter in rows
+                if channel[pk]
+                and (
+                    here is None
+                    or not channel[pk].startswith("dtu:")
+                    or channel[pk][4:] in here
+                    or due < overdue
+                )
+            }
+            held = self._claim_channels(asked, now, until)
+            ids = [pk for pk, *_rest in rows if not channel[pk] or channel[pk] in held]
             if ids:
                 MeterLink.objects.filter(pk__in=ids).update(claimed_until=until, claimed_by=self.name)
             return ids
+
+    def _dtus_here(self) -> set[str]:
+        """The ids of the DTUs whose connection this poller's listener holds now."""
+        listener = self.pool.dial_in if self.pool is not None else None
+        if listener is None:
+            return set()
+
+        async def connected() -> set[str]:
+            return listener.connected_ids()
+
+        return self.run(connected())
+
+    def _claim_channels(self, keys: set[str], now: datetime, until: datetime) -> set[str]:
+        """Of ``keys``, the channels this poller now holds until ``until``: those free, run out or
+        already its own (rows are made on first sight, in key order so pollers never deadlock)."""
+        if not keys:
+            return set()
+        ordered = sorted(keys)
+        ChannelClaim.objects.bulk_create([ChannelClaim(key=k) for k in ordered], ignore_conflicts=True)
+        free = ChannelClaim.objects.filter(key__in=ordered).filter(
+            Q(claimed_until__isnull=True) | Q(claimed_until__lt=now) | Q(claimed_by=self.name)
+        )
+        if connection.features.has_select_for_update_skip_locked:
+            free = free.select_for_update(skip_locked=True)
+        held = set(free.values_list("key", flat=True))
+        ChannelClaim.objects.filter(key__in=held).update(claimed_until=until, claimed_by=self.name)
+        return held
+
+    def _release_channels(self) -> None:
+        """Give back the channels this poller holds (its cycle's links are written)."""
+        ChannelClaim.objects.filter(claimed_by=self.name).update(claimed_until=None, claimed_by="")
 
     def _load(self, link_ids: list[int], now: datetime) -> list[tuple[int, Target, list[_Job]]]:
         links = list(MeterLink.objects.filter(pk__in=link_ids).select_related("meter__model"))

@@ -409,6 +409,10 @@ class DialInServer:
         conn = self.holders.get(dtu_id)
         return conn if conn is not None and not conn.closed else None
 
+    def connected_ids(self) -> set[str]:
+        """The ids of the DTUs connected and registered here now (call it on the server's loop)."""
+        return {dtu_id for dtu_id, conn in self.holders.items() if not conn.closed}
+
     async def wait_for(self, dtu_id: str, timeout: float = 5.0) -> None:
         """Wait until DTU ``dtu_id`` has registered (tests, start-up)."""
 

@@ -45,6 +45,38 @@ def mqtt_url() -> tuple[str, int]:
     return url.hostname or "127.0.0.1", url.port or 1883
 
 
+#: default TCP port of each protocol reached through a gateway or serial server (None: must be given)
+DEFAULT_PORTS: dict[str, int | None] = {
+    Protocol.DLT645: None,
+    Protocol.CJT188: None,
+    Protocol.MODBUS_TCP: 502,
+}
+
+
+def endpoint(target: Target) -> tuple[str, int]:
+    """(host, port) of the gateway or serial server ``target`` is reached through (``config`` error
+    when its parameters lack them)."""
+    host = str(param(target, "host", str, "127.0.0.1"))
+    return host, int(param(target, "port", int, DEFAULT_PORTS.get(target.protocol)))
+
+
+def channel_of(target: Target) -> str:
+    """The shared way to ``target`` that one poller at a time may use (prepay.telemetry.poller claims
+    it): ``dtu:<id>`` for a meter behind a DTU that dials in, ``tcp:<host>:<port>`` for a meter behind
+    a gateway or serial server (every meter on that bus shares it), and "" for a meter that shares
+    nothing a poller must hold (MQTT: each message goes through the broker) or whose parameters are
+    wrong (its poll says why)."""
+    try:
+        if target.protocol == Protocol.DLT645 and target.comm_params.get("dtu"):
+            return f"dtu:{target.comm_params['dtu']}"
+        if target.protocol in DEFAULT_PORTS:
+            host, port = endpoint(target)
+            return f"tcp:{host}:{port}"
+    except DriverError:
+        return ""
+    return ""
+
+
 class DriverPool:
     """Shared transports for one poller. ``listen``: (host, port) for DTUs that dial in.
 
@@ -96,8 +128,7 @@ class DriverPool:
         return factory(target, self)
 
     def tcp_link(self, target: Target, kind: str, reader: Callable[[], Any]) -> Link[Any]:
-        host = str(param(target, "host", str, "127.0.0.1"))
-        port = int(param(target, "port", int))
+        host, port = endpoint(target)
         key = (kind, host, port)
         link = self.links.get(key)
         if link is None:
@@ -114,8 +145,7 @@ class DriverPool:
         return link
 
     def gateway(self, target: Target) -> ModbusGateway:
-        host = str(param(target, "host", str, "127.0.0.1"))
-        port = int(param(target, "port", int, 502))
+        host, port = endpoint(target)
         gw = self.gateways.get((host, port))
         if gw is None:
             gw = ModbusGateway(host, port, timeout=self.timeout, retries=self.retries)
