@@ -141,6 +141,23 @@ def reversal(vend: Vend, *, by: Any, decided_by: Any, at: datetime | None = None
     return r
 
 
+def statements(client: Any, url: str, params: dict[str, Any]) -> int:
+    """The SQL statements one GET of ``url`` sends (counted as they go: the request's own start
+    would clear Django's query log under a capture); the page must answer 200."""
+    from django.db import connection
+
+    seen: list[str] = []
+
+    def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
+        page = client.get(url, params)
+    assert page.status_code == 200
+    return len(seen)
+
+
 def refused(code: str, fn: Any, /, **kwargs: Any) -> Any:
     """``tests.helpers.refused`` that also proves no handover or sign-off was written."""
     from prepay.reconciliation.models import Handover, SignOff

@@ -8,29 +8,20 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 from openpyxl import load_workbook
 
 from prepay.reconciliation.models import Handover, SignOff
 from prepay.reports.reconciliation import reconciliation_sheet
 from tests import factories as f
+from tests.reports.builders import statements
 
 LIST = reverse("reports:reconciliation")
 
 
 def _statements(client, params: dict) -> int:
     """The SQL statements the list of periods runs for ``params``."""
-    seen: list[str] = []
-
-    def count(execute, sql, params, many, context):
-        seen.append(sql)
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(count):
-        page = client.get(LIST, params)
-    assert page.status_code == 200
-    return len(seen)
+    return statements(client, LIST, params)
 
 
 def urls(till, start: str = "2026-06-01", site=None) -> dict[str, str]:
@@ -73,26 +64,21 @@ class PeriodsListTestCase:
         self, client, till
     ):
         w = till.shop.world
-        Handover.objects.create(
-            site=w.a1.site,
-            period_start=date(2026, 6, 1),
-            deposited_on=date(2026, 6, 11),
-            method="cash",
-            amount=Decimal("250.00"),
-            reference="BOC-1",
-            handed_over_by="Wang Fang",
-            recorded_by=w.finance,
-        )
-        Handover.objects.create(
-            site=w.a1.site,
-            period_start=date(2026, 6, 11),
-            deposited_on=date(2026, 6, 12),
-            method="card",
-            amount=Decimal("5.00"),
-            reference="BOC-2",
-            handed_over_by="Wang Fang",
-            recorded_by=w.finance,
-        )
+
+        def handed(start: date, on: date, method: str, amount: str, reference: str) -> None:
+            Handover.objects.create(
+                site=w.a1.site,
+                period_start=start,
+                deposited_on=on,
+                method=method,
+                amount=Decimal(amount),
+                reference=reference,
+                handed_over_by="Wang Fang",
+                recorded_by=w.finance,
+            )
+
+        handed(date(2026, 6, 1), date(2026, 6, 11), "cash", "250.00", "BOC-1")
+        handed(date(2026, 6, 11), date(2026, 6, 12), "card", "5.00", "BOC-2")
         client.force_login(w.finance)
         one = _statements(client, {"site": w.a1.site.pk})
         both = _statements(client, {})

@@ -8,7 +8,6 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -28,18 +27,7 @@ def _more_sales(sales, n: int) -> None:
 
 
 def _statements(client, params: dict[str, str]) -> int:
-    """The statements one GET of the sales detail sends (counted as they go: the request's own
-    start would clear Django's query log under a capture)."""
-    seen: list[str] = []
-
-    def count(execute, sql, params, many, context):
-        seen.append(sql)
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(count):
-        page = client.get(URL, params)
-    assert page.status_code == 200
-    return len(seen)
+    return b.statements(client, URL, params)
 
 
 def _all_rows(client, **params: str) -> list[dict]:
