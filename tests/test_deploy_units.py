@@ -32,10 +32,11 @@ def _commands(path: Path) -> list[list[str]]:
     return [shlex.split(line) for line in filled if line.strip()]
 
 
-def test_there_are_units_for_the_web_the_pollers_and_billing():
+def test_there_are_units_for_the_web_the_pollers_pushed_readings_and_billing():
     assert {p.name for p in UNITS} == {
         "prepay-web.service",
         "prepay-poller@.service",
+        "prepay-ingest@.service",
         "prepay-billing@.service",
     }
 

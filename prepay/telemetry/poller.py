@@ -62,6 +62,9 @@ from prepay.telemetry.retry import RetryPolicy
 
 T = TypeVar("T")
 
+#: pages of ``batch`` due links a claim reads at most, passing over those of channels held elsewhere
+CLAIM_PAGES = 10
+
 #: driver error codes that retrying cannot fix: the command fails at once. A meter's refusal is
 #: retried with backoff (a deadline refused before a clock sync, a trip under keep-power that is
 #: about to end, a meter suspended for a while), and fails after the policy's last attempt.
@@ -282,33 +285,50 @@ class Poller:
             )
             if connection.features.has_select_for_update_skip_locked:
                 qs = qs.select_for_update(skip_locked=True, of=("self",))
+            ids = self._pick(qs, now, until, self._dtus_here() if meters is None else None)
+            if ids:
+                MeterLink.objects.filter(pk__in=ids).update(claimed_until=until, claimed_by=self.name)
+            return ids
+
+    def _pick(self, qs: Any, now: datetime, until: datetime, here: set[str] | None) -> list[int]:
+        """Up to ``batch`` links of ``qs`` (locked as they are read) whose channel this poller now
+        holds or that have none, reading ``batch`` candidates at a time, at most :data:`CLAIM_PAGES`
+        times: links of channels held elsewhere are passed over. ``here``: the DTUs connected to this
+        poller (None: take any DTU's channel — the meters were asked for by name)."""
+        overdue = now - timedelta(seconds=self.lease)
+        held: set[str] = set()
+        elsewhere: set[str] = set()
+        ids: list[int] = []
+        seen: set[int] = set()
+        for page in range(CLAIM_PAGES):
             rows = list(
                 qs.values_list(
                     "pk", "next_poll_at", "meter__serial", "meter__protocol", "meter__comm_params"
-                )[: self.batch]
+                )[page * self.batch : (page + 1) * self.batch]
             )
             channel = {
                 pk: channel_of(Target(0, serial, protocol, dict(params or {})))
                 for pk, _due, serial, protocol, params in rows
+                if pk not in seen
             }
-            here = self._dtus_here() if meters is None else None
-            overdue = now - timedelta(seconds=self.lease)
-            asked = {
-                channel[pk]
-                for pk, due, *_meter in rows
-                if channel[pk]
-                and (
-                    here is None
-                    or not channel[pk].startswith("dtu:")
-                    or channel[pk][4:] in here
-                    or due < overdue
-                )
-            }
-            held = self._claim_channels(asked, now, until)
-            ids = [pk for pk, *_rest in rows if not channel[pk] or channel[pk] in held]
-            if ids:
-                MeterLink.objects.filter(pk__in=ids).update(claimed_until=until, claimed_by=self.name)
-            return ids
+            seen.update(channel)
+            asked = (
+                {
+                    key
+                    for pk, due, *_meter in rows
+                    if (key := channel.get(pk))
+                    and (here is None or not key.startswith("dtu:") or key[4:] in here or due < overdue)
+                }
+                - held
+                - elsewhere
+            )
+            got = self._claim_channels(asked, now, until)
+            held |= got
+            elsewhere |= asked - got
+            ids += [pk for pk, key in channel.items() if not key or key in held][: self.batch - len(ids)]
+            if len(ids) >= self.batch or len(rows) < self.batch:
+                break
+        return ids
 
     def _dtus_here(self) -> set[str]:
         """The ids of the DTUs whose connection this poller's listener holds now."""
@@ -461,7 +481,7 @@ class Poller:
             link = links[o.link_id]
             if o.reading is not None and o.read_at is not None:
                 summary.ok += 1
-                readings.append(_reading_row(o.target, o.reading, o.read_at))
+                readings.append(reading_row(o.target, o.reading, o.read_at))
                 if not link.online:
                     summary.came_online += 1
                     events.append(MeterEvent(meter_id=link.meter_id, at=now, kind="online", detail={}))
@@ -572,7 +592,8 @@ def _update_links(links: list[MeterLink]) -> None:
             MeterLink.objects.filter(pk__in=ids[i : i + 1000]).update(**values)
 
 
-def _reading_row(target: Target, r: Reading, at: datetime) -> MeterReading:
+def reading_row(target: Target, r: Reading, at: datetime, source: str = ReadingSource.POLL) -> MeterReading:
+    """The reading row of ``r`` taken at ``at`` (energies × CT × PT)."""
     mult = target.ct_ratio * target.pt_ratio
     register = q_energy(r.register)
 
@@ -590,7 +611,7 @@ def _reading_row(target: Target, r: Reading, at: datetime) -> MeterReading:
         flat=real(tou[2]),
         valley=real(tou[3]),
         balance=None if r.balance is None else q_money(r.balance),
-        source=ReadingSource.POLL,
+        source=source,
     )
 
 

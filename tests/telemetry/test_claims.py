@@ -42,6 +42,30 @@ def _release_links() -> None:
     MeterLink.objects.update(claimed_until=None, claimed_by="")
 
 
+def _side_by_side(pollers: int, batch: int) -> dict[str, list[int]]:
+    """Start ``pollers`` pollers at once, each claiming ``batch`` at a time until it finds nothing;
+    the links each claimed, by poller name."""
+    results: dict[str, list[int]] = {}
+    barrier = threading.Barrier(pollers)
+
+    def claim(name: str) -> None:
+        try:
+            barrier.wait()
+            got: list[int] = []
+            while some := Poller(name=name, batch=batch)._claim(timezone.now(), None):
+                got += some
+            results[name] = got
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=claim, args=(f"p{i}",)) for i in range(pollers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
 class TestClaims:
     def test_it_claims_only_due_unclaimed_networked_links(self, db):
         due = _links(3)
@@ -64,25 +88,7 @@ class TestClaims:
 
     def test_pollers_side_by_side_claim_disjoint_sets(self, pg_transactional):
         ids = _links(60)
-        results: list[list[int]] = []
-        barrier = threading.Barrier(4)
-
-        def claim(name: str) -> None:
-            try:
-                barrier.wait()
-                got: list[int] = []
-                while batch := Poller(name=name, batch=7)._claim(timezone.now(), None):
-                    got += batch
-                results.append(got)
-            finally:
-                connection.close()
-
-        threads = [threading.Thread(target=claim, args=(f"p{i}",)) for i in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        claimed = [pk for r in results for pk in r]
+        claimed = [pk for got in _side_by_side(4, batch=7).values() for pk in got]
         assert sorted(claimed) == sorted(ids)  # every link once, none twice
 
 
@@ -146,24 +152,12 @@ class TestChannels:
 
     def test_pollers_side_by_side_never_share_a_gateway(self, pg_transactional):
         ids = _links(48, gateways=6)
-        results: dict[str, list[int]] = {}
-        barrier = threading.Barrier(4)
-
-        def claim(name: str) -> None:
-            try:
-                barrier.wait()
-                got: list[int] = []
-                while batch := Poller(name=name, batch=5)._claim(timezone.now(), None):
-                    got += batch
-                results[name] = got
-            finally:
-                connection.close()
-
-        threads = [threading.Thread(target=claim, args=(f"p{i}",)) for i in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        results = _side_by_side(4, batch=5)
+        # a poller stops when its claim finds nothing claimable, which can be for a moment while the
+        # others' claims lock the rows it would take: its next cycle takes them
+        for name, got in results.items():
+            while batch := Poller(name=name, batch=5)._claim(timezone.now(), None):
+                got += batch
         claimed = [pk for r in results.values() for pk in r]
         assert sorted(claimed) == sorted(ids)  # every link once
         pollers_of: dict[str, set[str]] = defaultdict(set)

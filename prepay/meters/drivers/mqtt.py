@@ -40,6 +40,10 @@ from prepay.domain.protocols.errors import ProtocolError
 from prepay.meters.drivers.base import Capability, DriverError, MeterDriver, Reading, RelayOp, Target, param
 from prepay.meters.drivers.limits import Limits, LogThrottle
 
+#: how the ``msgid`` of a poller's request begins: the meter's answer carries it, so a consumer of
+#: pushed telemetry (prepay.telemetry.pushes) leaves the answer to the poller that asked
+REQUEST_PREFIX = "prepay-"
+
 #: room for the topic and the packet's headers above the payload limit
 PACKET_OVERHEAD = 1024
 
@@ -164,7 +168,7 @@ class MqttHub:
             last: DriverError | None = None
             for _attempt in range(self.retries + 1):
                 client = await self._ensure()
-                msgid = str(next(self._ids))
+                msgid = f"{REQUEST_PREFIX}{next(self._ids)}"
                 try:
                     topic, raw = codec.build_command(
                         pk, sn, msgid=msgid, timestamp=int(time.time()), payload=body
@@ -206,6 +210,32 @@ def _num(t: codec.Telemetry, name: str) -> Decimal | None:
         raise DriverError("protocol", exc.message, cause=exc) from None
 
 
+def reading_of(t: codec.Telemetry, sn: str) -> Reading:
+    """The reading a telemetry message carries (``protocol`` error without the register ``EPI``)."""
+    total = _num(t, "EPI")
+    if total is None:
+        raise DriverError("protocol", f"meter {sn}: telemetry without EPI")
+    tou = tuple(_num(t, n) for n in ("EPIJ", "EPIF", "EPIP", "EPIG"))
+    count = _num(t, "BuyTimes")
+    switch = _num(t, "SwitchSta")
+    flags = {
+        "alarm": bool(_num(t, "AlarmA") or 0),
+        "keep_power": bool(_num(t, "KeepPower") or 0),
+        "tamper": bool(_num(t, "Tamper") or 0),
+        "low_credit": bool(_num(t, "LowCredit") or 0),
+    }
+    return Reading(
+        register=total,
+        tou=tou if any(v is not None for v in tou) else None,  # type: ignore[arg-type]
+        balance=_num(t, "Balance"),
+        relay_open=None if switch is None else switch == 1,
+        alarm=flags["alarm"],
+        keep_power=flags["keep_power"],
+        purchase_count=None if count is None else int(count),
+        status=flags,
+    )
+
+
 class MqttDriver(MeterDriver):
     capabilities = frozenset(
         {Capability.READ, Capability.RELAY, Capability.ALARM, Capability.KEEP_POWER, Capability.CREDIT}
@@ -219,28 +249,7 @@ class MqttDriver(MeterDriver):
 
     async def read(self) -> Reading:
         t = await self.hub.request(self.pk, self.sn, {"method": "READDATA"}, "data")
-        total = _num(t, "EPI")
-        if total is None:
-            raise DriverError("protocol", f"meter {self.sn}: telemetry without EPI")
-        tou = tuple(_num(t, n) for n in ("EPIJ", "EPIF", "EPIP", "EPIG"))
-        count = _num(t, "BuyTimes")
-        switch = _num(t, "SwitchSta")
-        flags = {
-            "alarm": bool(_num(t, "AlarmA") or 0),
-            "keep_power": bool(_num(t, "KeepPower") or 0),
-            "tamper": bool(_num(t, "Tamper") or 0),
-            "low_credit": bool(_num(t, "LowCredit") or 0),
-        }
-        return Reading(
-            register=total,
-            tou=tou if any(v is not None for v in tou) else None,  # type: ignore[arg-type]
-            balance=_num(t, "Balance"),
-            relay_open=None if switch is None else switch == 1,
-            alarm=flags["alarm"],
-            keep_power=flags["keep_power"],
-            purchase_count=None if count is None else int(count),
-            status=flags,
-        )
+        return reading_of(t, self.sn)
 
     async def relay(self, op: RelayOp) -> None:
         body: dict[str, Any]
