@@ -15,7 +15,9 @@ consumer that dies loses nothing it had not acknowledged: the broker gives its s
   consumer's clock, else the time the message arrived: a message the broker delivers twice (QoS 1) is
   then the same reading, which the table's unique (meter, time) keeps once.
 - Readings are written in batches (one multi-row INSERT per flush, ``source`` ``push``), and the
-  meters' links marked online and seen.
+  meters' links marked online and seen. A payload over ``PREPAY_MQTT_MAX_PAYLOAD`` (the broker is
+  told not to send one) and a value out of range (``VALUE_LIMIT``, a register below zero) are
+  rejected on their own: the rest of the batch is written.
 
 The network runs on an event loop in a background thread; the database is written from the calling
 thread (:meth:`PushConsumer.run`).
@@ -25,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import queue
 import threading
 import time
@@ -37,18 +38,19 @@ from typing import Any
 import aiomqtt
 from django.db import transaction
 from django.utils import timezone
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from prepay.domain.protocols import mqtt as codec
 from prepay.domain.protocols.errors import ProtocolError
 from prepay.meters.choices import Protocol
 from prepay.meters.drivers.base import DriverError, Target
-from prepay.meters.drivers.mqtt import REQUEST_PREFIX, reading_of
+from prepay.meters.drivers.limits import Limits
+from prepay.meters.drivers.mqtt import PACKET_OVERHEAD, REQUEST_PREFIX, reading_of
 from prepay.meters.drivers.registry import mqtt_url
 from prepay.meters.models import Meter
 from prepay.telemetry.models import MeterLink, MeterReading, ReadingSource
 from prepay.telemetry.poller import reading_row
-
-log = logging.getLogger("prepay.telemetry.pushes")
 
 #: how far a meter's own timestamp may lie from the consumer's clock and still be the reading's time
 TRUSTED_SKEW = timedelta(days=1)
@@ -92,8 +94,10 @@ class PushConsumer:
         flush_every: float = 1.0,
         max_batch: int = 2000,
         name: str = "",
+        limits: Limits | None = None,
     ) -> None:
         self.group = group
+        self.limits = limits or Limits.from_env()
         self.host, self.port = broker or mqtt_url()
         self.flush_every = flush_every
         self.max_batch = max_batch
@@ -103,7 +107,7 @@ class PushConsumer:
         self._inbox: queue.Queue[tuple[str, bytes, datetime]] = queue.Queue(maxsize=100_000)
         self._stop = threading.Event()
         self._meters: dict[tuple[str, str], Target] = {}
-        self._loaded_at = 0.0
+        self._loaded_at: float | None = None  # monotonic time of the last read of the meter list
         self._error: BaseException | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
@@ -112,13 +116,22 @@ class PushConsumer:
     # ------------------------------------------------------------------ network (background thread)
 
     async def _listen(self) -> None:
+        props = Properties(PacketTypes.CONNECT)  # the broker sends nothing larger (as the pollers')
+        props.MaximumPacketSize = self.limits.mqtt_max_payload + PACKET_OVERHEAD
         async with aiomqtt.Client(
-            self.host, self.port, identifier=self.name, protocol=aiomqtt.ProtocolVersion.V5
+            self.host,
+            self.port,
+            identifier=self.name,
+            protocol=aiomqtt.ProtocolVersion.V5,
+            properties=props,
         ) as client:
             await client.subscribe(f"$share/{self.group}/data/up/+/+", qos=1)
             self.ready.set()
             async for message in client.messages:
                 payload = message.payload if isinstance(message.payload, bytes) else b""
+                if len(payload) > self.limits.mqtt_max_payload:  # a broker that ignored the limit
+                    self.summary.rejected += 1
+                    continue
                 try:
                     self._inbox.put_nowait((message.topic.value, payload, timezone.now()))
                 except queue.Full:
@@ -241,7 +254,8 @@ class PushConsumer:
 
     def _meter(self, product_key: str, sn: str) -> Target | None:
         key = (product_key, sn)
-        if key not in self._meters and time.monotonic() - self._loaded_at >= RELOAD_EVERY:
+        stale = self._loaded_at is None or time.monotonic() - self._loaded_at >= RELOAD_EVERY
+        if key not in self._meters and stale:
             self._load()
         return self._meters.get(key)
 

@@ -115,7 +115,7 @@ class PushedReadingsTestCase:
             c.close()
         assert MeterReading.objects.filter(meter=meter).count() == 1
 
-    def test_poll_replies_unknown_meters_and_bad_messages_are_not_written(self, world, group):
+    def test_poll_replies_unknown_meters_and_bad_messages_are_not_written_the_rest_is(self, world, group):
         _meters(world, 1)
         stamp = int(time.time())
         bad = [
@@ -123,16 +123,19 @@ class PushedReadingsTestCase:
             _telemetry("NOBODY", "1.0", stamp),
             ("data/up/prepay-push/P0", b"{not json"),
             ("data/up/prepay-push/P0", json.dumps({"msgid": "x", "payload": {"Ua": 220}}).encode()),
+            _telemetry("P0", "1e30", stamp),  # would overflow the table
+            _telemetry("P0", "-5", stamp + 1),
+            _telemetry("P0", "2.5", stamp + 2),  # the one good reading of the batch
         ]
         c = _consumer(group)
         try:
             _publish(bad)
-            _drain([c], 4)
+            _drain([c], 7)
         finally:
             c.close()
         s = c.summary
-        assert (s.received, s.readings, s.replies, s.unknown, s.rejected) == (4, 0, 1, 1, 2)
-        assert MeterReading.objects.count() == 0
+        assert (s.received, s.readings, s.replies, s.unknown, s.rejected) == (7, 1, 1, 1, 4)
+        assert list(MeterReading.objects.values_list("register", flat=True)) == [Decimal("2.500")]
 
     def test_a_poll_of_an_mqtt_meter_is_written_by_the_poller_alone(self, world, make_sim, group):
         meter = new_meter(world, "single")

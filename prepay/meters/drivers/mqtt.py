@@ -201,13 +201,21 @@ class MqttHub:
             raise last
 
 
+#: no register, balance or count a meter reports reaches this (larger: the message is refused, so a
+#: meter sending 1e30 cannot overflow the readings table and take the batch it came in down with it)
+VALUE_LIMIT = Decimal(10) ** 12
+
+
 def _num(t: codec.Telemetry, name: str) -> Decimal | None:
     if name not in t.values:
         return None
     try:
-        return t.number(name)
+        value = t.number(name)
     except ProtocolError as exc:
         raise DriverError("protocol", exc.message, cause=exc) from None
+    if abs(value) >= VALUE_LIMIT:
+        raise DriverError("protocol", f"meter {t.sn}: {name}={value} is out of range")
+    return value
 
 
 def reading_of(t: codec.Telemetry, sn: str) -> Reading:
@@ -215,6 +223,8 @@ def reading_of(t: codec.Telemetry, sn: str) -> Reading:
     total = _num(t, "EPI")
     if total is None:
         raise DriverError("protocol", f"meter {sn}: telemetry without EPI")
+    if total < 0:
+        raise DriverError("protocol", f"meter {sn}: EPI={total} is below zero")
     tou = tuple(_num(t, n) for n in ("EPIJ", "EPIF", "EPIP", "EPIG"))
     count = _num(t, "BuyTimes")
     switch = _num(t, "SwitchSta")
