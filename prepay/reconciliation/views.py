@@ -28,11 +28,9 @@ from prepay.domain.reporting import Period
 from prepay.reconciliation import actions
 from prepay.reconciliation.forms import HandoverForm, SignOffForm
 from prepay.reports import reconciliation as rec
-from prepay.reports.export_audit import record_export
-from prepay.reports.exports import PDF_TYPE, XLSX_TYPE
 from prepay.reports.queries import REPORTS, local_today
 from prepay.reports.reconciliation_export import method_headers, render_sheet_pdf, render_sheet_xlsx
-from prepay.reports.views import _download, reports_required
+from prepay.reports.views import exported, reports_required
 from prepay.tenancy.models import Site
 from prepay.tenancy.scoping import can
 
@@ -102,17 +100,17 @@ def sheet(request: HttpRequest, site_id: int, start: str) -> HttpResponse:
     if export not in ("", "xlsx", "pdf"):
         raise Http404
     if export:
-        made = render_sheet_xlsx(data) if export == "xlsx" else render_sheet_pdf(data)
-        record_export(
-            user=request.user,
+        return exported(
+            request,
+            render_sheet_xlsx(data) if export == "xlsx" else render_sheet_pdf(data),
+            export,
+            name,
             report="reconciliation",
             title=_("Reconciliation sheet"),
-            fmt=export,
             rows=len(data.lines) + len(data.handovers) + len(data.info),
             filters=urlencode([("site", str(site.pk)), ("period", period.start.isoformat())]),
             site=site,
         )
-        return _download(made, XLSX_TYPE if export == "xlsx" else PDF_TYPE, f"{name}.{export}")
     return _render_sheet(request, data, SignOffForm())
 
 

@@ -106,17 +106,16 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
     if export and len(data.rows) > settings.PREPAY_EXPORT_DIRECT_ROWS:
         return HttpResponse(_too_many(len(data.rows)), status=400, content_type="text/plain; charset=utf-8")
     if export:
-        made = render_xlsx(data) if export == "xlsx" else render_pdf(data)
-        record_export(
-            user=request.user,
-            report=slug,
+        return exported(
+            request,
+            render_xlsx(data) if export == "xlsx" else render_pdf(data),
+            export,
+            slug,
             title=definition.title,
-            fmt=export,
             rows=len(data.rows),
             filters=urlencode(_filters(fs.data)),
             site=site_chosen(fs),
         )
-        return _download(made, XLSX_TYPE if export == "xlsx" else PDF_TYPE, f"{slug}.{export}")
     table = _configure_table(request, table_for(data)(table_rows(data)))
     context = {
         "definition": definition,
@@ -171,6 +170,16 @@ def _configure_table(request: HttpRequest, table: Table) -> Table:
     except (EmptyPage, PageNotAnInteger):
         table.paginate(per_page=per_page, page=table.paginator.num_pages)
     return table
+
+
+def exported(
+    request: HttpRequest, content: bytes, fmt: str, name: str, *, report: str = "", **event: Any
+) -> HttpResponse:
+    """The ``fmt`` ("xlsx" or "pdf") file ``content`` as a download named ``name``, once its
+    ``report.export`` audit event (``report``: the report's slug, default ``name``; ``event``: title,
+    rows, filters, site) is written."""
+    record_export(user=request.user, report=report or name, fmt=fmt, **event)
+    return _download(content, XLSX_TYPE if fmt == "xlsx" else PDF_TYPE, f"{name}.{fmt}")
 
 
 def _download(content: bytes, content_type: str, filename: str) -> HttpResponse:

@@ -181,7 +181,7 @@ class PushConsumer:
     def run(
         self, *, until: Callable[[], bool] | None = None, report: Callable[[PushSummary], None] | None = None
     ) -> PushSummary:
-        """Consume until ``until()`` is true (checked at every flush) or :meth:`stop`; a broken
+        """Consume until ``until()`` is true (checked at every flush) or :meth:`close`; a broken
         broker connection ends the run with its error (systemd restarts the service)."""
         self.start()
         try:
@@ -194,9 +194,6 @@ class PushConsumer:
         finally:
             self.close()
         return self.summary
-
-    def stop(self) -> None:
-        self._stop.set()
 
     def take(self, wait: bool = True) -> list[tuple[str, bytes, datetime]]:
         out: list[tuple[str, bytes, datetime]] = []
@@ -246,7 +243,7 @@ class PushConsumer:
             self.summary.unknown += 1
             return None
         try:
-            reading = reading_of(up, up.sn)
+            reading = reading_of(up)
         except DriverError:
             self.summary.rejected += 1
             return None

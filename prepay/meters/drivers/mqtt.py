@@ -218,13 +218,13 @@ def _num(t: codec.Telemetry, name: str) -> Decimal | None:
     return value
 
 
-def reading_of(t: codec.Telemetry, sn: str) -> Reading:
+def reading_of(t: codec.Telemetry) -> Reading:
     """The reading a telemetry message carries (``protocol`` error without the register ``EPI``)."""
     total = _num(t, "EPI")
     if total is None:
-        raise DriverError("protocol", f"meter {sn}: telemetry without EPI")
+        raise DriverError("protocol", f"meter {t.sn}: telemetry without EPI")
     if total < 0:
-        raise DriverError("protocol", f"meter {sn}: EPI={total} is below zero")
+        raise DriverError("protocol", f"meter {t.sn}: EPI={total} is below zero")
     tou = tuple(_num(t, n) for n in ("EPIJ", "EPIF", "EPIP", "EPIG"))
     count = _num(t, "BuyTimes")
     switch = _num(t, "SwitchSta")
@@ -259,7 +259,7 @@ class MqttDriver(MeterDriver):
 
     async def read(self) -> Reading:
         t = await self.hub.request(self.pk, self.sn, {"method": "READDATA"}, "data")
-        return reading_of(t, self.sn)
+        return reading_of(t)
 
     async def relay(self, op: RelayOp) -> None:
         body: dict[str, Any]

@@ -66,7 +66,6 @@ class Command(BaseCommand):
             summary = consumer.run(until=(lambda: time.monotonic() >= end) if end else None, report=report)
         except DriverError as exc:
             raise CommandError(exc.message) from None
-        except KeyboardInterrupt:
-            consumer.close()
+        except KeyboardInterrupt:  # run() has closed the consumer on its way out
             summary = consumer.summary
         self.stdout.write(summary_text(summary))
