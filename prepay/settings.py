@@ -12,6 +12,8 @@ Environment:
   PREPAY_CONN_MAX_AGE seconds a database connection is kept between requests (default 60; 0 closes each time)
   PREPAY_REPLICA_URL  postgres://… of a streaming-replication standby of DATABASE_URL: report pages read
                       there (prepay/common/replica.py, docs/reports.md); unset: everything reads the primary
+  PREPAY_READING_RETENTION_MONTHS  PostgreSQL: whole months of meter readings kept attached (default 0:
+                      all); older monthly partitions are detached into the prepay_archive schema
   PREPAY_PUBLIC_URL   the address printed in receipt QR codes (default: the request's host)
   PREPAY_EXPORT_DIRECT_ROWS  rows up to which a report's Excel or PDF is answered in the request
                       (default 10000); larger Excel exports are prepared in the background
@@ -195,6 +197,17 @@ if _replica_url := os.environ.get("PREPAY_REPLICA_URL"):
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
     DATABASE_ROUTERS = ["prepay.common.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# PostgreSQL: meter readings are kept in monthly partitions; months older than this many whole months
+# are detached into the prepay_archive schema by the billing daemon (0: keep every month attached)
+try:
+    PREPAY_READING_RETENTION_MONTHS = int(os.environ.get("PREPAY_READING_RETENTION_MONTHS", "0"))
+except ValueError:
+    raise ImproperlyConfigured("PREPAY_READING_RETENTION_MONTHS must be a whole number of months") from None
+if PREPAY_READING_RETENTION_MONTHS and PREPAY_READING_RETENTION_MONTHS < 3:
+    raise ImproperlyConfigured(
+        "PREPAY_READING_RETENTION_MONTHS must be 0 (keep all) or at least 3: a shorter retention takes away "
+        "the readings of the current and last billing cycles"
+    )
 
 # The axes backend first: it refuses every sign-in of a locked-out user name or address.
 AUTHENTICATION_BACKENDS = [

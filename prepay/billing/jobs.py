@@ -23,7 +23,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from prepay.audit.actions import record_event
@@ -33,6 +34,7 @@ from prepay.billing.lookups import run_cache
 from prepay.billing.models import BillingJob, Charge, JobKind, JobStatus, PublicMeterGroup
 from prepay.customers.choices import AccountMode, AccountStatus
 from prepay.customers.models import Account
+from prepay.meters.models import Installation
 from prepay.telemetry.models import MeterReading
 from prepay.tenancy.models import Site
 
@@ -46,19 +48,21 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"[:64]
 
 
+def uncharged_installations(**readings: Any) -> Any:
+    """Installations in use whose meter has a reading (among those matching ``readings``) after its
+    account's last charge and after the installation began: readings still to charge."""
+    last_charge = Charge.objects.filter(account=OuterRef("account")).order_by("-period_end")
+    since = Greatest(Coalesce(Subquery(last_charge.values("period_end")[:1]), "started_at"), "started_at")
+    after = MeterReading.objects.filter(meter=OuterRef("meter"), read_at__gt=OuterRef("since"), **readings)
+    return Installation.objects.filter(ended_at__isnull=True).annotate(since=since).filter(Exists(after))
+
+
 def due_accounts(site_id: int | None = None) -> Any:
-    """Ids of open remote-control accounts whose meter has a reading after their last charge."""
-    last_read = MeterReading.objects.filter(
-        meter__installations__account=OuterRef("pk"), meter__installations__ended_at__isnull=True
-    ).order_by("-read_at")
-    last_charge = Charge.objects.filter(account=OuterRef("pk")).order_by("-period_end")
-    qs = (
-        Account.objects.filter(mode=AccountMode.REMOTE, status=AccountStatus.OPEN)
-        .annotate(last_read=Subquery(last_read.values("read_at")[:1]))
-        .annotate(last_charge=Subquery(last_charge.values("period_end")[:1]))
-        .filter(last_read__isnull=False)
-        .filter(Q(last_charge__isnull=True) | Q(last_read__gt=F("last_charge")))
-    )
+    """Ids of open remote-control accounts with readings still to charge. An EXISTS from the last
+    charge on: on PostgreSQL it reads the readings' partitions from that month on until it finds one,
+    never the months before."""
+    pending = uncharged_installations().filter(account=OuterRef("pk"))
+    qs = Account.objects.filter(mode=AccountMode.REMOTE, status=AccountStatus.OPEN).filter(Exists(pending))
     if site_id is not None:
         qs = qs.filter(site_id=site_id)
     return qs.order_by("pk").values_list("pk", flat=True)

@@ -20,6 +20,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -37,6 +38,7 @@ from prepay.dbcare.permissions import (
     private_dir,
     sqlite_paths,
 )
+from prepay.telemetry.partitions import ARCHIVE_SCHEMA
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 MAX_FINDINGS_PER_AREA = 50
@@ -194,8 +196,11 @@ def restore(
     SQLite: the backup is checked, then copied in with the backup API (other connections see the new
     content; nobody reads a half-copied file); a damaged file is replaced by a fresh one built from
     the backup beside it and renamed over it (stop the servers first: they hold the damaged file).
-    PostgreSQL: ``pg_restore --clean --if-exists --no-owner --single-transaction``: all or nothing.
-    The caller closes its own connections first and runs :func:`check` afterwards.
+    PostgreSQL: the dump as SQL (``pg_restore --no-owner``) run by ``psql --single-transaction``
+    after dropping the schemas it fills (``public``, and the archived readings' schema): all or
+    nothing. (``pg_restore --clean`` cannot clean a partitioned table: it drops each partition's
+    inherited key on its own, which PostgreSQL refuses.) The caller closes its own connections first
+    and runs :func:`check` afterwards.
     """
     db = db or db_settings()
     source = Path(path)
@@ -211,21 +216,23 @@ def restore(
             raise DbCareError(_("%(p)s is not a pg_dump custom-format file.") % {"p": source})
     pre = backup(where, db=db, prefix="pre-restore")
     env, args = _pg_env_and_args(db)
-    _run(
-        [
+    fd, name = tempfile.mkstemp(prefix="restore-", suffix=".sql", dir=where)  # owner-only
+    os.close(fd)
+    script = Path(name)
+    try:
+        _run(["pg_restore", "--no-owner", "-f", str(script), str(source)], env, "pg_restore")
+        clear = (
+            f"DROP SCHEMA IF EXISTS {ARCHIVE_SCHEMA} CASCADE; DROP SCHEMA IF EXISTS public CASCADE; "
+            "CREATE SCHEMA public;"
+        )
+        _run(
+            ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", *args,
+             "-d", str(db["NAME"]), "-c", clear, "-f", str(script)],
+            env,
             "pg_restore",
-            "--clean",
-            "--if-exists",
-            "--no-owner",
-            "--single-transaction",
-            *args,
-            "-d",
-            str(db["NAME"]),
-            str(source),
-        ],
-        env,
-        "pg_restore",
-    )
+        )  # fmt: skip
+    finally:
+        script.unlink(missing_ok=True)
     return pre
 
 

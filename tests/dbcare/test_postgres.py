@@ -114,6 +114,41 @@ class PostgresBackupRestoreTestCase:
         services.restore(path, db=scratch, pre_restore_dir=tmp_path / "pre")
         assert _counts(scratch) == live
 
+    def test_it_round_trips_partitioned_readings_and_their_archive(self, world, scratch, tmp_path):
+        import psycopg
+
+        from prepay.billing import jobs
+        from prepay.telemetry import partitions
+        from tests.billing.conftest import at, meter_of, read, remote_account
+
+        acc = remote_account(world.a1, start=at(2026, 1, 1))
+        partitions.ensure(now=at(2026, 1, 5), ahead=1)
+        read(meter_of(acc), at(2026, 1, 10), "1")
+        read(meter_of(acc), at(2026, 2, 10), "2")
+        jobs.charge_due()
+        try:
+            assert partitions.retain(3, now=at(2026, 5, 2))[0] == ["telemetry_meterreading_p202601"]
+            path = services.backup(tmp_path, db=services.db_settings())
+            for _ in range(2):  # into the empty database, then over what the first restore made
+                services.restore(path, db=scratch, pre_restore_dir=tmp_path / "pre")
+                with psycopg.connect(
+                    host=scratch.get("HOST") or None,
+                    port=scratch.get("PORT") or None,
+                    user=scratch.get("USER") or None,
+                    dbname=scratch["NAME"],
+                ) as conn:
+                    home = conn.execute(
+                        "SELECT tableoid::regclass::text, register FROM telemetry_meterreading"
+                    ).fetchall()
+                    kept = conn.execute(
+                        f"SELECT register FROM {partitions.ARCHIVE_SCHEMA}.telemetry_meterreading_p202601"
+                    ).fetchall()
+                assert home == [("telemetry_meterreading_p202602", 2000)] and kept == [(1000,)]
+            assert not list((tmp_path / "pre").glob("restore-*"))  # the SQL script is not left behind
+        finally:
+            with connection.cursor() as c:  # committed DDL: leave no archive to the next tests
+                c.execute(f"DROP SCHEMA IF EXISTS {partitions.ARCHIVE_SCHEMA} CASCADE")
+
     def test_it_brings_back_the_append_only_trigger(self, world, scratch, tmp_path):
         import psycopg
 

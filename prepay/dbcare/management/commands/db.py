@@ -1,4 +1,5 @@
-"""``prepay db``: backup, restore, check and compact the database (SQLite or PostgreSQL).
+"""``prepay db``: backup, restore, check and compact the database (SQLite or PostgreSQL); on
+PostgreSQL, list and maintain the readings' monthly partitions.
 
 Exit codes: 0 done / all good; 1 ``check`` found problems or an operation failed; ``restore``
 without ``--yes`` on a non-interactive stdin refuses with exit code 2.
@@ -40,7 +41,9 @@ class Command(BaseCommand):
     help = _("Database care: backup, restore, check, compact.")
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        sub = parser.add_subparsers(dest="action", required=True, metavar="{backup,restore,check,compact}")
+        sub = parser.add_subparsers(
+            dest="action", required=True, metavar="{backup,restore,check,compact,partitions}"
+        )
         b = sub.add_parser("backup", help=_("Online, consistent backup (SQLite backup API / pg_dump)."))
         b.add_argument(
             "-o",
@@ -61,6 +64,17 @@ class Command(BaseCommand):
             "--full",
             action="store_true",
             help=_("PostgreSQL: VACUUM FULL (rewrites and locks each table in turn)."),
+        )
+
+        p = sub.add_parser(
+            "partitions",
+            help=_("PostgreSQL: create the readings' monthly partitions ahead and list them."),
+        )
+        p.add_argument(
+            "--retain",
+            type=int,
+            metavar="MONTHS",
+            help=_("Also archive months older than this many whole months (at least 3)."),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -110,6 +124,36 @@ class Command(BaseCommand):
     def do_check(self, options: dict[str, Any]) -> None:
         health.ensure_readable(services.db_settings())
         self._report(services.check())
+
+    def do_partitions(self, options: dict[str, Any]) -> None:
+        from prepay.telemetry import partitions
+
+        if not partitions.partitioned():
+            raise CommandError(
+                _("The readings table is partitioned on PostgreSQL only; this database keeps one table."),
+                returncode=1,
+            )
+        retain = options["retain"]
+        if retain is not None and retain < 3:
+            raise CommandError(_("--retain must be at least 3 months."), returncode=1)
+        for name in partitions.ensure():
+            self.stdout.write(_("Created %(p)s") % {"p": name})
+        if retain is not None:
+            done, kept = partitions.retain(retain)
+            for name in done:
+                self.stdout.write(_("Archived %(p)s") % {"p": name})
+            for name in kept:
+                self.stdout.write(_("Kept %(p)s: it holds readings not yet charged") % {"p": name})
+        for part in partitions.listing():
+            span = (
+                _("readings no month holds")
+                if part.start is None or part.end is None
+                else f"{part.start:%Y-%m-%d} – {part.end:%Y-%m-%d}"
+            )
+            rows = "?" if part.rows is None else f"~{part.rows:,}"
+            self.stdout.write(f"{part.name:<36} {span:<26} {rows:>13} {human_size(part.size):>10}")
+        for name in partitions.archived():
+            self.stdout.write(_("%(p)s (archived)") % {"p": f"{partitions.ARCHIVE_SCHEMA}.{name}"})
 
     def do_compact(self, options: dict[str, Any]) -> None:
         before, after = services.compact(full=options["full"])
