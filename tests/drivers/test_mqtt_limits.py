@@ -81,3 +81,37 @@ class MqttHubLimitsTestCase:
 
         asyncio.run(scenario())
         assert "dropped a message on data/up/pk/sn3: 3 messages wait (limit mqtt_max_queue)" in caplog.text
+
+
+class MqttHubIdentityTestCase:
+    def test_two_pollers_started_together_keep_their_own_connections(self) -> None:
+        """Two hubs made in the same second (two pollers started together) each keep the broker
+        connection they made: the broker drops an older connection of the same client id, which
+        made the two knock each other off in turn."""
+        need_broker()
+        pk, sn = f"ids-{uuid.uuid4().hex[:8]}", "SN-IDS-1"
+
+        async def scenario() -> None:
+            vm = VirtualMeter(serial=sn, clock=ManualClock(), credit=Decimal("30"))
+            front = MqttFrontEnd({sn: vm}, product_key=pk)
+            serving = asyncio.create_task(front.run())
+            await asyncio.wait_for(front.ready.wait(), 10)
+            hubs = [MqttHub("127.0.0.1", 1883, timeout=3, retries=0) for _ in range(2)]
+            target = Target(1, sn, "mqtt", {"product_key": pk, "sn": sn})
+            try:
+                assert hubs[0].client_id != hubs[1].client_id
+                first = []
+                for hub in hubs:
+                    await MqttDriver(target, hub).read()
+                    first.append(hub._client)
+                for _ in range(3):
+                    for hub in hubs:
+                        assert (await MqttDriver(target, hub).read()).register == vm.register()
+                assert [hub._client for hub in hubs] == first  # nobody had to connect again
+            finally:
+                for hub in hubs:
+                    await hub.close()
+                await front.stop()
+                await asyncio.wait_for(serving, 10)
+
+        asyncio.run(scenario())

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import secrets
 import time
 from decimal import Decimal
 from typing import Any
@@ -90,6 +91,9 @@ class MqttHub:
         self._task: asyncio.Task[None] | None = None
         self._waiters: dict[tuple[str, str, str], asyncio.Future[Any]] = {}
         self._ids = itertools.count(int(time.time()) % 1_000_000 * 1000)
+        # the broker keeps one connection per client id and drops the older one: two pollers (or two
+        # machines) started in the same second must never share an id, so it is random, not the clock
+        self.client_id = f"prepay-poller-{secrets.token_hex(8)}"
         self._connect_lock = asyncio.Lock()
         self.locks: dict[str, asyncio.Lock] = {}
         self.rejected = 0  # malformed uplinks seen (counted, never raised into a poll)
@@ -103,7 +107,7 @@ class MqttHub:
             client = aiomqtt.Client(
                 self.host,
                 self.port,
-                identifier=f"prepay-poller-{next(self._ids)}",
+                identifier=self.client_id,
                 protocol=aiomqtt.ProtocolVersion.V5,
                 properties=props,
                 queue_type=_bounded_queue(self),
