@@ -73,6 +73,15 @@ class JobsTestCase:
         call_command("runbilling", once=True, stdout=out)
         assert "charged 1 accounts" in out.getvalue() and Charge.objects.count() == 1
 
+    def test_it_stops_on_ctrl_c_with_a_word_not_a_traceback(self, world: Any, monkeypatch: Any) -> None:
+        def interrupted(*args: Any, **kwargs: Any) -> None:
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(jobs, "tick", interrupted)
+        out = StringIO()
+        call_command("runbilling", stdout=out)  # the loop, not --once: it returns instead of raising
+        assert out.getvalue().strip().endswith("Stopped.")
+
     def test_it_refuses_bad_arguments(self, world: Any) -> None:
         with pytest.raises(CommandError):
             call_command("runbilling", settle="daily", site="nowhere", date="2026-03-01")

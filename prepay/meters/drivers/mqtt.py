@@ -70,6 +70,9 @@ def _bounded_queue(hub: MqttHub) -> type[asyncio.Queue[aiomqtt.Message]]:
     return BoundedQueue
 
 
+PENDING_PUBLISHES_NORMAL = 10_000
+
+
 class MqttHub:
     """One broker connection shared by all MQTT meters; routes acks and telemetry to waiters.
 
@@ -113,6 +116,9 @@ class MqttHub:
                 queue_type=_bounded_queue(self),
                 max_queued_incoming_messages=self.limits.mqtt_max_queue,
             )
+            # a poll cycle publishes to hundreds of meters at once: that is its normal load, not a
+            # backlog for aiomqtt to warn about on every publish (its default threshold is 10)
+            client.pending_calls_threshold = PENDING_PUBLISHES_NORMAL
             try:
                 await asyncio.wait_for(client.__aenter__(), self.timeout)
                 await client.subscribe("data/up/+/+", qos=1)

@@ -42,6 +42,12 @@ class Command(BaseCommand):
         if opts["settle"]:
             self._settle(console, worker, opts)
             return
+        try:
+            self._loop(console, worker, opts)
+        except KeyboardInterrupt:  # Ctrl+C or SIGINT: the transaction in progress rolls back
+            console.print(_("Stopped."))
+
+    def _loop(self, console: Console, worker: str, opts: dict[str, Any]) -> None:
         while True:
             with self._progress(console) as bar:
                 out = jobs.tick(worker, progress=self._step(bar, bar.add_task(_("charging"), total=None)))
