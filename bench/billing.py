@@ -27,7 +27,7 @@ import os
 import random
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -95,7 +95,17 @@ def copy_into(table: str, meter_ids: list[int], readings: int) -> float:
     return time.perf_counter() - start
 
 
-def setup(n: int, tariff_kind: str) -> tuple[list[int], object]:
+def setup(
+    n: int,
+    tariff_kind: str,
+    *,
+    start: datetime = T0,
+    meters: list[dict[str, object]] | None = None,
+    credit: Callable[[int], Decimal] = lambda i: Decimal("100000.00"),
+) -> tuple[list[int], object]:
+    """A group with ``n`` remote-control accounts, each with a meter installed at ``start`` (opening
+    register 0; ``meters[i]``: more fields of meter i, e.g. its protocol and comm_params) and
+    ``credit(i)`` paid in. Returns the meter ids and the group."""
     from django.utils import timezone
 
     from prepay.customers.models import Account, Building, Customer, CustomerType, Unit
@@ -120,10 +130,27 @@ def setup(n: int, tariff_kind: str) -> tuple[list[int], object]:
     model = MeterModel.objects.create(group=g, code="m", name="m", kind="single_phase")
     units = Unit.objects.bulk_create([Unit(building=b, number=str(i)) for i in range(n)])
     custs = Customer.objects.bulk_create(
-        [Customer(site=site, number=str(i), name=str(i), customer_type=ct) for i in range(n)]
+        [
+            Customer(site=site, number=str(i), name=str(i), customer_type=ct, email=f"c{i}@example.cn")
+            for i in range(n)
+        ]
     )
-    meters = Meter.objects.bulk_create(
-        [Meter(group=g, site=site, serial=f"B{i:08d}", model=model, status="installed") for i in range(n)]
+    extra = meters or [{} for _ in range(n)]
+    made = Meter.objects.bulk_create(
+        [
+            Meter(
+                **{
+                    "group": g,
+                    "site": site,
+                    "serial": f"B{i:08d}",
+                    "model": model,
+                    "status": "installed",
+                    **extra[i],
+                }
+            )
+            for i in range(n)
+        ],
+        batch_size=1000,
     )
     now = timezone.now()
     accounts = Account.objects.bulk_create(
@@ -134,21 +161,23 @@ def setup(n: int, tariff_kind: str) -> tuple[list[int], object]:
     )
     Installation.objects.bulk_create(
         [
-            Installation(meter=m, account=a, unit=a.unit, started_at=T0, opening_reading=Decimal("0"))
-            for m, a in zip(meters, accounts, strict=True)
+            Installation(meter=m, account=a, unit=a.unit, started_at=start, opening_reading=Decimal("0"))
+            for m, a in zip(made, accounts, strict=True)
         ]
     )
     from django.db import transaction
 
+    from prepay.audit.actions import record_event
     from prepay.vending import ledger
     from prepay.vending.models import EntryKind
 
     with transaction.atomic():  # steady state: every account has credit (no warnings in the timed run)
-        for a in accounts:
-            ledger.post(
-                a, EntryKind.PAYMENT, Decimal("100000.00"), actor=None, idempotency_key=f"bench:{a.number}"
-            )
-    return [m.pk for m in meters], g
+        for i, a in enumerate(accounts):
+            ledger.post(a, EntryKind.PAYMENT, credit(i), actor=None, idempotency_key=f"bench:{a.number}")
+        # the credit's audit event, in the same transaction (db check: no money moves unaudited)
+        record_event(actor=None, verb="payment.sell", object_type="bench", object_repr=f"{n} bench accounts",
+                     group_id=g.pk, site_id=site.pk, after={"accounts": n})  # fmt: skip
+    return [m.pk for m in made], g
 
 
 def cleanup(group: object, meter_ids: list[int]) -> None:

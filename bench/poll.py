@@ -27,13 +27,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "prepay.settings")
 
 PROTOCOLS = ("modbus_tcp", "dlt645")
-PER_PORT = {"modbus_tcp": 200, "dlt645": 100}
-BASE_PORT = {"modbus_tcp": 21000, "dlt645": 22000}
+PER_PORT = {"modbus_tcp": 200, "dlt645": 100, "mqtt": 247}  # mqtt: one broker connection for all
+BASE_PORT = {"modbus_tcp": 21000, "dlt645": 22000, "mqtt": 0}
+PREFIX = {"modbus_tcp": "91", "dlt645": "92", "mqtt": "93"}
 
 
 def serials(n: int, proto: str) -> list[str]:
-    prefix = "91" if proto == "modbus_tcp" else "92"
-    return [f"{prefix}{i:010d}" for i in range(n)]
+    return [f"{PREFIX[proto]}{i:010d}" for i in range(n)]
 
 
 def build_fleet(n: int, proto: str) -> object:

@@ -23,8 +23,8 @@ Environment:
 
 E-mail (notifications to customers and staff; prepay/notify/mailconfig.py, docs/billing.md):
   PREPAY_EMAIL_URL    how mail leaves: smtp://user:pass@host:587?tls=1 (STARTTLS),
-                      smtps://user:pass@host (TLS, port 465), console:// (printed), file:///dir (one
-                      file per message; file://mail is under PREPAY_VAR_DIR), memory://, off://;
+                      smtps://user:pass@host (TLS, port 465), console:// (printed), file:///dir (files
+                      of messages; file://mail is under PREPAY_VAR_DIR), memory://, off://;
                       ?from=prepay@example.cn sets the sender, ?timeout=10. Default: file://mail — the
                       demo and a fresh install keep every message in <PREPAY_VAR_DIR>/mail
 

@@ -6,9 +6,9 @@
                                                 ``smtp://`` is the same
 ``smtp://mail.lan``                             plain SMTP, port 25, no sign-in
 ``console://``                                  print each message on the server's standard output
-``file:///var/lib/prepay/mail``                 write each message to a file in that folder (created
-                                                when needed); a relative path (``file://mail``) is
-                                                under ``PREPAY_VAR_DIR``
+``file:///var/lib/prepay/mail``                 write messages to files in that folder (created when
+                                                needed; messages of one second may share a file); a
+                                                relative path (``file://mail``) is under ``PREPAY_VAR_DIR``
 ``memory://``                                   keep messages in memory (tests)
 ``off://``                                      discard every message
 ============================================  ==========================================================

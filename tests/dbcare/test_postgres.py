@@ -54,7 +54,8 @@ def _psql(db: dict[str, Any], sql: str) -> None:
     )
 
 
-def _counts(db: dict[str, Any]) -> dict[str, int]:
+def _connect(db: dict[str, Any]) -> Any:
+    """A psycopg connection to the database ``db`` describes (Django's settings keys)."""
     import psycopg
 
     kw = {
@@ -68,7 +69,11 @@ def _counts(db: dict[str, Any]) -> dict[str, int]:
         }.items()
         if v
     }
-    with psycopg.connect(**kw) as conn:
+    return psycopg.connect(**kw)
+
+
+def _counts(db: dict[str, Any]) -> dict[str, int]:
+    with _connect(db) as conn:
         return {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in TABLES}  # noqa: S608
 
 
@@ -115,8 +120,6 @@ class PostgresBackupRestoreTestCase:
         assert _counts(scratch) == live
 
     def test_it_round_trips_partitioned_readings_and_their_archive(self, world, scratch, tmp_path):
-        import psycopg
-
         from prepay.billing import jobs
         from prepay.telemetry import partitions
         from tests.billing.conftest import at, meter_of, read, remote_account
@@ -131,12 +134,7 @@ class PostgresBackupRestoreTestCase:
             path = services.backup(tmp_path, db=services.db_settings())
             for _ in range(2):  # into the empty database, then over what the first restore made
                 services.restore(path, db=scratch, pre_restore_dir=tmp_path / "pre")
-                with psycopg.connect(
-                    host=scratch.get("HOST") or None,
-                    port=scratch.get("PORT") or None,
-                    user=scratch.get("USER") or None,
-                    dbname=scratch["NAME"],
-                ) as conn:
+                with _connect(scratch) as conn:
                     home = conn.execute(
                         "SELECT tableoid::regclass::text, register FROM telemetry_meterreading"
                     ).fetchall()
@@ -150,16 +148,9 @@ class PostgresBackupRestoreTestCase:
                 c.execute(f"DROP SCHEMA IF EXISTS {partitions.ARCHIVE_SCHEMA} CASCADE")
 
     def test_it_brings_back_the_append_only_trigger(self, world, scratch, tmp_path):
-        import psycopg
-
         path = services.backup(tmp_path, db=services.db_settings())
         services.restore(path, db=scratch, pre_restore_dir=tmp_path / "pre")
-        with psycopg.connect(
-            host=scratch.get("HOST") or None,
-            port=scratch.get("PORT") or None,
-            user=scratch.get("USER") or None,
-            dbname=scratch["NAME"],
-        ) as conn:
+        with _connect(scratch) as conn:
             enabled = conn.execute(
                 "SELECT tgenabled FROM pg_trigger WHERE tgname = 'audit_event_append_only'"
             ).fetchone()

@@ -28,6 +28,17 @@ def _rename_aside(c):
     c.execute(f"ALTER INDEX {METER_INDEX} RENAME TO {OLD}_meter")
 
 
+def _create(c, key, tail=""):
+    """The readings table again, beside the old one: same columns, keys, foreign key and index."""
+    c.execute(
+        f"CREATE TABLE {TABLE} (LIKE {OLD} INCLUDING DEFAULTS INCLUDING IDENTITY, "
+        f"CONSTRAINT {PKEY} PRIMARY KEY ({key}), CONSTRAINT {UNIQUE} UNIQUE (meter_id, read_at), "
+        f"CONSTRAINT {METER_FK} FOREIGN KEY (meter_id) REFERENCES meters_meter (id) "
+        f"DEFERRABLE INITIALLY DEFERRED){tail}"
+    )
+    c.execute(f"CREATE INDEX {METER_INDEX} ON {TABLE} (meter_id)")
+
+
 def _copy_back(c):
     c.execute(f"INSERT INTO {TABLE} SELECT * FROM {OLD}")  # noqa: S608 - names are constants
     c.execute(
@@ -46,14 +57,7 @@ def forwards(apps, schema_editor):
 
     with schema_editor.connection.cursor() as c:
         _rename_aside(c)
-        c.execute(
-            f"CREATE TABLE {TABLE} (LIKE {OLD} INCLUDING DEFAULTS INCLUDING IDENTITY, "
-            f"CONSTRAINT {PKEY} PRIMARY KEY (id, read_at), "
-            f"CONSTRAINT {UNIQUE} UNIQUE (meter_id, read_at), "
-            f"CONSTRAINT {METER_FK} FOREIGN KEY (meter_id) REFERENCES meters_meter (id) "
-            "DEFERRABLE INITIALLY DEFERRED) PARTITION BY RANGE (read_at)"
-        )
-        c.execute(f"CREATE INDEX {METER_INDEX} ON {TABLE} (meter_id)")
+        _create(c, "id, read_at", " PARTITION BY RANGE (read_at)")
         c.execute(f"CREATE TABLE {partitions.DEFAULT} PARTITION OF {TABLE} DEFAULT")
         c.execute(
             f"SELECT DISTINCT date_trunc('month', read_at AT TIME ZONE %s)::date FROM {OLD}",  # noqa: S608
@@ -76,13 +80,7 @@ def backwards(apps, schema_editor):
         return
     with schema_editor.connection.cursor() as c:
         _rename_aside(c)
-        c.execute(
-            f"CREATE TABLE {TABLE} (LIKE {OLD} INCLUDING DEFAULTS INCLUDING IDENTITY, "
-            f"CONSTRAINT {PKEY} PRIMARY KEY (id), CONSTRAINT {UNIQUE} UNIQUE (meter_id, read_at), "
-            f"CONSTRAINT {METER_FK} FOREIGN KEY (meter_id) REFERENCES meters_meter (id) "
-            "DEFERRABLE INITIALLY DEFERRED)"
-        )
-        c.execute(f"CREATE INDEX {METER_INDEX} ON {TABLE} (meter_id)")
+        _create(c, "id")
         _copy_back(c)
 
 
