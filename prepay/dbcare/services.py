@@ -221,9 +221,11 @@ def restore(
     script = Path(name)
     try:
         _run(["pg_restore", "--no-owner", "-f", str(script), str(source)], env, "pg_restore")
+        # public is made again as PostgreSQL makes it (owned by the database's owner, usable by all),
+        # so roles the dump does not know of, such as a read-only reporting role, keep their access
         clear = (
             f"DROP SCHEMA IF EXISTS {ARCHIVE_SCHEMA} CASCADE; DROP SCHEMA IF EXISTS public CASCADE; "
-            "CREATE SCHEMA public;"
+            "CREATE SCHEMA public AUTHORIZATION pg_database_owner; GRANT USAGE ON SCHEMA public TO PUBLIC;"
         )
         _run(
             ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction", *args,

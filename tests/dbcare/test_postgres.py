@@ -141,7 +141,12 @@ class PostgresBackupRestoreTestCase:
                     kept = conn.execute(
                         f"SELECT register FROM {partitions.ARCHIVE_SCHEMA}.telemetry_meterreading_p202601"
                     ).fetchall()
+                    public = conn.execute(
+                        "SELECT pg_get_userbyid(nspowner), has_schema_privilege('public', oid, 'USAGE') "
+                        "FROM pg_namespace WHERE nspname = 'public'"
+                    ).fetchone()
                 assert home == [("telemetry_meterreading_p202602", 2000)] and kept == [(1000,)]
+                assert public == ("pg_database_owner", True)  # as PostgreSQL makes it
             assert not list((tmp_path / "pre").glob("restore-*"))  # the SQL script is not left behind
         finally:
             with connection.cursor() as c:  # committed DDL: leave no archive to the next tests

@@ -9,6 +9,7 @@ partition. Django's model is unchanged: ``id`` stays the key it reads and writes
 
 from datetime import date
 
+from django.conf import settings
 from django.db import migrations
 
 TABLE = "telemetry_meterreading"
@@ -61,7 +62,7 @@ def forwards(apps, schema_editor):
         c.execute(f"CREATE TABLE {partitions.DEFAULT} PARTITION OF {TABLE} DEFAULT")
         c.execute(
             f"SELECT DISTINCT date_trunc('month', read_at AT TIME ZONE %s)::date FROM {OLD}",  # noqa: S608
-            [partitions.settings.TIME_ZONE],
+            [settings.TIME_ZONE],
         )
         months = {d for (d,) in c.fetchall() if d >= date(2000, 1, 1)}
         this = partitions.month_start(timezone.localdate())
