@@ -25,13 +25,23 @@ def caller(request: HttpRequest, scope: str) -> Caller:
     return who
 
 
+def visible_rows(model: type[M], who: Caller, **lookup: Any) -> models.QuerySet[M]:
+    """The rows matching ``lookup`` that the caller may see (not read yet: an action may lock them)."""
+    return model._default_manager.for_user(who.user).filter(**lookup)  # type: ignore[attr-defined,no-any-return]
+
+
 def visible(model: type[M], who: Caller, **lookup: Any) -> M:
     """The row matching ``lookup`` that the caller may see; 404 ``not_found`` otherwise — the same
     answer for a row that does not exist and one at another site, so nothing leaks."""
-    row = model._default_manager.for_user(who.user).filter(**lookup).first()  # type: ignore[attr-defined]
+    return found(visible_rows(model, who, **lookup))
+
+
+def found(rows: models.QuerySet[M]) -> M:
+    """The first of ``rows`` (a scoped lookup); 404 ``not_found`` when there is none."""
+    row = rows.first()
     if row is None:
-        raise NotFound("not_found", _("%(what)s not found.") % {"what": model._meta.verbose_name})
-    return row  # type: ignore[no-any-return]
+        raise NotFound("not_found", _("%(what)s not found.") % {"what": rows.model._meta.verbose_name})
+    return row
 
 
 def idempotency_key(request: HttpRequest, who: Caller, *, required: bool = True) -> str | None:

@@ -280,9 +280,18 @@ def do_charge_fees(*, site: Site, month: date, actor: Any) -> list[FeeCharge]:
 # ---- postpaid bills ----------------------------------------------------------------------------------------
 
 
+def may_have_bills(account: Account) -> bool:
+    """Whether ``account`` may hold bills: bills are issued to postpaid accounts only, and only a
+    remote-control account can leave postpaid billing (``local_control``); mode never changes. So a
+    local-control prepaid account never had one, and its sales need not look (issue 17)."""
+    return account.billing == BillingMode.POSTPAID or account.mode == AccountMode.REMOTE
+
+
 def settle_bills(account: Account) -> None:
     """Mark bills settled oldest first from the balance: what is owed on issued bills is the debt
     (−balance) less the debits not yet billed; the newest bills carry that debt, older ones are paid."""
+    if not may_have_bills(account):
+        return
     bills = list(Bill.objects.filter(account=account).order_by("-period_start", "-pk"))
     if not bills:
         return

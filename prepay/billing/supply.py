@@ -41,6 +41,16 @@ def site_settings(site_id: int) -> BillingSettings:
     return lookups.cached(("settings", site_id), compute)  # type: ignore[no-any-return]
 
 
+def settings_of(account: Account) -> BillingSettings:
+    """The account's site's billing settings: the ones read with the account (a sale locks it with
+    ``site__billing_settings``; the defaults when the site has none), else :func:`site_settings`."""
+    site = account.site
+    relation = type(site).billing_settings.related  # type: ignore[attr-defined]
+    if relation.is_cached(site):
+        return relation.get_cached_value(site) or BillingSettings(site_id=site.pk)  # type: ignore[no-any-return,return-value]
+    return site_settings(account.site_id)
+
+
 def _policy_q(account: Account) -> Q:
     """Every policy that may apply to ``account`` (a superset: :func:`_applies` decides)."""
     return (
@@ -125,7 +135,7 @@ def thresholds(
             return rule.Thresholds(level1=p.level1, level2=p.level2, overdraft=p.overdraft)
         if (money := _in_money(account, p, now)) is not None:
             return money
-    s = site_settings(account.site_id)
+    s = settings_of(account)
     return rule.Thresholds(level1=s.level1, level2=s.level2, overdraft=s.overdraft)
 
 
@@ -295,7 +305,7 @@ def evaluate_supply(
     now = now or timezone.now()
     if account.status != AccountStatus.OPEN:
         return None
-    settings_ = site_settings(account.site_id)
+    settings_ = settings_of(account)
     if account.mode != AccountMode.REMOTE and not settings_.cut_on_fee_arrears:
         return None  # a local-control meter cuts itself off; the site doesn't cut for fees
     balance = ledger.balance_of(account)

@@ -27,6 +27,16 @@ def locked(model: type[M], pk: Any, *related: str) -> M:
         ) from None
 
 
+def locked_one(rows: models.QuerySet[M], *related: str) -> M:
+    """The one row of ``rows`` (a lookup the caller may see, e.g. a scoped queryset) read under
+    ``SELECT … FOR UPDATE`` in one query, as :func:`locked` reads it by key; ``not_found`` when
+    there is none, the same answer for a row that does not exist and one the caller may not see."""
+    row = rows.select_for_update(of=("self",)).select_related(*related).first()
+    if row is None:
+        raise NotFound("not_found", _("%(what)s not found.") % {"what": rows.model._meta.verbose_name})
+    return row
+
+
 def scope_of(obj: models.Model) -> tuple[int | None, int | None]:
     """(group_id, site_id) of a scoped row, following its ``scope_group`` / ``scope_site`` paths."""
 

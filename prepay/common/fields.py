@@ -6,8 +6,9 @@ SQLite stores NUMERIC as a float, so money and energy never go to the database a
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -77,3 +78,21 @@ class EnergyField(ScaledDecimalField):
     """Energy (kWh) or volume (m³) with three places, stored as Wh / litres."""
 
     places = ENERGY_PLACES
+
+
+_M = TypeVar("_M", bound=models.Model)
+
+
+def as_stored(instance: _M) -> _M:
+    """``instance`` (just written) with its scaled decimals and JSON values as a read of its row
+    would give them (``12.3`` in an energy field reads back ``12.300``; a tuple in JSON, a list), so
+    an answer built from the written object is the same as one built from the row read again."""
+    for f in instance._meta.concrete_fields:
+        value = getattr(instance, f.attname)
+        if value is None or hasattr(value, "resolve_expression"):
+            continue
+        if isinstance(f, ScaledDecimalField):
+            setattr(instance, f.attname, from_minor(to_minor(value, f.places), f.places))
+        elif isinstance(f, models.JSONField):
+            setattr(instance, f.attname, json.loads(json.dumps(value, cls=f.encoder), cls=f.decoder))
+    return instance

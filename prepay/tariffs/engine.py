@@ -59,6 +59,8 @@ def assigned_tariff(account: Any) -> Tariff | None:
     type's group-wide default for the account's utility (``resolve_assignment`` order)."""
     from prepay.tariffs.models import SiteTariff
 
+    if account.tariff is not None:
+        return account.tariff  # type: ignore[no-any-return]
     site_default = (
         SiteTariff.objects.filter(
             site_id=account.site_id,
@@ -68,7 +70,7 @@ def assigned_tariff(account: Any) -> Tariff | None:
         .select_related("tariff")
         .first()
     )
-    return account.tariff or (site_default.tariff if site_default else None) or account.effective_tariff()
+    return (site_default.tariff if site_default else None) or account.effective_tariff()
 
 
 #: how long a quote's tariff version stays good for the sale that follows it (the counter's review

@@ -1,8 +1,8 @@
 """Issuing STS tokens from the database: TID allocation, token records, key changes, key import.
 
 TIDs are strictly increasing per meter and never reused, even under concurrent vends: the meter's
-``MeterTokenState`` row is locked, and a token asked for in a minute already used takes the next
-free minute. Every token is recorded (who, when, why, which vend) so a lost token is re-printed,
+row and its ``MeterTokenState`` row are locked, and a token asked for in a minute already used takes
+the next free minute. Every token is recorded (who, when, why, which vend) so a lost token is re-printed,
 never re-issued with a new TID.
 """
 
@@ -78,16 +78,22 @@ def _check_sts_meter(meter: Meter) -> None:
 
 
 def _state(meter: Meter) -> MeterTokenState:
-    """Lock (creating on first use) the meter's token state row."""
+    """Lock (creating on first use) the meter's token state row. Every action that issues a token
+    or changes a key holds the meter's row lock first, so a state read together with the locked
+    meter (a sale: ``select_related("token_state")``) is used as it came, without a second read."""
+    relation = Meter.token_state.related  # type: ignore[attr-defined]
+    if relation.is_cached(meter) and (known := relation.get_cached_value(meter)) is not None:
+        return known  # type: ignore[no-any-return,return-value]
     state = MeterTokenState.objects.select_for_update().filter(meter=meter).first()
-    if state is not None:
-        return state
-    try:
-        with transaction.atomic():
-            MeterTokenState.objects.create(meter=meter)
-    except IntegrityError:  # another transaction created it first; fine
-        pass
-    return MeterTokenState.objects.select_for_update().get(meter=meter)
+    if state is None:
+        try:
+            with transaction.atomic():
+                MeterTokenState.objects.create(meter=meter)
+        except IntegrityError:  # another transaction created it first; fine
+            pass
+        state = MeterTokenState.objects.select_for_update().get(meter=meter)
+    relation.set_cached_value(meter, state)  # the next token of this sale allocates from this one
+    return state
 
 
 def allocate_tid(meter: Meter, at: datetime | None = None) -> int:

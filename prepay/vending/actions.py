@@ -20,17 +20,17 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from prepay.audit.actions import batched, record_event
-from prepay.common.actions import locked
+from prepay.common.actions import locked, locked_one
 from prepay.common.amounts import parse_amount
 from prepay.common.errors import ActionError
 from prepay.customers.choices import AccountStatus, Utility
@@ -146,7 +146,7 @@ def _names_unit(account: Account, query: str, said: UnitKey | None) -> bool:
 
 #: rows a sale reads with the account, in its lock query: the site, and the tariffs it may be priced by
 SALE_RELATED = (
-    "site",
+    "site__billing_settings",  # the site, and its billing rules for the warning rule after the sale
     "tariff",
     "customer__customer_type__default_electricity_tariff",
     "customer__customer_type__default_water_tariff",
@@ -154,8 +154,9 @@ SALE_RELATED = (
 
 
 def _locked_active_meter(account: Account) -> Meter | None:
-    """``active_meter`` read under the meter's row lock (with its model), in one query."""
-    rows = Meter.objects.select_for_update(of=("self",)).select_related("model")
+    """``active_meter`` read under the meter's row lock (with its model and its token state, which
+    only a holder of the meter's lock changes: ``prepay.tokens.actions._state``), in one query."""
+    rows = Meter.objects.select_for_update(of=("self",)).select_related("model", "token_state")
     return rows.filter(installations__account=account, installations__ended_at__isnull=True).first()
 
 
@@ -178,6 +179,8 @@ class VendQuote:
     balance_before: Decimal
     breakdown: dict[str, Any] = field(default_factory=dict)
     tariff_version: int | None = None  # the tariff row priced with (the counter's review carries it)
+    #: the account's sales today, not reversed, when pricing read them (``check_sale_limits``)
+    sold_today: Decimal | None = None
 
     def to_dict(self) -> dict[str, Any]:
         def s(v: Decimal | None) -> str | None:
@@ -258,7 +261,45 @@ def _price(
         )
         return q, row
 
-    used, quota_used = cycle_position(account, tariff, on_date)
+    used, quota_used, sold_today = cycle_position(account, tariff, on_date, since=day_start(on_date))
+    paid, recovered, credit, quote = _energy_quote(
+        tariff, amount, energy, arrears=arrears, percent=percent, position=(used, quota_used), say=say
+    )
+    if quote.energy <= 0:
+        raise ActionError("too_small_for_any_energy", say["too_small_for_any_energy"])
+    units = register_units(quote.energy, meter.ct_ratio, meter.pt_ratio) if meter is not None else None
+    # money that buys energy is the quote's total; a sub-step remainder stays on the account balance
+    breakdown = quote.to_dict()
+    q = VendQuote(
+        paid,
+        recovered,
+        credit,
+        quote.energy,
+        units,
+        multiplier,
+        delivery,
+        unit,
+        balance,
+        breakdown,
+        row.pk,
+        sold_today,
+    )
+    return q, row
+
+
+def _energy_quote(
+    tariff: Any,
+    amount: Any,
+    energy: Any,
+    *,
+    arrears: Decimal,
+    percent: int,
+    position: tuple[Decimal, Decimal],
+    say: dict[str, str],
+) -> tuple[Decimal, Decimal, Decimal, Any]:
+    """(money paid, arrears recovered, money buying energy, engine quote) of a purchase of
+    ``amount`` money or ``energy`` at the cycle ``position`` (tier energy, quota used)."""
+    used, quota_used = position
     try:
         if amount is not None:
             paid = parse_amount(amount, _("The amount"), places=2)
@@ -266,26 +307,20 @@ def _price(
             credit = paid - recovered
             if credit <= 0:
                 raise ActionError("all_to_arrears", say["all_to_arrears"] % {"a": arrears})
-            quote = quote_money(tariff, credit, used_in_cycle=used, quota_used=quota_used)
-        else:
-            wanted = parse_amount(energy, say["the_energy"], places=3)
-            quote = quote_energy(tariff, wanted, used_in_cycle=used, quota_used=quota_used)
-            recovered = _recovery(arrears, quote.total, percent, of_total=False)
-            paid = quote.total + recovered
-            credit = quote.total
+            return (
+                paid,
+                recovered,
+                credit,
+                quote_money(tariff, credit, used_in_cycle=used, quota_used=quota_used),
+            )
+        wanted = parse_amount(energy, say["the_energy"], places=3)
+        quote = quote_energy(tariff, wanted, used_in_cycle=used, quota_used=quota_used)
+        recovered = _recovery(arrears, quote.total, percent, of_total=False)
+        return quote.total + recovered, recovered, quote.total, quote
     except PurchaseError as exc:
         raise ActionError(exc.code, _purchase_message(exc, say)) from None
     except TariffError as exc:
         raise ActionError("invalid_amount", str(exc)) from None
-    if quote.energy <= 0:
-        raise ActionError("too_small_for_any_energy", say["too_small_for_any_energy"])
-    units = register_units(quote.energy, meter.ct_ratio, meter.pt_ratio) if meter is not None else None
-    # money that buys energy is the quote's total; a sub-step remainder stays on the account balance
-    breakdown = quote.to_dict()
-    q = VendQuote(
-        paid, recovered, credit, quote.energy, units, multiplier, delivery, unit, balance, breakdown, row.pk
-    )
-    return q, row
 
 
 def _refusal_words(utility: str) -> dict[str, str]:
@@ -329,9 +364,15 @@ def _purchase_message(exc: PurchaseError, say: dict[str, str]) -> str:
     return f"{text} ({limit})" if limit else text
 
 
-def check_sale_limits(account: Account, amount: Decimal) -> None:
+def day_start(on_date: date) -> datetime:
+    """Local midnight starting ``on_date`` (the daily limit's day)."""
+    return datetime.combine(on_date, time.min, tzinfo=timezone.get_current_timezone())
+
+
+def check_sale_limits(account: Account, amount: Decimal, *, sold_today: Decimal | None = None) -> None:
     """Refuse (``amount_too_large``) a sale of ``amount`` above the site's largest single sale, or
-    one that takes the account's sales today (reversed sales not counted) above the daily maximum."""
+    one that takes the account's sales today (reversed sales not counted) above the daily maximum.
+    ``sold_today``: those sales' money when pricing has read it (``VendQuote.sold_today``)."""
     site = account.site
     if amount > site.max_sale_amount:
         raise ActionError(
@@ -342,9 +383,11 @@ def check_sale_limits(account: Account, amount: Decimal) -> None:
             )
             % {"a": amount, "s": site.name, "m": site.max_sale_amount},
         )
-    start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
-    today = Vend.objects.filter(account=account, created_at__gte=start).exclude(status=VendStatus.REVERSED)
-    bought = today.aggregate(total=Sum("amount"))["total"] or Decimal("0.00")
+    bought = sold_today
+    if bought is None:
+        today = Vend.objects.filter(account=account, created_at__gte=day_start(timezone.localdate()))
+        bought = today.exclude(status=VendStatus.REVERSED).aggregate(total=Sum("amount"))["total"]
+        bought = bought or Decimal("0.00")
     if bought + amount > site.max_daily_amount:
         raise ActionError(
             "amount_too_large",
@@ -369,7 +412,7 @@ def quote_vend(*, account: Account, actor: Any, amount: Any = None, energy: Any 
     q, _row = _price(
         account, active_meter(account), amount=amount, energy=energy, on_date=timezone.localdate()
     )
-    check_sale_limits(account, q.amount)
+    check_sale_limits(account, q.amount, sold_today=q.sold_today)
     return q
 
 
@@ -465,7 +508,7 @@ class _SaleRequest:
 @transaction.atomic
 def do_vend(
     *,
-    account: Account,
+    account: Account | QuerySet[Account],
     actor: Any,
     point: VendingPoint,
     idempotency_key: str,
@@ -488,7 +531,8 @@ def do_vend(
     time, equal to the amount taken (``confirmation_required`` otherwise). ``tariff_version``: the
     tariff row the sale was quoted with (the counter's review); it prices the sale if it is still good
     (``prepay.tariffs.engine.tariff_for``: ``tariff_version_changed`` otherwise), else the version in
-    force today does."""
+    force today does. ``account`` may be a lookup (the API's: the accounts the caller may see): it is
+    read once, under the account's lock, ``not_found`` when it names none."""
     key = (idempotency_key or "").strip()
     if not key or len(key) > 80:
         raise ActionError(
@@ -500,9 +544,12 @@ def do_vend(
     if method in NEEDS_REFERENCE and not reference:
         raise ActionError("reference_required", _("A transfer or online payment needs its reference."))
     cash = parse_tendered(tendered, method)
-    request_hash = _request_hash(account, point, amount, energy, method)
     # The account's lock orders concurrent retries of one key: the second finds the first's vend.
-    account = locked(Account, account.pk, *SALE_RELATED)
+    if isinstance(account, Account):
+        account = locked(Account, account.pk, *SALE_RELATED)
+    else:  # a lookup the caller may see (the API): read once, under the lock
+        account = locked_one(account, *SALE_RELATED)
+    request_hash = _request_hash(account, point, amount, energy, method)
     if (first := _replay(key, request_hash, actor)) is not None:
         return first
     site = account.site
@@ -586,7 +633,7 @@ def _sell(account: Account, sale: _SaleRequest) -> Vend:
         last=last_entry,
         tariff_version=sale.tariff_version,
     )
-    check_sale_limits(account, q.amount)
+    check_sale_limits(account, q.amount, sold_today=q.sold_today)
     _check_confirmation(account, q.amount, sale.confirmation)
     check_tendered(q.amount, sale.tendered)
     point = locked(VendingPoint, sale.point.pk, "site")
@@ -594,7 +641,7 @@ def _sell(account: Account, sale: _SaleRequest) -> Vend:
     float_last = _float_left(point, q.amount)
     vend = _new_vend(account, meter, point, shift, q, tariff_row, sale)
     payment = _post_sale(account, point, vend, q, sale, last=last_entry, float_last=float_last)
-    receipt = issue_receipt(point, vend.receipt_no, sale.actor, vend=vend)
+    receipt = vend.issued_receipt = issue_receipt(point, vend.receipt_no, sale.actor, vend=vend)
     if q.delivery != Delivery.BALANCE and meter is not None:
         deliver_units(
             meter,
@@ -687,7 +734,7 @@ def _post_sale(
     """Post the sale's money: the payment (cash, or the agent's float, on the other side), the
     agent's float drawn down, and the energy bought unless the credit stays on the balance. ``last``
     and ``float_last``: the account's and the float's newest entries, read under their locks.
-    Returns the payment entry."""
+    Returns the payment entry; the vend keeps the balance after the sale (``Vend.balance_after``)."""
     actor, key = sale.actor, sale.key
     payment = ledger.post(
         account,
@@ -712,7 +759,7 @@ def _post_sale(
             last=float_last,
         )
     if q.delivery != Delivery.BALANCE:
-        ledger.post(
+        spent = ledger.post(
             account,
             EntryKind.VEND,
             -Decimal(q.breakdown["total"]),
@@ -725,6 +772,9 @@ def _post_sale(
             memo=(_("Water %(e)s %(u)s") if account.utility == Utility.WATER else _("Energy %(e)s %(u)s"))
             % {"e": q.energy, "u": q.unit},
         )
+        vend.balance_after = spent.balance_after
+    else:
+        vend.balance_after = payment.balance_after
     return payment
 
 

@@ -101,6 +101,8 @@ def deliver_units(
             )
             for part in split_units(units)
         ]
+        if vend is not None:
+            vend.issued_tokens = tokens
         return {"token_ids": [t.pk for t in tokens], "units": str(units)}
     if delivery == Delivery.CARD:
         from prepay.vending.cards import card_image_for

@@ -247,6 +247,12 @@ class Vend(models.Model):
 
     #: not stored: True on the vend ``do_vend`` returns for a repeated idempotency key
     replayed = False
+    #: not stored: on the vend ``do_vend`` has just written, the account's balance after it, the
+    #: tokens it issued (``IssuedToken`` rows, in order) and its receipt, so its answer (the API's,
+    #: the counter's receipt screen) needs no second read
+    balance_after: Decimal | None = None
+    issued_tokens: list[Any] | None = None
+    issued_receipt: Any = None
 
     account = models.ForeignKey(
         "customers.Account", on_delete=models.PROTECT, related_name="vends", verbose_name=_("account")

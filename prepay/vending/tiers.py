@@ -15,26 +15,37 @@ from prepay.domain.tariffs import cycle_bounds
 from prepay.vending.models import Vend, VendStatus
 
 
-def cycle_position(account: Any, tariff: EngineTariff, on_date: date) -> tuple[Decimal, Decimal]:
+def cycle_position(
+    account: Any, tariff: EngineTariff, on_date: date, *, since: datetime | None = None
+) -> tuple[Decimal, Decimal, Decimal | None]:
     """(energy counted towards the tiers, flat-price quota used) in the cycle containing ``on_date``,
-    from the account's completed vends in that cycle (prepaid practice: purchases advance the tiers)."""
+    from the account's completed vends in that cycle (prepaid practice: purchases advance the tiers),
+    and the money of its sales not reversed made from ``since`` (the daily limit's day start; None
+    without ``since`` or when it lies before the cycle) — one read of the cycle's sales for both."""
     start, end = cycle_bounds(tariff.cycle, on_date)
     used = Decimal(0)
     quota = Decimal(0)
     tz = timezone.get_current_timezone()  # local midnights: a range on created_at, not a date per row
-    vends = Vend.objects.filter(
-        account=account,
-        status__in=[VendStatus.COMPLETED, VendStatus.PENDING_APPROVAL],
-        created_at__gte=datetime.combine(start, time.min, tzinfo=tz),
-        created_at__lt=datetime.combine(end, time.min, tzinfo=tz),
-    ).values_list("breakdown", flat=True)
-    for breakdown in vends:
+    lo = datetime.combine(start, time.min, tzinfo=tz)
+    sold = Decimal("0.00") if since is not None and since >= lo else None
+    vends = (
+        Vend.objects.filter(
+            account=account, created_at__gte=lo, created_at__lt=datetime.combine(end, time.min, tzinfo=tz)
+        )
+        .exclude(status=VendStatus.REVERSED)
+        .values_list("status", "amount", "created_at", "breakdown")
+    )
+    for status, amount, at, breakdown in vends:
+        if sold is not None and at >= since:  # type: ignore[operator]
+            sold += amount
+        if status not in (VendStatus.COMPLETED, VendStatus.PENDING_APPROVAL):
+            continue
         for line in (breakdown or {}).get("lines", []):
             if line.get("key") == "quota":
                 quota += Decimal(line["energy"])
             else:
                 used += Decimal(line["energy"])
-    return used, quota
+    return used, quota, sold
 
 
 def sales_priced_by(tariff_ids: list[int]) -> tuple[int, date | None]:

@@ -44,6 +44,7 @@ class VendDeliveryTestCase:
         token = r.data["tokens"][0]
         assert len(token["token"]) == 20 and token["display"].replace(" ", "") == token["token"]
         vend = consistent(r.data, shop.account)
+        assert api.get(f"/vends/{r.data['id']}").data == r.data  # the answer is what a read gives
         issued = IssuedToken.objects.get(vend=vend)
         assert (issued.token, issued.tid) == (token["token"], token["tid"])
         decoder = MeterDecoder(decoder_key=int(CTSA01_DK, 16), base_date=2014)
@@ -70,6 +71,7 @@ class VendDeliveryTestCase:
             r.data["register_units"]
         )
         vend = consistent(r.data, account)
+        assert api.get(f"/vends/{r.data['id']}").data == r.data  # the answer is what a read gives
         assert vend.card.image == r.data["card"]["image"]
 
     def test_it_queues_a_remote_credit_for_a_networked_meter(self, shop, api):
@@ -91,6 +93,7 @@ class VendDeliveryTestCase:
             and r.data["energy"] == "20.000"
         )
         consistent(r.data, account)
+        assert api.get(f"/vends/{r.data['id']}").data == r.data  # the answer is what a read gives
 
     def test_it_credits_a_remote_fee_control_balance(self, shop, api):
         account = shop.sts_account(mode=AccountMode.REMOTE)
@@ -103,6 +106,7 @@ class VendDeliveryTestCase:
         assert r.data["delivery"] == "balance" and r.data["balance_after"] == "30.00"
         assert r.data["reference"] == "WX-889" and r.data["method"] == "online"
         consistent(r.data, account)
+        assert api.get(f"/vends/{r.data['id']}").data == r.data  # the answer is what a read gives
         assert api.get(f"/accounts/{account.pk}/balance").data["balance"] == "30.00"
 
     def test_a_cashier_sells_through_the_session_at_the_open_shift(self, shop, client):

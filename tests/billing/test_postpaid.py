@@ -129,3 +129,37 @@ class DoIssueBillsTestCase:
 
         outsider = f.user("cashier_b", memberships=[(world.b1.group, world.b1.site, Role.CASHIER)])
         refused("forbidden", actions.do_pay_bill, **{**kw, "actor": outsider, "idempotency_key": "x"})
+
+
+class WhichAccountsHoldBillsTestCase:
+    """A sale skips the bill lookup for an account that cannot hold bills (issue 17)."""
+
+    def test_only_a_local_prepaid_account_can_never_hold_a_bill(self, world: Any) -> None:
+        from tests import factories as f
+
+        seen = {
+            (mode, billing): actions.may_have_bills(f.account(world.a1, mode=mode, billing=billing))
+            for mode in ("local", "remote")
+            for billing in ("prepaid", "postpaid")
+        }
+        assert seen == {
+            ("local", "prepaid"): False,
+            ("local", "postpaid"): True,
+            ("remote", "prepaid"): True,
+            ("remote", "postpaid"): True,
+        }
+
+    def test_a_local_postpaid_accounts_bill_is_settled_by_its_payment(self, world: Any) -> None:
+        from tests import factories as f
+        from tests.billing.conftest import pay
+
+        acc = f.account(world.a1, billing="postpaid")  # an import may open one so
+        with transaction.atomic():
+            locked = Account.objects.select_for_update().get(pk=acc.pk)
+            ledger.post(locked, "fee", Decimal("-12.00"), actor=None, idempotency_key="fee-1")
+            bill = actions.issue_bill(locked, date(2026, 11, 1), date(2026, 11, 30))
+        assert bill is not None and bill.settled_at is None
+        with transaction.atomic():
+            pay(Account.objects.select_for_update().get(pk=acc.pk), "12.00", "pay-1")
+            actions.settle_bills(Account.objects.select_for_update().get(pk=acc.pk))
+        assert Bill.objects.get(pk=bill.pk).settled_at is not None

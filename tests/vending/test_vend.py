@@ -18,6 +18,7 @@ from prepay.meters.choices import MeterStatus
 from prepay.meters.models import Meter
 from prepay.tariffs.models import Tariff
 from prepay.telemetry.models import CommandKind, MeterCommand
+from prepay.tokens.models import IssuedToken
 from prepay.vending import ledger
 from prepay.vending.actions import do_topup_float, do_vend, find_accounts, quote_vend
 from prepay.vending.cards import verify_card_image
@@ -160,8 +161,17 @@ class VendByMoneyTestCase:
         )
         _row, tariff = tariff_for(shop.account, date(2026, 12, 5))
         assert tariff.cycle == "month"
-        used, _quota = cycle_position(shop.account, tariff, date(2026, 12, 5))
-        assert used == Decimal("12.000")
+        used, _quota, sold = cycle_position(
+            shop.account, tariff, date(2026, 12, 5), since=datetime(2026, 12, 1, tzinfo=local)
+        )
+        assert used == Decimal("12.000") and sold == first_of_december.amount
+        # the day's money is only known from a day start within the cycle
+        assert (
+            cycle_position(
+                shop.account, tariff, date(2026, 12, 5), since=datetime(2026, 11, 30, tzinfo=local)
+            )[2]
+            is None
+        )
 
     def test_it_splits_a_purchase_that_no_single_token_can_carry(self, shop):
         assert split_units(Decimal("4000000.0")) == [
@@ -181,6 +191,17 @@ class VendByMoneyTestCase:
         d = decoder()
         assert all(d.enter(t.token).accepted for t in vend.tokens.order_by("tid"))
         assert d.credit(0) == sum(amounts) >= Decimal("2000000.0")
+
+    def test_a_split_purchase_after_an_earlier_sale_takes_the_next_tids_in_turn(self, shop):
+        # the token state then comes with the locked meter (one read for all the sale's tokens)
+        first = sell(shop, amount="10.00").tokens.get()
+        Tariff.objects.filter(pk=shop.world.a1.tariff.pk).update(unit_price=Decimal("0.0100"))
+        tids = sorted(sell(shop, energy="2000000").tokens.values_list("tid", flat=True))
+        assert len(tids) == 2 and first.tid < tids[0] < tids[1]
+        d = decoder()
+        assert all(
+            d.enter(t).accepted for t in IssuedToken.objects.order_by("tid").values_list("token", flat=True)
+        )
 
 
 class ArrearsTestCase:

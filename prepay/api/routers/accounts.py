@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Router, Schema
 
-from prepay.api.common import caller, dec, visible
+from prepay.api.common import caller, dec, found, visible, visible_rows
 from prepay.api.types import DecimalString
 from prepay.common.errors import ActionError
 from prepay.customers.models import Account
@@ -109,14 +109,20 @@ def account_out(account: Account, meter: Meter | None = None) -> dict[str, Any]:
     }
 
 
-def account_for(request: HttpRequest, scope: str, account_id: int | None, number: str | None) -> Account:
-    """The account named by id or number, if the caller may see it (else 404)."""
+def account_rows(request: HttpRequest, scope: str, account_id: int | None, number: str | None) -> Any:
+    """The account named by id or number among those the caller may see, not read yet (an action
+    reads it under its lock: ``locked_one``)."""
     who = caller(request, scope)
     if account_id is not None:
-        return visible(Account, who, pk=account_id)
+        return visible_rows(Account, who, pk=account_id)
     if number:
-        return visible(Account, who, number=number)
+        return visible_rows(Account, who, number=number)
     raise ActionError("account_required", _("Name the account: account_id or account_number."))
+
+
+def account_for(request: HttpRequest, scope: str, account_id: int | None, number: str | None) -> Account:
+    """The account named by id or number, if the caller may see it (else 404)."""
+    return found(account_rows(request, scope, account_id, number))  # type: ignore[no-any-return]
 
 
 @router.get("/accounts", response=list[AccountOut], summary="Find accounts")

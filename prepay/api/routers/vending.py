@@ -18,9 +18,10 @@ from ninja import Header, Router, Schema, Status
 
 from prepay.api.auth import Caller
 from prepay.api.common import caller, dec, idempotency_key, visible
-from prepay.api.routers.accounts import Error, account_for
+from prepay.api.routers.accounts import Error, account_rows
 from prepay.api.types import DecimalString
 from prepay.common.errors import ActionError, PermissionDenied
+from prepay.common.fields import as_stored
 from prepay.tenancy.scoping import can
 from prepay.vending.actions import (
     current_shift,
@@ -153,19 +154,28 @@ def receipt_out(receipt: Receipt) -> dict[str, Any]:
 def vend_out(vend: Vend) -> dict[str, Any]:
     from prepay.telemetry.models import MeterCommand
 
+    """The vend as the API answers it; a vend ``do_vend`` has just written is answered from what it
+    wrote (as stored: ``as_stored``), the same answer a later read or a replay gives."""
     key = vend.idempotency_key or ""
-    last = (
-        LedgerEntry.objects.filter(idempotency_key__in=[f"{key}:pay", f"{key}:vend"])
-        .order_by("-seq")
-        .values_list("balance_after", flat=True)
-        .first()
-    )
+    last = vend.balance_after
+    if last is None:
+        last = (
+            LedgerEntry.objects.filter(idempotency_key__in=[f"{key}:pay", f"{key}:vend"])
+            .order_by("-seq")
+            .values_list("balance_after", flat=True)
+            .first()
+        )
     # only what the vend's delivery can have is looked up
     card = getattr(vend, "card", None) if vend.delivery == Delivery.CARD else None
+    if card is not None:
+        card = as_stored(card)  # written by this sale, it reads back as stored
     cmd = None
     if vend.delivery == Delivery.REMOTE:
         cmd = MeterCommand.objects.filter(idempotency_key=f"vend:{vend.pk}").values("id", "status").first()
-    tokens = vend.tokens.order_by("pk") if vend.delivery == Delivery.TOKEN else []
+    tokens: Any = []
+    if vend.delivery == Delivery.TOKEN:
+        fresh = vend.issued_tokens
+        tokens = [as_stored(t) for t in fresh] if fresh is not None else vend.tokens.order_by("pk")
     return {
         "id": vend.pk,
         "receipt_no": vend.receipt_no,
@@ -227,7 +237,7 @@ def create_vend(
     who = caller(request, "vend")
     key = idempotency_key(request, who)
     assert key is not None
-    account = account_for(request, "vend", body.account_id, body.account_number)
+    account = account_rows(request, "vend", body.account_id, body.account_number)
     point = selling_point(who, body.point_id)
     vend = do_vend(
         account=account,
@@ -247,10 +257,12 @@ def create_vend(
         )
     if vend.replayed:
         response["Idempotent-Replayed"] = "true"
-    # re-read: the answer must be byte-identical to a replay's (decimals as stored)
-    return Status(
-        201, vend_out(Vend.objects.select_related("account", "meter", "point", "created_by").get(pk=vend.pk))
-    )
+        return Status(
+            201,
+            vend_out(Vend.objects.select_related("account", "meter", "point", "created_by").get(pk=vend.pk)),
+        )
+    # answered from the rows just written, as stored: byte-identical to a replay's answer
+    return Status(201, vend_out(as_stored(vend)))
 
 
 @router.get("/vends/{vend_id}", response={200: VendOut, 404: Error}, summary="A vend")

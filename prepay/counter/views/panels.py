@@ -25,12 +25,14 @@ def card_panel(card: CardImage | None, *, error: str = "") -> dict[str, Any]:
     }
 
 
-def print_context(receipt: Receipt | None, *, error: str = "") -> dict[str, Any]:
-    """The print panel: the point's printer, which copy the next print is, the last prints."""
+def print_context(receipt: Receipt | None, *, error: str = "", fresh: bool = False) -> dict[str, Any]:
+    """The print panel: the point's printer, which copy the next print is, the last prints.
+    ``fresh``: the receipt was issued in this request, so nothing is printed yet and the original
+    is next (not looked up)."""
     if receipt is None:
         return {"receipt": None}
     point = receipt.point
-    copy = printing.next_copy(receipt)
+    copy = 0 if fresh else printing.next_copy(receipt)
     counted = copy is None
     number = receipt.prints + 1 if counted else copy
     return {
@@ -45,7 +47,7 @@ def print_context(receipt: Receipt | None, *, error: str = "") -> dict[str, Any]
         "counted": counted,
         "reprints": receipt.prints,
         "next_reprint": receipt.prints + 1,  # what the browser's counted re-print will say
-        "jobs": list(ReceiptPrint.objects.filter(receipt=receipt).order_by("-pk")[:5]),
+        "jobs": [] if fresh else list(ReceiptPrint.objects.filter(receipt=receipt).order_by("-pk")[:5]),
         "links": receipt_links(receipt),
         "error": error,
     }

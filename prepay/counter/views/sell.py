@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST
 
 from prepay.common.amounts import parse_amount
 from prepay.common.errors import ActionError, PermissionDenied
+from prepay.common.fields import as_stored
 from prepay.counter.access import require_on, require_somewhere, visible
 from prepay.counter.followup import active_protection
 from prepay.counter.forms import OpenShiftForm, SellForm, new_key
@@ -313,18 +314,28 @@ def sell(request: HttpRequest) -> HttpResponse:
 def receipt_context(request: HttpRequest, vend: Vend) -> dict[str, Any]:
     """The receipt screen: token(s) or the card to write, the print panel (thermal printer, which
     copy is next), re-print / re-issue / reversal buttons."""
-    receipt = Receipt.objects.filter(vend=vend).select_related("point").first()
-    card = getattr(vend, "card", None) if hasattr(vend, "card") else None
+    fresh = vend.issued_receipt is not None  # the sale of this request: answered from what it wrote
+    if fresh:
+        receipt = as_stored(vend.issued_receipt)
+        tokens = [as_stored(t) for t in vend.issued_tokens or []]
+        balance = vend.balance_after
+    else:
+        receipt = Receipt.objects.filter(vend=vend).select_related("point").first()
+        tokens = list(vend.tokens.order_by("pk"))
+        balance = ledger.balance_of(vend.account)
+    card = getattr(vend, "card", None) if vend.delivery == Delivery.CARD else None
+    if card is not None:
+        card = as_stored(card)  # written by this sale, it reads back as stored
     return {
-        "vend": vend,
+        "vend": as_stored(vend) if fresh else vend,
         "account": vend.account,
-        "tokens": list(vend.tokens.order_by("pk")),
+        "tokens": tokens,
         "card": card,
         "cardwrite": card_panel(card),
         "receipt": receipt,
         "links": receipt_links(receipt),
-        "printing": print_context(receipt),
-        "balance": ledger.balance_of(vend.account),
+        "printing": print_context(receipt, fresh=fresh),
+        "balance": balance,
         "breakdown": vend.breakdown or {},
     }
 
