@@ -10,7 +10,8 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 from prepay.api.auth import Caller
-from prepay.common.errors import ActionError, NotFound
+from prepay.common.actions import found
+from prepay.common.errors import ActionError
 
 M = TypeVar("M", bound=models.Model)
 
@@ -34,14 +35,6 @@ def visible(model: type[M], who: Caller, **lookup: Any) -> M:
     """The row matching ``lookup`` that the caller may see; 404 ``not_found`` otherwise — the same
     answer for a row that does not exist and one at another site, so nothing leaks."""
     return found(visible_rows(model, who, **lookup))
-
-
-def found(rows: models.QuerySet[M]) -> M:
-    """The first of ``rows`` (a scoped lookup); 404 ``not_found`` when there is none."""
-    row = rows.first()
-    if row is None:
-        raise NotFound("not_found", _("%(what)s not found.") % {"what": rows.model._meta.verbose_name})
-    return row
 
 
 def idempotency_key(request: HttpRequest, who: Caller, *, required: bool = True) -> str | None:

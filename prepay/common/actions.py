@@ -27,14 +27,19 @@ def locked(model: type[M], pk: Any, *related: str) -> M:
         ) from None
 
 
-def locked_one(rows: models.QuerySet[M], *related: str) -> M:
-    """The one row of ``rows`` (a lookup the caller may see, e.g. a scoped queryset) read under
-    ``SELECT … FOR UPDATE`` in one query, as :func:`locked` reads it by key; ``not_found`` when
-    there is none, the same answer for a row that does not exist and one the caller may not see."""
-    row = rows.select_for_update(of=("self",)).select_related(*related).first()
+def found(rows: models.QuerySet[M]) -> M:
+    """The first of ``rows`` (a lookup the caller may see); ``not_found`` when there is none, the same
+    answer for a row that does not exist and one the caller may not see, so nothing leaks."""
+    row = rows.first()
     if row is None:
         raise NotFound("not_found", _("%(what)s not found.") % {"what": rows.model._meta.verbose_name})
     return row
+
+
+def locked_one(rows: models.QuerySet[M], *related: str) -> M:
+    """The one row of ``rows`` (a lookup the caller may see, e.g. a scoped queryset) read under
+    ``SELECT … FOR UPDATE`` in one query, as :func:`locked` reads it by key (``found``)."""
+    return found(rows.select_for_update(of=("self",)).select_related(*related))
 
 
 def scope_of(obj: models.Model) -> tuple[int | None, int | None]:

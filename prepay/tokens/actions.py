@@ -1,9 +1,9 @@
 """Issuing STS tokens from the database: TID allocation, token records, key changes, key import.
 
 TIDs are strictly increasing per meter and never reused, even under concurrent vends: the meter's
-row and its ``MeterTokenState`` row are locked, and a token asked for in a minute already used takes
-the next free minute. Every token is recorded (who, when, why, which vend) so a lost token is re-printed,
-never re-issued with a new TID.
+row and its ``MeterTokenState`` row are locked, and a token asked for in a minute already used
+takes the next free minute. Every token is recorded (who, when, why, which vend) so a lost token
+is re-printed, never re-issued with a new TID.
 """
 
 from __future__ import annotations

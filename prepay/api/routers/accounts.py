@@ -9,8 +9,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Router, Schema
 
-from prepay.api.common import caller, dec, found, visible, visible_rows
+from prepay.api.common import caller, dec, visible, visible_rows
 from prepay.api.types import DecimalString
+from prepay.common.actions import found
 from prepay.common.errors import ActionError
 from prepay.customers.models import Account
 from prepay.meters.models import Meter

@@ -152,10 +152,10 @@ def receipt_out(receipt: Receipt) -> dict[str, Any]:
 
 
 def vend_out(vend: Vend) -> dict[str, Any]:
-    from prepay.telemetry.models import MeterCommand
-
     """The vend as the API answers it; a vend ``do_vend`` has just written is answered from what it
     wrote (as stored: ``as_stored``), the same answer a later read or a replay gives."""
+    from prepay.telemetry.models import MeterCommand
+
     key = vend.idempotency_key or ""
     last = vend.balance_after
     if last is None:
