@@ -71,6 +71,32 @@ def bench_environment(tmp: Path) -> tuple[str, str]:
     return url, "SQLite"
 
 
+def import_vending_key(group: Any, admin: Any) -> None:
+    """The group's STS vending key (the IEC example key, supply group 123456)."""
+    from prepay.tokens.actions import do_import_vending_keys
+
+    do_import_vending_keys(
+        group=group,
+        actor=admin,
+        rows=[{"dkga": "02", "supply_group_code": "123456", "key_revision": 1, "key_type": 2, "key": VK}],
+    )
+
+
+def sts_accounts(w: Any, n: int) -> list[Any]:
+    """``n`` open accounts of site world ``w``, each with an STS meter of that key."""
+    from tests import factories as f
+
+    units = w.units * (n // len(w.units) + 1)
+    return [
+        f.account(
+            w,
+            unit=units[i],
+            meter_=f.meter(w, drn="00000000000", supply_group_code="123456", tariff_index="01"),
+        )
+        for i in range(n)
+    ]
+
+
 def setup(n_accounts: int, n_clients: int) -> tuple[list[Any], list[str], list[Any], Any]:
     """Schema, a site with an STS tariff and meters, agent points with API clients and a float."""
     import django
@@ -79,7 +105,6 @@ def setup(n_accounts: int, n_clients: int) -> tuple[list[Any], list[str], list[A
     django.setup()
     call_command("migrate", verbosity=0)
     from prepay.api.actions import do_create_api_client
-    from prepay.tokens.actions import do_import_vending_keys
     from prepay.vending.actions import do_topup_float
     from prepay.vending.models import PointKind, VendingPoint
     from tests import factories as f
@@ -87,20 +112,8 @@ def setup(n_accounts: int, n_clients: int) -> tuple[list[Any], list[str], list[A
     w = f.site_world(f.group("bench"), "s1")
     admin = f.user("bench-admin", memberships=[(w.group, None, "admin")])
     finance = f.user("bench-finance", memberships=[(w.group, None, "finance")])
-    do_import_vending_keys(
-        group=w.group,
-        actor=admin,
-        rows=[{"dkga": "02", "supply_group_code": "123456", "key_revision": 1, "key_type": 2, "key": VK}],
-    )
-    units = w.units * (n_accounts // len(w.units) + 1)
-    accounts = [
-        f.account(
-            w,
-            unit=units[i],
-            meter_=f.meter(w, drn="00000000000", supply_group_code="123456", tariff_index="01"),
-        )
-        for i in range(n_accounts)
-    ]
+    import_vending_key(w.group, admin)
+    accounts = sts_accounts(w, n_accounts)
     keys, points = [], []
     for i in range(n_clients + 1):
         point = VendingPoint.objects.create(

@@ -3,6 +3,11 @@
 Each event is chained (``prev_hash`` / ``hash``), sealed with the chain's audit key (``mac``, see
 :mod:`prepay.audit.keys`) and tagged with the transaction's marker (``txn``, see
 :mod:`prepay.audit.marker`), all in the one INSERT that writes it.
+
+A transaction appends to one chain only, chosen by its first append (:func:`_chain_of`): its site's
+chain when the events lie in one site, else the main chain. It therefore locks one chain head, so
+transactions at different sites never wait for each other, and two transactions never each hold a
+head the other waits for.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from prepay.audit import keys
-from prepay.audit.chain import seal_events
+from prepay.audit.chain import MAIN, seal_events
 from prepay.audit.marker import current_txn
 from prepay.audit.models import AuditEvent, AuditHead
 
@@ -54,7 +59,8 @@ def record_event(
 ) -> AuditEvent:
     """Append one event to the chain. Must run inside the caller's transaction.
 
-    The head row is locked (``select_for_update``) so concurrent writers chain one after another.
+    The chain's head row is locked (``select_for_update``) so concurrent writers of the chain append
+    one after another.
     Inside :func:`batched` the event is held and appended with the block's others at its end (its
     ``seq`` and ``hash`` are set then).
     """
@@ -148,26 +154,64 @@ def rekeyed(key_id: str, key: bytes) -> Iterator[None]:
         setattr(conn, _REKEY, None)
 
 
-def _append(events: list[Any], *, models: tuple[Any, Any, Any] | None = None, sealed: bool = True) -> None:
-    """Chain and seal ``events`` after the head, in order, under the head's row lock.
+#: attribute of the database connection: (transaction marker, the chain that transaction appends to)
+_CHAIN = "_prepay_audit_chain"
 
-    Every event carries the transaction's marker (:func:`prepay.audit.marker.current_txn`) and is
-    sealed with the head's audit key; a chain that already holds events but has no key yet gets one,
-    and an ``audit.chain_keyed`` event recording the switch is chained first. ``models`` = (event,
-    head, key) model classes: a migration passes its historical models. ``sealed=False`` (a migration
-    that cannot have the store key) chains without sealing; the next sealed write keys the chain.
-    """
-    event_model, head_model, key_model = models or (AuditEvent, AuditHead, None)
-    # The head row is created by migration 0003; locking it serialises every writer of the chain.
-    # (A test database flushed by TRUNCATE loses it; it is then created once more, at seq 0.)
-    head = head_model.objects.select_for_update().filter(id=1).first()
+
+def _chain_of(events: list[Any]) -> int:
+    """The chain the open transaction appends to: decided by its first append (the site's chain when
+    every event lies in the same site, else the main chain) and kept until the transaction ends."""
+    conn = transaction.get_connection()
+    txn = current_txn()
+    held = getattr(conn, _CHAIN, None)
+    if held is not None and held[0] == txn:
+        return int(held[1])
+    sites = {getattr(event, "site_id", None) for event in events}
+    site = next(iter(sites)) if len(sites) == 1 else None
+    chain = int(site) if site is not None else MAIN
+    setattr(conn, _CHAIN, (txn, chain))
+    return chain
+
+
+def _locked_head(head_model: Any, chain: int) -> Any:
+    """The chain's head row, locked; created (at the empty chain) the first time the chain is used.
+    The main chain's head is created by migration 0003 (a test database flushed by TRUNCATE loses it;
+    it is then created once more, at seq 0)."""
+    head = head_model.objects.select_for_update().filter(id=chain).first()
     if head is None:
         try:
             with transaction.atomic():
-                head_model.objects.create(id=1)
+                head_model.objects.create(id=chain)
         except IntegrityError:  # a concurrent writer created it first
             pass
-        head = head_model.objects.select_for_update().get(id=1)
+        head = head_model.objects.select_for_update().get(id=chain)
+    return head
+
+
+def _append(
+    events: list[Any],
+    *,
+    models: tuple[Any, Any, Any] | None = None,
+    sealed: bool = True,
+    chain: int | None = None,
+) -> None:
+    """Chain and seal ``events`` after their chain's head, in order, under the head's row lock.
+
+    ``chain`` defaults to the transaction's chain (:func:`_chain_of`). Every event carries the
+    transaction's marker (:func:`prepay.audit.marker.current_txn`) and is sealed with the head's
+    audit key (:func:`prepay.audit.keys.for_head`); a chain that already holds
+    events but has no key yet gets one, with an ``audit.chain_keyed`` event recording the switch
+    chained first. ``models`` = (event, head, key) model classes: a migration passes its historical
+    models. ``sealed=False`` (a migration that cannot have the store key) chains without sealing; the
+    next sealed write keys the chain.
+    """
+    event_model, head_model, key_model = models or (AuditEvent, AuditHead, None)
+    chained = any(f.name == "chain" for f in event_model._meta.concrete_fields)
+    if not chained:  # a migration's models from before migration 0006: one chain, whose head is row 1
+        chain = 1
+    elif chain is None:
+        chain = _chain_of(events)
+    head = _locked_head(head_model, chain)
     rekey = getattr(transaction.get_connection(), _REKEY, None)
     head_key = head.mac_key
     key_id: str | None = None
@@ -185,6 +229,8 @@ def _append(events: list[Any], *, models: tuple[Any, Any, Any] | None = None, se
     txn = current_txn()
     for event in events:
         event.txn = txn
+        if chained:
+            event.chain = chain
     seal_events(events, head, key_id, key)
     if len(events) == 1:
         events[0].save(force_insert=True)
@@ -249,21 +295,30 @@ def record_in_migration(
 
 
 def start_new_key(new: Any, *, reencrypted: int, using: str = "default") -> str:
-    """Start a new audit key under store key ``new`` for every chain head, recording the change as an
-    ``audit.key_rotated`` event sealed with the new key (its ``prev_hash`` commits to every older
-    event, so history sealed with the old key cannot be rewritten behind it). Returns the new key id.
+    """Start a new audit key under store key ``new`` for every chain, recording the change in each as
+    an ``audit.key_rotated`` event sealed with the new key (its ``prev_hash`` commits to every older
+    event of its chain, so history sealed with the old key cannot be rewritten behind it). Returns the
+    new key id. The heads are locked in chain order (a writer holds one head at most, so no deadlock).
 
     Called by :meth:`prepay.tokens.keystore.SoftwareKeyStore.reencrypt_all` inside its transaction,
     after the audit keys were re-encrypted under ``new``.
     """
     key_id, key = keys.create(using=using, with_store_key=new)
+    chains = sorted({MAIN, *AuditHead.objects.using(using).values_list("id", flat=True)})
+    after = {"audit_key": key_id, "store_key": new.key_id, "reencrypted": reencrypted}
     with rekeyed(key_id, key):
-        record_event(
-            actor=None,
-            verb="audit.key_rotated",
-            object_type="audit.auditkey",
-            object_id=key_id,
-            object_repr=key_id,
-            after={"audit_key": key_id, "store_key": new.key_id, "reencrypted": reencrypted},
-        )
+        for chain in chains:
+            now = timezone.now()
+            event = AuditEvent(
+                created_at=now.replace(microsecond=now.microsecond // 1000 * 1000),
+                actor=None,
+                actor_name="system",
+                site_id=chain or None,
+                verb="audit.key_rotated",
+                object_type="audit.auditkey",
+                object_id=key_id,
+                object_repr=key_id,
+                after=after,
+            )
+            _append([event], chain=chain)
     return key_id

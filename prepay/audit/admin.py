@@ -18,7 +18,7 @@ from prepay.common.admin import ReadOnlyAdmin
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
     view_capability = "audit.view"
-    list_display = ["seq", "created_at", "actor_name", "verb", "object_repr", "site"]
+    list_display = ["id", "chain", "seq", "created_at", "actor_name", "verb", "object_repr", "site"]
     list_filter = [
         "verb",
         ("site", admin.RelatedOnlyFieldListFilter),
@@ -28,6 +28,7 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_select_related = ["site"]
     date_hierarchy = "created_at"
     fields = [
+        "chain",
         "seq",
         "created_at",
         "actor",

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC
 from typing import Any
 
@@ -25,10 +25,13 @@ HASHED_FIELDS = (
     "object_type", "object_id", "object_repr", "before", "after", "prev_hash",
 )
 # fmt: on
-#: hashed when set (events written before they existed hash exactly as they did then)
-OPTIONAL_HASHED_FIELDS = ("txn",)
+#: hashed when set (events written before they existed hash exactly as they did then); ``chain`` when
+#: not the main chain (0), so an event cannot be moved from one chain to another
+OPTIONAL_HASHED_FIELDS = ("txn", "chain")
 #: what verification reads of each event
 VERIFIED_FIELDS = ("id", "hash", *HASHED_FIELDS, *OPTIONAL_HASHED_FIELDS, "mac_key", "mac")
+#: the main chain (events of no single site, and every event written before sites had chains)
+MAIN = 0
 
 
 def canonical(row: Mapping[str, Any]) -> bytes:
@@ -39,9 +42,10 @@ def canonical(row: Mapping[str, Any]) -> bytes:
         if f == "created_at" and not isinstance(v, str):
             v = v.astimezone(UTC).isoformat()
         data[f] = v
-    for f in OPTIONAL_HASHED_FIELDS:
-        if row.get(f) is not None:
-            data[f] = row[f]
+    if row.get("txn") is not None:
+        data["txn"] = row["txn"]
+    if row.get("chain"):  # not the main chain (0), nor an event model from before chains (None)
+        data["chain"] = row["chain"]
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
 
 
@@ -51,7 +55,9 @@ def event_hash(row: Mapping[str, Any]) -> str:
 
 def row_of(event: Any) -> dict[str, Any]:
     """The hashed fields of an ``AuditEvent`` instance (or of any object with those attributes)."""
-    return {f: getattr(event, f) for f in (*HASHED_FIELDS, *OPTIONAL_HASHED_FIELDS)}
+    row = {f: getattr(event, f) for f in HASHED_FIELDS}
+    row.update({f: getattr(event, f, None) for f in OPTIONAL_HASHED_FIELDS})  # a migration's older model
+    return row
 
 
 def seal_events(events: Iterable[Any], head: Any, key_id: str | None, key: bytes | None) -> None:
@@ -140,16 +146,30 @@ class MacCheck:
 
 @dataclass(frozen=True)
 class Problem:
-    """The first place where the chain breaks.
+    """The first place where a chain breaks.
 
-    ``seq`` is the sequence number the problem is about (for ``deleted``: the first missing one);
-    ``event_id`` the primary key of the offending row when there is one.
+    ``seq`` is the sequence number (in ``chain``) the problem is about (for ``deleted``: the first
+    missing one); ``event_id`` the primary key of the offending row when there is one.
     """
 
     seq: int | None
     event_id: int | None
     kind: str  # altered | inserted | deleted | head | forged | unkeyed | key
     detail: str
+    chain: int = MAIN
+
+    @property
+    def where(self) -> str:
+        """ "event #12 (id 40)", "event 3#12 (id 40)" in site 3's chain, or "chain head"."""
+        if self.seq is None:
+            where = (
+                _("chain head") if self.chain == MAIN else _("chain head of site %(c)s") % {"c": self.chain}
+            )
+        else:
+            where = _("event %(label)s") % {"label": f"{self.chain or ''}#{self.seq}"}
+        if self.event_id is not None:
+            where += " " + _("(id %(id)s)") % {"id": self.event_id}
+        return where
 
 
 def verify_rows(
@@ -275,20 +295,34 @@ def _link_problem(row: Mapping[str, Any], prev_id: int | None) -> Problem:
 
 
 @dataclass(frozen=True)
-class Verification:
-    """The result of :func:`verify_log`: events checked, the chain head, the first problem (or None),
-    the first sealed event (None: no seal was checked or none exists) and the audit keys met."""
+class ChainState:
+    """One verified chain: its number (0: main, else a site's id), events checked, its head, and its
+    first sealed event (None: no seal was checked or none exists)."""
 
+    chain: int
     count: int
     head_seq: int
     head_hash: str
+    keyed_from: int | None
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The result of :func:`verify_log`: events checked in all, the first problem (or None), each
+    chain checked in full (in chain order), and the audit keys met."""
+
+    count: int
     problem: Problem | None
-    keyed_from: int | None = None
+    chains: tuple[ChainState, ...] = ()
     key_ids: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
         return self.problem is None
+
+    def of(self, chain: int = MAIN) -> ChainState | None:
+        """The state of one chain (None: not checked, or it has neither events nor a head)."""
+        return next((c for c in self.chains if c.chain == chain), None)
 
 
 def resolver(using: str = "default") -> Any:
@@ -316,55 +350,65 @@ def resolver(using: str = "default") -> Any:
 def verify_log(
     *, using: str = "default", progress: Callable[[int], None] | None = None, seals: bool = True
 ) -> Verification:
-    """Verify the whole audit log in database ``using``; streams rows, so memory stays flat.
+    """Verify every chain of the audit log in database ``using``; streams rows, so memory stays flat.
 
-    With ``seals`` (the default) every seal is checked with the audit keys, which needs the store key
-    (:mod:`prepay.audit.keys`); an audit key that cannot be had is a problem of kind ``key``.
-    On PostgreSQL the head and the rows are read in one REPEATABLE READ snapshot when called outside
-    a transaction; on SQLite the head is re-read when a row beyond it appears (a writer committed
-    meanwhile). ``progress(n)`` is called every 1000 events and at the end with the count so far.
+    Each chain (the main one and one per site) is checked on its own against its head, in chain
+    order; the first problem found stops the check. A chain whose events exist but whose head row
+    does not is a problem (heads cannot be deleted). With ``seals`` (the default) every seal is
+    checked with the audit keys, which needs the store key (:mod:`prepay.audit.keys`); an audit key
+    that cannot be had is a problem of kind ``key``. On PostgreSQL the heads and the rows are read in
+    one REPEATABLE READ snapshot when called outside a transaction; on SQLite a chain's head is re-read
+    when a row beyond it appears (a writer committed meanwhile). ``progress(n)`` is called every 1000
+    events and at the end with the count so far.
     """
     from django.db import connections, transaction
 
     from prepay.audit.models import AuditEvent, AuditHead
 
     conn = connections[using]
-    macs = MacCheck(resolver(using)) if seals else None
+    resolve = resolver(using) if seals else None
+    heads = AuditHead.objects.using(using)
+    events = AuditEvent.objects.using(using)
 
-    def read_head() -> tuple[int, str] | None:
-        return AuditHead.objects.using(using).filter(id=1).values_list("seq", "hash").first()
-
-    def rows() -> Iterator[Mapping[str, Any]]:
-        qs = AuditEvent.objects.using(using).order_by("seq").values(*VERIFIED_FIELDS)
-        for n, row in enumerate(qs.iterator(chunk_size=2000), start=1):
+    def rows(chain: int, before: int) -> Iterator[Mapping[str, Any]]:
+        qs = events.filter(chain=chain).order_by("seq").values(*VERIFIED_FIELDS)
+        for n, row in enumerate(qs.iterator(chunk_size=2000), start=before + 1):
             if progress is not None and n % 1000 == 0:
                 progress(n)
             yield row
 
-    def result(count: int, head_seq: int, head_hash: str, problem: Problem | None) -> Verification:
-        keyed = macs.keyed_from if macs is not None else None
-        ids = tuple(macs.key_ids) if macs is not None else ()
-        return Verification(count, head_seq, head_hash, problem, keyed, ids)
-
-    def run() -> Verification:
-        head = read_head()
-        if head is None:
-            # No head row: either nothing was ever recorded, or someone deleted it.
-            last = AuditEvent.objects.using(using).order_by("-seq").values_list("seq", "hash").first()
-            if last is None:
-                return result(0, 0, GENESIS, None)
-            count, problem = verify_rows(rows(), last[0], last[1], macs=macs)
+    def check(
+        chain: int, head: tuple[int, str] | None, before: int, macs: MacCheck | None
+    ) -> tuple[int, Problem | None]:
+        if head is None:  # events without their head: someone deleted it
+            last = events.filter(chain=chain).order_by("-seq").values_list("seq", "hash").first()
+            assert last is not None  # the chain is listed because it has events
+            count, problem = verify_rows(rows(chain, before), last[0], last[1], macs=macs)
             missing = Problem(None, None, "head", _("the chain head row is missing (it was deleted)"))
-            return result(count, 0, GENESIS, problem or missing)
-        head_seq, head_hash = head
+            return count, problem or missing
+        seen = head
 
         def refresh() -> tuple[int, str]:
-            return read_head() or (head_seq, head_hash)
+            return heads.filter(id=chain).values_list("seq", "hash").first() or seen
 
-        count, problem = verify_rows(rows(), head_seq, head_hash, refresh_head=refresh, macs=macs)
+        return verify_rows(rows(chain, before), head[0], head[1], refresh_head=refresh, macs=macs)
+
+    def run() -> Verification:
+        found = {c: (seq, h) for c, seq, h in heads.values_list("id", "seq", "hash")}
+        total, key_ids, states = 0, list[str](), list[ChainState]()
+        for chain in sorted(set(found) | set(events.order_by().values_list("chain", flat=True).distinct())):
+            macs = MacCheck(resolve) if resolve is not None else None
+            count, problem = check(chain, found.get(chain), total, macs)
+            total += count
+            if macs is not None:
+                key_ids += [k for k in macs.key_ids if k not in key_ids]
+            if problem is not None:
+                return Verification(total, replace(problem, chain=chain), tuple(states), tuple(key_ids))
+            head = found.get(chain, (0, GENESIS))
+            states.append(ChainState(chain, count, *head, macs.keyed_from if macs is not None else None))
         if progress is not None:
-            progress(count)
-        return result(count, head_seq, head_hash, problem)
+            progress(total)
+        return Verification(total, None, tuple(states), tuple(key_ids))
 
     if conn.vendor == "postgresql" and not conn.in_atomic_block:
         with transaction.atomic(using=using):

@@ -141,7 +141,13 @@ def _decrypt(row: Any, sk: Any) -> bytes | None:
 
 def for_head(head: Any, *, model: Any = None, using: str = "default") -> tuple[str, bytes]:
     """The key that seals the next events of ``head`` (locked by the caller). A head without one
-    gets a new key (``head.mac_key`` is set; the caller saves the head)."""
+    gets one (``head.mac_key`` is set; the caller saves the head): a new chain the newest audit key
+    (the chains of one installation share their key until the next rotation), an old chain that
+    holds unsealed events a new key."""
+    if not head.mac_key and head.seq == 0:
+        head.mac_key = (
+            _model(model).objects.using(using).order_by("-id").values_list("key_id", flat=True).first()
+        )
     if head.mac_key:
         return head.mac_key, load(head.mac_key, model=model, using=using)
     key_id, key = create(model=model, using=using)

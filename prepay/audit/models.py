@@ -1,9 +1,13 @@
 """The audit log: append-only, hash-chained business events.
 
-Each event stores ``prev_hash`` (the hash of the event before it) and ``hash`` = SHA-256 over a
-canonical JSON of its own fields and ``prev_hash``. ``AuditHead`` (one row) holds the sequence number
-and hash of the newest event; writers lock it, which serialises the chain on every database.
-Database triggers (see the migration) refuse UPDATE and DELETE on the event table.
+The log is a set of chains: chain 0 (the main chain: every event written before migration 0006, and
+those of actions outside any one site) and one chain per site, numbered by the site's id. Each event
+stores its ``chain``, its ``seq`` within it (1, 2, 3, ...), ``prev_hash`` (the hash of the event before
+it in its chain) and ``hash`` = SHA-256 over a canonical JSON of its own fields and ``prev_hash``.
+``AuditHead`` (one row per chain, ``id`` = the chain) holds the sequence number and hash of the
+chain's newest event; writers lock it, which serialises each chain, and only that chain: sales at two
+sites share no lock. Database triggers (see the migrations) refuse UPDATE and DELETE on the event
+table, and move a head only forward onto an event of its own chain.
 
 Since migration 0005 every event is also sealed: ``mac`` = HMAC-SHA256 with an audit key that only
 the holder of the store key can read (:mod:`prepay.audit.keys`), so an event written or rewritten
@@ -21,7 +25,9 @@ from prepay.tenancy.models import ScopedManager
 
 
 class AuditEvent(models.Model):
-    seq = models.BigIntegerField(_("sequence"), unique=True)
+    #: 0: the main chain; else the id of the site whose chain holds the event
+    chain = models.PositiveIntegerField(_("chain"), default=0)
+    seq = models.BigIntegerField(_("sequence"))
     created_at = models.DateTimeField(_("time"), db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -69,23 +75,30 @@ class AuditEvent(models.Model):
     class Meta:
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
-        ordering = ["-seq"]
+        ordering = ["-id"]
+        constraints = [models.UniqueConstraint(fields=["chain", "seq"], name="audit_event_chain_seq")]
 
     def __str__(self) -> str:
-        return f"#{self.seq} {self.verb} {self.object_repr}"
+        return f"{chain_label(self.chain, self.seq)} {self.verb} {self.object_repr}"
 
 
 class AuditHead(models.Model):
-    """The single row pointing at the newest event (locked by every writer)."""
+    """The row pointing at a chain's newest event (locked by every writer of that chain)."""
 
-    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    #: the chain: 0 = the main chain, else a site's id
+    id = models.PositiveIntegerField(primary_key=True, default=0)
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64, default="0" * 64)
     #: the audit key that seals this chain's next events (None: not keyed yet)
     mac_key = models.CharField(max_length=16, null=True, blank=True)  # noqa: DJ001 - added in place
 
     def __str__(self) -> str:
-        return f"head #{self.seq}"
+        return f"head {chain_label(self.id, self.seq)}"
+
+
+def chain_label(chain: int, seq: int | None) -> str:
+    """How an event is named to people: ``#12`` in the main chain, ``3#12`` in site 3's chain."""
+    return f"{chain or ''}#{seq if seq is not None else '?'}"
 
 
 class AuditKey(models.Model):

@@ -34,7 +34,7 @@ def watermark(using: str = "default") -> dict[str, tuple[int, int]]:
     after = (
         AuditEvent.objects.using(using)
         .filter(verb=WATERMARK_VERB)
-        .order_by("seq")
+        .order_by("id")
         .values_list("after", flat=True)
         .first()
     )

@@ -547,7 +547,7 @@ def _pg_storage(using: str) -> list[Finding]:
 AUDIT_TRIGGERS: dict[str, dict[str, tuple[str, ...]]] = {
     "sqlite": {
         "audit_auditevent": ("audit_event_no_update", "audit_event_no_delete"),
-        "audit_audithead": ("audit_head_no_delete", "audit_head_forward_only"),
+        "audit_audithead": ("audit_head_no_delete", "audit_head_forward_only", "audit_head_starts_empty"),
     },
     "postgresql": {
         "audit_auditevent": ("audit_event_append_only",),
@@ -721,7 +721,4 @@ def _audit(using: str) -> list[Finding]:
     if result.problem is None:
         return []
     p = result.problem
-    where = _("event #%(seq)s") % {"seq": p.seq} if p.seq is not None else _("chain head")
-    if p.event_id is not None:
-        where += " " + _("(id %(id)s)") % {"id": p.event_id}
-    return [Finding("audit", where, f"{p.kind}: {p.detail}")]
+    return [Finding("audit", p.where, f"{p.kind}: {p.detail}")]

@@ -21,10 +21,11 @@ def triggers_off() -> Iterator[Any]:
     """Yield a cursor on which UPDATE/DELETE of audit events succeed."""
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
-            cursor.execute("DROP TRIGGER audit_event_no_update")
-            cursor.execute("DROP TRIGGER audit_event_no_delete")
-            cursor.execute("DROP TRIGGER audit_head_no_delete")
-            cursor.execute("DROP TRIGGER audit_head_forward_only")
+            cursor.execute("DROP TRIGGER IF EXISTS audit_event_no_update")
+            cursor.execute("DROP TRIGGER IF EXISTS audit_event_no_delete")
+            cursor.execute("DROP TRIGGER IF EXISTS audit_head_no_delete")
+            cursor.execute("DROP TRIGGER IF EXISTS audit_head_forward_only")
+            cursor.execute("DROP TRIGGER IF EXISTS audit_head_starts_empty")
         else:
             # run the deferred foreign-key checks of this transaction's inserts first: PostgreSQL refuses
             # ALTER TABLE while trigger events on the table are pending
@@ -35,19 +36,23 @@ def triggers_off() -> Iterator[Any]:
         yield cursor
 
 
-def alter(seq: int, object_repr: str = "tampered") -> None:
+def alter(seq: int, object_repr: str = "tampered", *, chain: int = 0) -> None:
     with triggers_off() as cursor:
-        cursor.execute("UPDATE audit_auditevent SET object_repr = %s WHERE seq = %s", [object_repr, seq])
+        cursor.execute(
+            "UPDATE audit_auditevent SET object_repr = %s WHERE chain = %s AND seq = %s",
+            [object_repr, chain, seq],
+        )
 
 
-def delete(seq: int) -> None:
+def delete(seq: int, *, chain: int = 0) -> None:
     with triggers_off() as cursor:
-        cursor.execute("DELETE FROM audit_auditevent WHERE seq = %s", [seq])
+        cursor.execute("DELETE FROM audit_auditevent WHERE chain = %s AND seq = %s", [chain, seq])
 
 
 def forge(seq: int, prev_hash: str, **fields: Any) -> int:
     """INSERT a well-formed event (its own hash correct) with raw SQL; return its id."""
-    last = AuditEvent.objects.order_by("-seq").values().first()
+    chain = fields.get("chain", 0)
+    last = AuditEvent.objects.filter(chain=chain).order_by("-seq").values().first()
     assert last is not None
     row = {
         k: last[k]
@@ -71,8 +76,8 @@ def forge(seq: int, prev_hash: str, **fields: Any) -> int:
     return ev.pk
 
 
-def head() -> tuple[int, str]:
-    h = AuditHead.objects.get(id=1)
+def head(chain: int = 0) -> tuple[int, str]:
+    h = AuditHead.objects.get(id=chain)
     return h.seq, h.hash
 
 
@@ -85,7 +90,7 @@ def legacy(n: int) -> None:
     from prepay.audit.chain import event_hash, row_of
 
     with transaction.atomic():
-        head = AuditHead.objects.select_for_update().get(id=1)
+        head = AuditHead.objects.select_for_update().get(id=0)
         for i in range(n):
             now = timezone.now()
             ev = AuditEvent(
@@ -101,17 +106,18 @@ def legacy(n: int) -> None:
             ev.hash = event_hash(row_of(ev))
             ev.save(force_insert=True)
             head.seq, head.hash = ev.seq, ev.hash
-        AuditHead.objects.filter(id=1).update(seq=head.seq, hash=head.hash)
+        AuditHead.objects.filter(id=0).update(seq=head.seq, hash=head.hash)
 
 
-def rewrite_from(seq: int, **changes: Any) -> None:
-    """Rewrite event ``seq`` with ``changes`` and recompute, with plain SHA-256, its hash and those of
-    every later event, then move the head: a rewrite only a seal can reveal."""
+def rewrite_from(seq: int, *, chain: int = 0, **changes: Any) -> None:
+    """Rewrite event ``seq`` of ``chain`` with ``changes`` and recompute, with plain SHA-256, its hash
+    and those of every later event, then move the head: a rewrite only a seal can reveal."""
     from prepay.audit.chain import event_hash
 
+    events = AuditEvent.objects.filter(chain=chain)
     with triggers_off() as cursor:
-        rows = list(AuditEvent.objects.filter(seq__gte=seq).order_by("seq").values())
-        prev = AuditEvent.objects.filter(seq=seq - 1).values_list("hash", flat=True).first() or "0" * 64
+        rows = list(events.filter(seq__gte=seq).order_by("seq").values())
+        prev = events.filter(seq=seq - 1).values_list("hash", flat=True).first() or "0" * 64
         for row in rows:
             if row["seq"] == seq:
                 row.update(changes)
@@ -121,4 +127,4 @@ def rewrite_from(seq: int, **changes: Any) -> None:
                 "UPDATE audit_auditevent SET object_repr = %s, prev_hash = %s, hash = %s WHERE id = %s",
                 [row["object_repr"], row["prev_hash"], row["hash"], row["id"]],
             )
-        cursor.execute("UPDATE audit_audithead SET hash = %s WHERE id = 1", [prev])
+        cursor.execute("UPDATE audit_audithead SET hash = %s WHERE id = %s", [prev, chain])

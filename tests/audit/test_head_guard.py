@@ -9,7 +9,7 @@ from prepay.audit.models import AuditHead
 
 class ChainHeadGuardTestCase:
     def test_it_exists_before_the_first_event(self, db):
-        assert AuditHead.objects.filter(id=1, seq=0).exists()
+        assert AuditHead.objects.filter(id=0, seq=0).exists()
 
     def test_it_only_moves_forward_one_event_at_a_time(self, db):
         with transaction.atomic():

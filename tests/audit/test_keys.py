@@ -34,7 +34,7 @@ class AuditKeyTestCase:
         assert row.store_key_id == ks.load_store_key().key_id
         assert keys.load(row.key_id).hex() not in bytes(row.ciphertext).hex()
         result = verify_log()
-        assert (result.ok, result.keyed_from, result.key_ids) == (True, 1, (row.key_id,))
+        assert (result.ok, result.of().keyed_from, result.key_ids) == (True, 1, (row.key_id,))
 
     def test_it_keys_an_old_chain_at_the_next_write_and_records_the_switch(self, db):
         tamper.legacy(3)
@@ -49,7 +49,7 @@ class AuditKeyTestCase:
             "sealed_from": 4,
         }
         result = verify_log()
-        assert (result.ok, result.count, result.keyed_from) == (True, 5, 4)
+        assert (result.ok, result.count, result.of().keyed_from) == (True, 5, 4)
 
     def test_the_seal_of_the_switch_vouches_for_the_events_before_it(self, db):
         tamper.legacy(3)

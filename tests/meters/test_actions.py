@@ -351,7 +351,7 @@ class MeterStockTestCase:
         assert Meter.objects.get(pk=meter.pk).status == MeterStatus.IN_STOCK
         m.do_retire_meter(meter=meter, reason="end of life", actor=world.clerk)
         assert Meter.objects.get(pk=meter.pk).status == MeterStatus.RETIRED
-        assert list(AuditEvent.objects.order_by("seq").values_list("verb", flat=True)) == [
+        assert list(AuditEvent.objects.order_by("id").values_list("verb", flat=True)) == [
             "meter.faulty",
             "meter.to_stock",
             "meter.retire",

@@ -68,7 +68,7 @@ class ConcurrentAssignTestCase:
             ),
         )
         assert all(isinstance(r, Installation) for r in results), results
-        head = AuditHead.objects.get()
-        rows = AuditEvent.objects.order_by("seq").values()
+        head = AuditHead.objects.get(id=w.site.pk)  # the site's chain
+        rows = AuditEvent.objects.filter(chain=w.site.pk).order_by("seq").values()
         checked, problem = verify_rows(rows, head.seq, head.hash)
         assert (checked, problem) == (3, None)

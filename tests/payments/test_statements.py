@@ -81,7 +81,7 @@ class ImportStatementTestCase:
         st = do_import_statement(provider=pay.provider, day=DAY, filename="b.csv", data=data, actor=finance)
         assert Statement.objects.count() == 1 and st.lines_count == 2 and StatementLine.objects.count() == 2
         assert (
-            AuditEvent.objects.filter(verb="payment.statement").order_by("seq").last().before["file"]
+            AuditEvent.objects.filter(verb="payment.statement").order_by("id").last().before["file"]
             == "a.csv"
         )
 

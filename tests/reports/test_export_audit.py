@@ -24,7 +24,7 @@ def _files(settings, tmp_path):
 
 
 def _exports() -> list[AuditEvent]:
-    return list(AuditEvent.objects.filter(verb="report.export").order_by("seq"))
+    return list(AuditEvent.objects.filter(verb="report.export").order_by("id"))
 
 
 class DirectExportTestCase:

@@ -75,7 +75,7 @@ class CommandRetryTestCase:
         assert waits == [timedelta(seconds=30), timedelta(seconds=60), timedelta(seconds=120)]
         cmd = attempt(meter, cmd)
         assert cmd.status == CommandStatus.FAILED and cmd.attempts == 4
-        assert [e.verb for e in AuditEvent.objects.filter(object_id=str(cmd.pk)).order_by("seq")] == [
+        assert [e.verb for e in AuditEvent.objects.filter(object_id=str(cmd.pk)).order_by("id")] == [
             "meter.command.queue",
             *["meter.command.retry"] * 3,
             "meter.command.fail",

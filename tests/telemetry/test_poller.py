@@ -79,7 +79,7 @@ class TestPollFleet:
         poll_once()
         assert not sim.vm(meter).relay_open
         assert (
-            AuditEvent.objects.filter(verb="meter.command.confirm").order_by("seq").last().actor_name
+            AuditEvent.objects.filter(verb="meter.command.confirm").order_by("id").last().actor_name
             == "system"
         )
 

@@ -42,7 +42,7 @@ class PrintReceiptTestCase:
         receipt.refresh_from_db()
         assert receipt.prints == 1
         assert AuditEvent.objects.filter(verb="receipt.reprint").count() == 1
-        assert [e.after["copy"] for e in AuditEvent.objects.filter(verb="receipt.print").order_by("seq")] == [
+        assert [e.after["copy"] for e in AuditEvent.objects.filter(verb="receipt.print").order_by("id")] == [
             0,
             1,
         ]

@@ -81,7 +81,8 @@ class VendByMoneyTestCase:
         assert event.after["receipt"] == first and event.after["amount"] == "50.00"
         # the sale's events are chained together, after everything else it wrote
         token_event = AuditEvent.objects.get(verb="token.credit")
-        assert token_event.seq + 1 == event.seq == AuditHead.objects.get().seq
+        assert token_event.chain == event.chain == shop.account.site_id  # the site's own chain
+        assert token_event.seq + 1 == event.seq == AuditHead.objects.get(id=event.chain).seq
         assert token_event.after["token_id"] == tokens[0].pk
         assert services.check() == []
 

@@ -53,7 +53,7 @@ def audit_trail(account: Account, meter_ids: list[int]) -> Any:
             object_id__in=[str(m) for m in meter_ids],
             after__account=account.number,
         )
-    ).order_by("-seq")
+    ).order_by("-id")
 
 
 @login_required

@@ -1,8 +1,9 @@
 """``prepay audit``: verify the hash chain of the audit log, or list recent events.
 
-``prepay audit verify`` exits 0 when the chain is intact and 1 when an event was altered, inserted,
+``prepay audit verify`` checks every chain (the main one and each site's) and exits 0 when they are intact and 1 when an event was altered, inserted,
 deleted or forged (its seal does not match: written without the audit key), and when the database
-file cannot be read (one line); the message names the event's sequence number and id. Checking the
+file cannot be read (one line); the message names the event (``#12`` in the main chain, ``3#12`` in
+site 3's chain) and its id. Checking the
 seals needs the store key (docs/audit.md). ``prepay audit list`` prints the newest
 events, optionally for one site code and/or one verb.
 """
@@ -16,11 +17,13 @@ from contextlib import nullcontext
 from typing import IO, Any
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from prepay.audit.chain import Problem, verify_log
-from prepay.audit.models import AuditEvent, AuditHead
+from prepay.audit.chain import MAIN, Problem, Verification, verify_log
+from prepay.audit.models import AuditEvent, AuditHead, chain_label
 
 
 def describe_problem(problem: Problem) -> str:
@@ -34,14 +37,8 @@ def describe_problem(problem: Problem) -> str:
         "unkeyed": _("not sealed"),
         "key": _("audit key unavailable"),
     }
-    if problem.seq is not None:
-        where = _("event #%(seq)s") % {"seq": problem.seq}
-    else:
-        where = _("Audit log") if problem.kind == "unkeyed" else _("chain head")
-    if problem.event_id is not None:
-        where += " " + _("(id %(id)s)") % {"id": problem.event_id}
     return _("BROKEN: %(where)s %(kind)s [%(code)s]: %(detail)s") % {
-        "where": where,
+        "where": problem.where,
         "kind": kinds.get(problem.kind, problem.kind),
         "code": problem.kind,
         "detail": problem.detail,
@@ -82,8 +79,9 @@ class Command(BaseCommand):
     # -- verify -----------------------------------------------------------------------------------
 
     def verify(self) -> None:
-        """Print "OK: N events, chain head #S <hash>" or the first problem and raise CommandError(1)."""
-        total = AuditHead.objects.filter(id=1).values_list("seq", flat=True).first() or 0
+        """Print "OK: N events in C chains" and each chain's head, or the first problem and raise
+        CommandError(1)."""
+        total = AuditHead.objects.aggregate(n=Sum("seq"))["n"] or 0
         use_bar = self.stdout.isatty() and total >= 5000
         bar_ctx: Any = nullcontext(None)
         if use_bar:
@@ -104,17 +102,39 @@ class Command(BaseCommand):
             self.stderr.write(describe_problem(result.problem))
             self.stderr.write(_("%(n)s events checked before the problem.") % {"n": result.count})
             raise CommandError(_("The audit chain is broken."), returncode=1)
-        line = _("OK: %(n)s events, chain head #%(seq)s %(hash)s") % {
-            "n": result.count,
-            "seq": result.head_seq,
-            "hash": result.head_hash[:16],
-        }
-        if result.keyed_from is not None:
-            line += _("; sealed from event #%(seq)s (audit keys %(keys)s)") % {
-                "seq": result.keyed_from,
-                "keys": ", ".join(result.key_ids),
+        self.stdout.write(self.ok_lines(result))
+
+    def ok_lines(self, result: Verification) -> str:
+        """ "OK: N events in C chains (audit keys ...)", then a line per chain: its events, head and
+        first sealed event (the head's hash is what an auditor writes down to compare later)."""
+        from prepay.tenancy.models import Site
+
+        codes = dict(Site.objects.filter(id__in=[c.chain for c in result.chains]).values_list("id", "code"))
+        lines = [
+            ngettext(
+                "OK: %(n)s events in %(chains)s chain",
+                "OK: %(n)s events in %(chains)s chains",
+                len(result.chains),
+            )
+            % {"n": result.count, "chains": len(result.chains)}
+            + (_(" (audit keys %(keys)s)") % {"keys": ", ".join(result.key_ids)} if result.key_ids else "")
+        ]
+        for c in result.chains:
+            name = (
+                _("main chain")
+                if c.chain == MAIN
+                else _("site %(code)s") % {"code": codes.get(c.chain, f"id {c.chain}")}
+            )
+            line = _("  %(name)s: %(n)s events, head #%(seq)s %(hash)s") % {
+                "name": name,
+                "n": c.count,
+                "seq": c.head_seq,
+                "hash": c.head_hash[:16],
             }
-        self.stdout.write(line)
+            if c.keyed_from is not None:
+                line += _(", sealed from #%(seq)s") % {"seq": c.keyed_from}
+            lines.append(line)
+        return "\n".join(lines)
 
     # -- list -------------------------------------------------------------------------------------
 
@@ -122,7 +142,7 @@ class Command(BaseCommand):
         """Print the newest ``--limit`` events, newest first."""
         if options["limit"] < 1:
             raise CommandError(_("--limit must be at least 1."))
-        qs = AuditEvent.objects.select_related("site").order_by("-seq")
+        qs = AuditEvent.objects.select_related("site").order_by("-id")
         if options.get("site"):
             qs = qs.filter(site__code=options["site"])
         verb = options.get("verb")
@@ -136,7 +156,7 @@ class Command(BaseCommand):
             when = timezone.localtime(e.created_at).strftime("%Y-%m-%d %H:%M:%S")
             site = e.site.code if e.site_id and e.site else "-"
             self.stdout.write(
-                f"#{e.seq:<7} {when}  {e.actor_name:<16} {site:<10} {e.verb:<24} "
+                f"{chain_label(e.chain, e.seq):<9} {when}  {e.actor_name:<16} {site:<10} {e.verb:<24} "
                 f"{e.object_type}:{e.object_id} {e.object_repr}"
             )
             if options.get("changes"):
