@@ -14,16 +14,17 @@ Contract:
   ``charge:<meter id>:<start>:<end>`` (UTC ISO), so the same piece can never be charged twice.
 * Consumption comes from :mod:`prepay.domain.metering` (multiplier, rollover, backwards meters flagged
   and never credited, straddling intervals prorated at cuts). The batch path charges the common case
-  (registers never falling, flat or tiered, one piece) from a database summary of the readings with
-  the identical result (:func:`_fast_charge`); everything else goes reading by reading.
+  (registers never falling, one piece; flat, tiered, or time-of-use summed by period on PostgreSQL)
+  from a database summary of the readings with the identical result (:func:`_fast_charge`,
+  :func:`_tou_shares`); everything else goes reading by reading.
 * The caller holds the account's row lock inside a transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, tzinfo
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -38,7 +39,7 @@ from prepay.domain import metering
 from prepay.domain.charging import cycle_of, cycle_starts, round_pieces, split_period
 from prepay.domain.money import ENERGY_PLACES, MONEY_PLACES, quantize
 from prepay.domain.money import energy as q_energy
-from prepay.domain.tariffs import Kind, Quote, price_intervals
+from prepay.domain.tariffs import Kind, Quote, day_type, price_intervals
 from prepay.meters.models import Installation, Meter
 from prepay.tariffs.models import Tariff
 from prepay.telemetry.models import MeterReading
@@ -108,11 +109,16 @@ class _Summary:
 @dataclass(frozen=True)
 class _Fast:
     """The whole charge of the common case, computed without per-reading work: ``energy`` up to
-    ``end`` (the newest reading) and the register high-water mark ``hwm`` there."""
+    ``end`` (the newest reading) and the register high-water mark ``hwm`` there. A time-of-use charge
+    also needs ``shares``: its energy by period, as one wall-clock interval (start, start + 1 s,
+    energy) per day and part of a day that no period boundary cuts, in time order
+    (:func:`_tou_shares`); until they are read ``tou`` is its tariff."""
 
     end: datetime
     energy: Decimal
     hwm: Decimal
+    shares: tuple[tuple[datetime, datetime, Decimal], ...] = ()
+    tou: Any = None
 
 
 def _fast_charge(account: Account, inst: Installation, cur: _Cursor, s: _Summary) -> _Fast | None:
@@ -123,7 +129,8 @@ def _fast_charge(account: Account, inst: Installation, cur: _Cursor, s: _Summary
     before it and the first ≥ the cursor's register (so no interval is a rollover or backwards and no
     interval has a flag — the readings table allows one value per meter and instant, so no conflict);
     every value inside the register range and representable (stored to 0.001, so a register with at
-    least three decimals); a flat or tiered tariff (priced on the period's energy, not per interval)
+    least three decimals); a flat or tiered tariff (priced on the period's energy, not per interval),
+    or a time-of-use one without a quota (priced on each period's energy: see :func:`_tou_shares`);
     and a period that no cycle start or tariff version cuts. Then Σ interval energies telescopes to
     (newest register − cursor register) × multiplier, exactly what the intervals would sum to.
     """
@@ -137,13 +144,13 @@ def _fast_charge(account: Account, inst: Installation, cur: _Cursor, s: _Summary
         return None
     tz = local_tz()
     _row, tariff = tariff_for(account, cur.at.astimezone(tz).date())
-    if tariff.kind is Kind.TOU:
-        return None
+    if tariff.kind is Kind.TOU and tariff.quota is not None:
+        return None  # the quota is used first in time order: reading by reading
     cuts = cycle_starts(tariff.cycle, cur.at, s.last_at, tz) + _version_starts(account, cur.at, s.last_at, tz)
     if len(split_period(cur.at, s.last_at, cuts)) != 1:
         return None
     energy = (s.high - cur.register).quantize(spec.resolution) * spec.multiplier
-    return _Fast(s.last_at, energy, s.high)
+    return _Fast(s.last_at, energy, s.high, tou=tariff if tariff.kind is Kind.TOU else None)
 
 
 def _charge_installation(
@@ -252,8 +259,8 @@ def _piece_shares(
     readings: list[metering.Reading],
 ) -> tuple[list[tuple[datetime, datetime, Decimal]], frozenset[str], Decimal]:
     """(interval shares, flags, energy) of the piece ``[lo, hi)``."""
-    if isinstance(ivs, _Fast):  # one flat or tiered piece, no flags (see _fast_charge)
-        return [], frozenset(), ivs.energy
+    if isinstance(ivs, _Fast):  # one piece, no flags; a time-of-use one by period (see _fast_charge)
+        return list(ivs.shares), frozenset(), ivs.energy
     if len(pieces) == 1:  # nothing to prorate: the intervals are the shares
         shares = [(iv.start, iv.end, iv.energy) for iv in ivs]
         flags: frozenset[str] = frozenset().union(*(iv.flags for iv in ivs))
@@ -548,6 +555,96 @@ def _summaries(
     return out
 
 
+def _tou_bounds(account: Account, tariff: Any, lo: datetime, hi: datetime, tz: tzinfo) -> tuple[int, ...]:
+    """Every instant (seconds after midnight, wall clock) where a time-of-use period may begin or end
+    on a day of ``[lo, hi]``, for the account's calendar; ends with 86400 (midnight)."""
+    holidays, workdays = tou_calendar(account)
+    out: set[int] = set()
+    day, last = lo.astimezone(tz).date(), hi.astimezone(tz).date()
+    while day <= last:
+        schedule, _prices = tariff.schedule_and_prices(day, day_type(day, holidays, workdays))
+        out.update(m * 60 for p in schedule.periods for m in (p.start, p.end))
+        day += timedelta(days=1)
+    return (*sorted(b for b in out if 0 < b < 86400), 86400)
+
+
+def _tou_shares(
+    installs: list[Installation],
+    cursors: dict[int, _Cursor],
+    fast: dict[int, _Fast],
+    by_account: dict[int, Account],
+) -> dict[int, tuple[tuple[datetime, datetime, Decimal], ...]]:
+    """Installation → its energy by period (:attr:`_Fast.shares`), summed by PostgreSQL: each interval
+    between consecutive readings (the first from the cursor) is put in the part of its local day
+    between two of :func:`_tou_bounds`; an installation with an interval that such a boundary cuts,
+    or that spans midnight, is left out (the domain prorates it reading by reading). Pricing the sums
+    gives what pricing each interval gives: an interval inside one period is all that period's, and
+    the quote adds the energy of each period before it prices it (``price_intervals``)."""
+    from django.db import connection
+
+    tz = local_tz()
+    zone = getattr(tz, "key", None)  # an IANA zone name PostgreSQL knows (Django's is a ZoneInfo)
+    if connection.vendor != "postgresql" or not zone:
+        return {}
+    bounds_of = {
+        i.pk: _tou_bounds(by_account[i.account_id], fast[i.pk].tou, cursors[i.pk].at, fast[i.pk].end, tz)
+        for i in installs
+        if cursors[i.pk].register.scaleb(ENERGY_PLACES) % 1 == 0  # the column holds thousandths
+    }
+    groups: dict[tuple[int, ...], list[Installation]] = {}
+    for i in installs:
+        if i.pk in bounds_of:
+            groups.setdefault(bounds_of[i.pk], []).append(i)
+    parts: dict[int, list[tuple[date, int, bool, int]]] = {}
+    table = MeterReading._meta.db_table
+    sql = (
+        "SELECT c.inst, w.la::date AS day, width_bucket(extract(epoch FROM w.la::time), %s::numeric[]) AS k, "  # noqa: S608
+        "coalesce(bool_and(width_bucket(extract(epoch FROM w.la::time), %s::numeric[]) = width_bucket(("
+        "CASE WHEN w.lb::date = w.la::date THEN extract(epoch FROM w.lb::time) "
+        "WHEN w.lb = w.la::date + 1 THEN 86400 END) - 0.000001, %s::numeric[])), false) AS ok, "
+        "sum(w.d) FROM unnest(%s::bigint[], %s::bigint[], %s::timestamptz[], %s::timestamptz[], %s::bigint[]) "
+        "AS c(inst, meter, since, stop, reg0) CROSS JOIN LATERAL ("
+        "SELECT coalesce(lag(read_at) OVER o, c.since) AT TIME ZONE %s AS la, read_at AT TIME ZONE %s AS lb, "
+        "register - coalesce(lag(register) OVER o, c.reg0) AS d "
+        f"FROM {table} r WHERE r.meter_id = c.meter AND r.read_at > c.since AND r.read_at <= c.stop "
+        "WINDOW o AS (ORDER BY read_at)) w GROUP BY 1, 2, 3"
+    )
+    with connection.cursor() as cur:
+        for bounds, group in groups.items():
+            th = [Decimal(b) for b in bounds]
+            cur.execute(
+                sql,
+                (
+                    th,
+                    th,
+                    th,
+                    [i.pk for i in group],
+                    [i.meter_id for i in group],
+                    [cursors[i.pk].at for i in group],
+                    [fast[i.pk].end for i in group],
+                    [int(cursors[i.pk].register.scaleb(ENERGY_PLACES)) for i in group],
+                    zone,
+                    zone,
+                ),
+            )
+            for inst, day, k, ok, d in cur.fetchall():
+                parts.setdefault(inst, []).append((day, k, ok, d))
+    out = {}
+    for i in installs:
+        got = sorted(parts.get(i.pk, []))
+        if not got or not all(ok for _d, _k, ok, _e in got):
+            continue
+        bounds = (0, *bounds_of[i.pk])  # part k of a day begins at bounds[k]
+        mult = register_spec(i.meter).multiplier
+        shares = []
+        for day, k, _ok, d in got:
+            start = datetime.combine(day, time(), tzinfo=tz) + timedelta(seconds=bounds[k])
+            shares.append((start, start + timedelta(seconds=1), Decimal(d).scaleb(-ENERGY_PLACES) * mult))
+        if sum((e for _a, _b, e in shares), Decimal(0)) == fast[i.pk].energy:
+            out[i.pk] = tuple(shares)
+    return out
+
+
 def _lock_chargeable(account_ids: Sequence[int]) -> list[Account]:
     """The batch's accounts no other worker holds, locked (``skip_locked``), keeping the chargeable."""
     accounts = list(
@@ -603,6 +700,13 @@ def _read_batch(
         for i in installs
         if (f := _fast_charge(by_account[i.account_id], i, cursors[i.pk], summaries[i.pk])) is not None
     }
+    tou = [i for i in installs if i.pk in fast and fast[i.pk].tou is not None]
+    shares = _tou_shares(tou, cursors, fast, by_account) if tou else {}
+    for i in tou:  # read row by row unless the database could sum them by period
+        if i.pk in shares:
+            fast[i.pk] = replace(fast[i.pk], shares=shares[i.pk], tou=None)
+        else:
+            del fast[i.pk]
     slow = [i for i in installs if i.pk not in fast and (summaries[i.pk].count or i.ended_at is not None)]
     rows: dict[int, list[tuple[datetime, Decimal]]] = {i.meter_id: [] for i in slow}
     if slow:
