@@ -160,8 +160,11 @@ class Problem:
 
     @property
     def where(self) -> str:
-        """ "event #12 (id 40)", "event 3#12 (id 40)" in site 3's chain, or "chain head"."""
-        if self.seq is None:
+        """Where the problem is, for people: "event #12 (id 40)" in the main chain, "event 3#12 (id 40)"
+        in site 3's chain; or the chain as a whole: its head, or all of it for a chain never sealed."""
+        if self.seq is None and self.kind == "unkeyed":
+            where = _("Audit log") if self.chain == MAIN else _("chain of site %(c)s") % {"c": self.chain}
+        elif self.seq is None:
             where = (
                 _("chain head") if self.chain == MAIN else _("chain head of site %(c)s") % {"c": self.chain}
             )

@@ -110,6 +110,16 @@ class SiteChainsTestCase:
         problem = verify_log().problem
         assert (problem.kind, problem.where) == ("head", f"chain head of site {a1}")
 
+    def test_a_site_chain_stripped_of_its_seals_is_named(self, world):
+        note(world.admin)
+        note(world.admin, world.a1)
+        with tamper.triggers_off() as cursor:
+            cursor.execute(
+                "UPDATE audit_auditevent SET mac = NULL, mac_key = NULL WHERE chain = %s", [world.a1.site.pk]
+            )
+        problem = verify_log().problem
+        assert (problem.kind, problem.where) == ("unkeyed", f"chain of site {world.a1.site.pk}")
+
     def test_a_head_can_only_be_created_at_the_empty_chain(self, world):
         with pytest.raises(DatabaseError, match="starts at the empty chain"), transaction.atomic():
             AuditHead.objects.create(id=world.a1.site.pk, seq=3, hash=GENESIS)
