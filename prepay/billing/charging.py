@@ -568,6 +568,30 @@ def _tou_bounds(account: Account, tariff: Any, lo: datetime, hi: datetime, tz: t
     return (*sorted(b for b in out if 0 < b < 86400), 86400)
 
 
+def _tou_sql() -> str:
+    """The query of :func:`_tou_shares`: per installation, local day and part of the day, whether every
+    interval lies inside its part, and the sum of their register deltas (thousandths)."""
+    table = MeterReading._meta.db_table
+    # an interval's start and end in seconds after its local midnight (a midnight end is 86400; an end
+    # on another day is NULL, not ok); a part k holds the instants with k bounds at or before them
+    start = "extract(epoch FROM w.la::time)::numeric"
+    end = (
+        "(CASE WHEN w.lb::date = w.la::date THEN extract(epoch FROM w.lb::time)::numeric "
+        "WHEN w.lb = w.la::date + 1 THEN 86400 END)"
+    )
+    return (
+        f"SELECT c.inst, w.la::date AS day, width_bucket({start}, %s::numeric[]) AS k, "  # noqa: S608
+        f"coalesce(bool_and(w.lb > w.la AND width_bucket({start}, %s::numeric[]) "
+        f"= width_bucket({end} - 0.000001, %s::numeric[])), false) AS ok, sum(w.d) "
+        "FROM unnest(%s::bigint[], %s::bigint[], %s::timestamptz[], %s::timestamptz[], %s::bigint[]) "
+        "AS c(inst, meter, since, stop, reg0) CROSS JOIN LATERAL ("
+        "SELECT coalesce(lag(read_at) OVER o, c.since) AT TIME ZONE %s AS la, read_at AT TIME ZONE %s AS lb, "
+        "register - coalesce(lag(register) OVER o, c.reg0) AS d "
+        f"FROM {table} r WHERE r.meter_id = c.meter AND r.read_at > c.since AND r.read_at <= c.stop "
+        "WINDOW o AS (ORDER BY read_at)) w GROUP BY 1, 2, 3"
+    )
+
+
 def _tou_shares(
     installs: list[Installation],
     cursors: dict[int, _Cursor],
@@ -577,7 +601,8 @@ def _tou_shares(
     """Installation → its energy by period (:attr:`_Fast.shares`), summed by PostgreSQL: each interval
     between consecutive readings (the first from the cursor) is put in the part of its local day
     between two of :func:`_tou_bounds`; an installation with an interval that such a boundary cuts,
-    or that spans midnight, is left out (the domain prorates it reading by reading). Pricing the sums
+    that spans midnight, or whose wall-clock end is not after its start (a clock turned back) is
+    left out (the domain prorates or refuses it reading by reading). Pricing the sums
     gives what pricing each interval gives: an interval inside one period is all that period's, and
     the quote adds the energy of each period before it prices it (``price_intervals``)."""
     from django.db import connection
@@ -596,19 +621,7 @@ def _tou_shares(
         if i.pk in bounds_of:
             groups.setdefault(bounds_of[i.pk], []).append(i)
     parts: dict[int, list[tuple[date, int, bool, int]]] = {}
-    table = MeterReading._meta.db_table
-    sql = (
-        "SELECT c.inst, w.la::date AS day, width_bucket(extract(epoch FROM w.la::time), %s::numeric[]) AS k, "  # noqa: S608
-        "coalesce(bool_and(width_bucket(extract(epoch FROM w.la::time), %s::numeric[]) = width_bucket(("
-        "CASE WHEN w.lb::date = w.la::date THEN extract(epoch FROM w.lb::time) "
-        "WHEN w.lb = w.la::date + 1 THEN 86400 END) - 0.000001, %s::numeric[])), false) AS ok, "
-        "sum(w.d) FROM unnest(%s::bigint[], %s::bigint[], %s::timestamptz[], %s::timestamptz[], %s::bigint[]) "
-        "AS c(inst, meter, since, stop, reg0) CROSS JOIN LATERAL ("
-        "SELECT coalesce(lag(read_at) OVER o, c.since) AT TIME ZONE %s AS la, read_at AT TIME ZONE %s AS lb, "
-        "register - coalesce(lag(register) OVER o, c.reg0) AS d "
-        f"FROM {table} r WHERE r.meter_id = c.meter AND r.read_at > c.since AND r.read_at <= c.stop "
-        "WINDOW o AS (ORDER BY read_at)) w GROUP BY 1, 2, 3"
-    )
+    sql = _tou_sql()
     with connection.cursor() as cur:
         for bounds, group in groups.items():
             th = [Decimal(b) for b in bounds]
