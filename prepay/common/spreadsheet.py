@@ -14,8 +14,12 @@ Contract:
   the whole file; lazy translation strings are written as text.
 - Numbers (``int``, ``Decimal``, ``float``), dates, times and booleans are never touched: a negative
   amount stays a number in both formats.
-- :func:`workbook_bytes` is the only way a workbook leaves Prepay: it sweeps every cell of every sheet
-  once more before saving, so a workbook never holds a formula, however its cells were written.
+- :func:`workbook_bytes` is the only way an openpyxl workbook leaves Prepay: it sweeps every cell of
+  every sheet once more before saving, so a workbook never holds a formula, however its cells were
+  written.
+- Exports of any size are written by :class:`prepay.common.xlsx_stream.XlsxStream` (rows straight
+  into the sheet's XML, constant memory), under the same rules: it has no way to write a formula, and
+  it gives formula-like text the quote prefix.
 """
 
 from __future__ import annotations
@@ -28,7 +32,6 @@ from typing import Any, TextIO
 
 from django.utils.functional import Promise
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -83,38 +86,18 @@ def csv_writer(out: TextIO, **fmtparams: Any) -> CsvWriter:
 # ---------------------------------------------------------------- Excel
 
 
+def sheet_title(title: Any) -> str:
+    """``title`` as a worksheet title: characters Excel refuses replaced, cut to 31, never empty."""
+    return _BAD_TITLE.sub("-", str(title))[:_TITLE_MAX] or "Sheet"
+
+
 def new_workbook(title: str) -> tuple[Workbook, Worksheet]:
-    """A new workbook and its one sheet, titled ``title`` (characters Excel refuses replaced, cut to 31)."""
+    """A new workbook and its one sheet, titled ``title`` (see :func:`sheet_title`)."""
     wb = Workbook()
     ws = wb.active
     assert isinstance(ws, Worksheet)  # a new workbook always has one worksheet
-    ws.title = _BAD_TITLE.sub("-", str(title))[:_TITLE_MAX] or "Sheet"
+    ws.title = sheet_title(title)
     return wb, ws
-
-
-def new_streaming_workbook(title: str) -> tuple[Workbook, Any]:
-    """A write-only workbook and its one sheet (rows are appended and never held: any number of rows
-    in constant memory). Column widths and frozen panes must be set before the first row; write cells
-    with :func:`stream_cell`, which applies the same formula rule as :func:`set_value`."""
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(title=_BAD_TITLE.sub("-", str(title))[:_TITLE_MAX] or "Sheet")
-    return wb, ws
-
-
-def stream_cell(ws: Any, value: Any) -> Cell:
-    """A cell of the write-only sheet ``ws`` holding ``value``, written safely (see :func:`set_value`)."""
-    return set_value(WriteOnlyCell(ws), value)
-
-
-def stream_row(ws: Any, cells: Iterable[Any]) -> None:
-    """Append a row of cells made by :func:`stream_cell` (or nothing, for a blank row) to ``ws``."""
-    ws.append(list(cells))
-
-
-def save_streaming(wb: Workbook, out: Any) -> None:
-    """Write the write-only workbook ``wb`` to ``out`` (a path or a binary file). Its cells were made
-    by :func:`stream_cell`, so none of them is a formula."""
-    wb.save(out)
 
 
 def _neutralise(cell: Cell) -> None:
@@ -164,12 +147,9 @@ __all__ = [
     "csv_value",
     "csv_writer",
     "is_formula_like",
-    "new_streaming_workbook",
-    "save_streaming",
-    "stream_cell",
-    "stream_row",
     "new_workbook",
     "set_value",
+    "sheet_title",
     "workbook_bytes",
     "write_cell",
     "write_row",

@@ -1,11 +1,12 @@
-"""Excel (openpyxl) and PDF (WeasyPrint + matplotlib SVG) renderings of a :class:`ReportData`.
+"""Excel and PDF (WeasyPrint + matplotlib SVG) renderings of a :class:`ReportData`.
 
-Excel contract: row 1 the title, row 2 the period and filters, row 4 the column headers (in the
-active language), data from row 5, then one totals row whose first cell reads the translated
+Excel contract: written row by row by :class:`prepay.common.xlsx_stream.XlsxStream` (constant
+memory, any number of rows). Row 1 the title, row 2 the period and filters, row 4 the column headers
+(in the active language), data from row 5, then one totals row whose first cell reads the translated
 "Total" and whose numeric cells hold real values (computed exactly in Python, not formulas, so any
 reader — openpyxl included — sees the sums). Money cells use ``#,##0.00``, energy ``#,##0.000``,
 rates ``0.00%``; the header row is frozen and columns are sized to their content. Every cell is
-written through :mod:`prepay.common.spreadsheet`: text a person typed (a customer named ``=1+1``) is
+written under the rules of :mod:`prepay.common.spreadsheet`: text a person typed (a customer named ``=1+1``) is
 a string cell, never a formula, while amounts and energy stay numbers.
 """
 
@@ -14,17 +15,15 @@ from __future__ import annotations
 import base64
 import io
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
 
-from prepay.common.spreadsheet import new_streaming_workbook, save_streaming, stream_cell, stream_row
+from prepay.common.xlsx_stream import PLAIN, Style, XlsxStream, column_letter
 from prepay.reports.base import NUMERIC, ReportData, format_value
 
 HEADER_ROW = 4
@@ -77,72 +76,65 @@ def render_xlsx(report: ReportData) -> bytes:
     return out.getvalue()
 
 
+#: how the title, the filters line, the column headers and the totals row look
+TITLE = Style(font="title")
+HEADER = Style(font="bold", fill="DDE7E3", border="bottom", centred=True)
+
+
 def write_xlsx(report: ReportData, out: Any, progress: Callable[[int], None] | None = None) -> int:
     """Write the report as ``.xlsx`` to ``out`` (a path or a binary file) row by row, holding no more
     than :data:`SIZING_ROWS` rows at a time, and return the number of rows. ``progress(rows)`` is
     called every :data:`PROGRESS_EVERY` rows. Columns are sized to the header and the first rows."""
-    wb, ws = new_streaming_workbook(str(report.title))
+    columns = list(report.columns)
     rows = iter(report.rows)
     first = list(itertools.islice(rows, SIZING_ROWS))
-    for i, col in enumerate(report.columns, start=1):
-        width = max(
-            [_width(str(col.header)), MIN_WIDTH.get(col.kind, 4)]
-            + [_width(format_value(row.get(col.key), col.kind)) for row in first]
-        )
-        ws.column_dimensions[get_column_letter(i)].width = min(max(width + 2, 6), 60)
-    ws.freeze_panes = f"A{HEADER_ROW + 1}"
-    ws.sheet_view.zoomScale = 100
-    title = stream_cell(ws, str(report.title))
-    title.font = Font(bold=True, size=14)
-    stream_row(ws, [title])
-    stream_row(ws, [stream_cell(ws, report.subtitle)])
-    stream_row(ws, [])
-    stream_row(ws, [_header_cell(ws, col.header) for col in report.columns])
-    written = 0
-    for row in itertools.chain(first, rows):
-        stream_row(ws, [_value_cell(ws, row.get(col.key), col.kind) for col in report.columns])
-        written += 1
-        if progress is not None and written % PROGRESS_EVERY == 0:
-            progress(written)
-    if report.totals is not None:
-        stream_row(ws, _totals(ws, report))
-    wb.properties.title = str(report.title)
-    wb.properties.creator = "Prepay"
-    save_streaming(wb, out)
+    with XlsxStream(out, str(report.title)) as sheet:
+        sheet.widths = [_column_width(col, first) for col in columns]
+        sheet.frozen_rows = HEADER_ROW
+        sheet.row([(str(report.title), TITLE)])
+        sheet.row([(report.subtitle, PLAIN)])
+        sheet.row([])
+        sheet.row([(str(col.header), HEADER) for col in columns])
+        keys = [col.key for col in columns]
+        styles = [sheet.style_ids(Style(number_format=FORMATS.get(col.kind))) for col in columns]
+        letters = [column_letter(i) for i in range(1, len(columns) + 1)]
+        written = 0
+        for chunk in _chunks(itertools.chain(first, rows), PROGRESS_EVERY):
+            for row in chunk:
+                sheet.values([row.get(k) for k in keys], styles, letters)
+            written += len(chunk)
+            if progress is not None and len(chunk) == PROGRESS_EVERY:
+                progress(written)
+        if report.totals is not None:
+            sheet.row(_totals(report))
     if progress is not None:
         progress(written)
     return written
 
 
-def _header_cell(ws: Any, header: Any) -> Any:
-    cell = stream_cell(ws, str(header))
-    cell.font = Font(bold=True)
-    cell.fill = PatternFill("solid", fgColor="DDE7E3")
-    cell.border = Border(bottom=Side(style="thin", color="999999"))
-    cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    return cell
+def _column_width(col: Any, first: list[dict[str, Any]]) -> int:
+    width = max(
+        [_width(str(col.header)), MIN_WIDTH.get(col.kind, 4)]
+        + [_width(format_value(row.get(col.key), col.kind)) for row in first]
+    )
+    return min(max(width + 2, 6), 60)
 
 
-def _value_cell(ws: Any, value: Any, kind: str) -> Any:
-    cell = stream_cell(ws, _cell_value(value, kind))
-    if kind in FORMATS:
-        cell.number_format = FORMATS[kind]
-    return cell
+def _chunks(rows: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    while chunk := list(itertools.islice(rows, size)):
+        yield chunk
 
 
-def _totals(ws: Any, report: ReportData) -> list[Any]:
+def _totals(report: ReportData) -> list[tuple[Any, Style]]:
     """The totals row: "Total" in the first column, the report's totals under their columns."""
     totals = report.totals or {}
-    cells = []
-    for i, col in enumerate(report.columns):
-        value: Any = _("Total") if i == 0 else _cell_value(totals.get(col.key), col.kind)
-        cell = stream_cell(ws, value)
-        cell.font = Font(bold=True)
-        cell.border = Border(top=Side(style="thin", color="999999"))
-        if i > 0 and col.kind in FORMATS:
-            cell.number_format = FORMATS[col.kind]
-        cells.append(cell)
-    return cells
+    return [
+        (
+            _("Total") if i == 0 else _cell_value(totals.get(col.key), col.kind),
+            Style(font="bold", border="top", number_format=FORMATS.get(col.kind) if i else None),
+        )
+        for i, col in enumerate(report.columns)
+    ]
 
 
 def chart_svg(report: ReportData) -> str | None:

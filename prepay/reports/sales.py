@@ -21,10 +21,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from prepay.domain.reporting import Period
@@ -156,6 +158,26 @@ _METHODS = dict(PaymentMethod.choices)
 _STATUSES = dict(VendStatus.choices)
 _SETTLEMENTS = dict(Settlement.choices)
 
+
+class _Labels(NamedTuple):
+    sale: str
+    methods: dict[str, str]
+    statuses: dict[str, str]
+
+
+@lru_cache(maxsize=16)
+def _labels_in(language: str | None) -> _Labels:
+    return _Labels(
+        _("Sale"), {k: str(v) for k, v in _METHODS.items()}, {k: str(v) for k, v in _STATUSES.items()}
+    )
+
+
+def _labels() -> _Labels:
+    """The row labels in the active language, translated once per language rather than once a row
+    (an export of 100,000 sales would otherwise look each one up 300,000 times)."""
+    return _labels_in(get_language())
+
+
 #: the values of a sale that :func:`sale_row` reads
 SALE_FIELDS = (
     "pk",
@@ -180,10 +202,11 @@ SALE_FIELDS = (
 
 def sale_row(v: dict[str, Any]) -> dict[str, Any]:
     """The sales detail's row of one sale (its :data:`SALE_FIELDS`): local time, display names."""
+    labels = _labels()
     return {
         "pk": v["pk"],
         "time": _local(v["created_at"]),
-        "entry": _("Sale"),
+        "entry": labels.sale,
         "receipt": v["receipt_no"] or "",
         "site": v["account__site__name"],
         "point": v["point__name"] or "",
@@ -193,12 +216,12 @@ def sale_row(v: dict[str, Any]) -> dict[str, Any]:
         "account": v["account__number"],
         "customer": v["account__customer__name"],
         "meter": v["meter__serial"] or "",
-        "method": str(_METHODS.get(v["method"], v["method"])),
+        "method": labels.methods.get(v["method"], v["method"]),
         "amount": _money(v["amount"]),
         "arrears": _money(v["arrears_recovered"]),
         "credit": _money(v["credit_amount"]),
         "energy": _energy(v["energy"]),
-        "status": str(_STATUSES.get(v["status"], v["status"])),
+        "status": labels.statuses.get(v["status"], v["status"]),
     }
 
 
@@ -268,7 +291,7 @@ def reversal_row(r: dict[str, Any]) -> dict[str, Any]:
         "account": r["account__number"],
         "customer": r["account__customer__name"],
         "meter": r["vend__meter__serial"] or "",
-        "method": str(_METHODS.get(r["vend__method"], r["vend__method"])),
+        "method": _labels().methods.get(r["vend__method"], r["vend__method"]),
         "amount": -_money(r["vend__amount"]),
         "arrears": -_money(r["vend__arrears_recovered"]),
         "credit": -_money(r["vend__credit_amount"]),
