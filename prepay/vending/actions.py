@@ -736,19 +736,31 @@ def _post_sale(
     and ``float_last``: the account's and the float's newest entries, read under their locks.
     Returns the payment entry; the vend keeps the balance after the sale (``Vend.balance_after``)."""
     actor, key = sale.actor, sale.key
-    payment = ledger.post(
-        account,
-        EntryKind.PAYMENT,
-        q.amount,
-        actor=actor,
-        book=ledger.AGENT_FLOAT if point.uses_float else ledger.CASH,
-        point=point,
-        method=sale.method,
-        idempotency_key=f"{key}:pay",
-        fresh_key=True,
-        last=last,
-        memo=_("Payment at %(p)s") % {"p": point.name},
-    )
+    postings = [
+        ledger.Posting(
+            EntryKind.PAYMENT,
+            q.amount,
+            book=ledger.AGENT_FLOAT if point.uses_float else ledger.CASH,
+            point=point,
+            method=sale.method,
+            idempotency_key=f"{key}:pay",
+            memo=_("Payment at %(p)s") % {"p": point.name},
+        )
+    ]
+    if q.delivery != Delivery.BALANCE:
+        postings.append(
+            ledger.Posting(
+                EntryKind.VEND,
+                -Decimal(q.breakdown["total"]),
+                energy=q.energy,
+                tax=Decimal(q.breakdown["vat_amount"]),
+                idempotency_key=f"{key}:vend",
+                memo=(_("Water %(e)s %(u)s") if account.utility == Utility.WATER else _("Energy %(e)s %(u)s"))
+                % {"e": q.energy, "u": q.unit},
+            )
+        )
+    # the vend's key was proved new under the account's lock, so its entries' keys are new too
+    entries = ledger.post_fresh(account, postings, actor=actor, last=last)
     if point.uses_float:
         post_float(
             point,
@@ -758,24 +770,8 @@ def _post_sale(
             vend=vend,
             last=float_last,
         )
-    if q.delivery != Delivery.BALANCE:
-        spent = ledger.post(
-            account,
-            EntryKind.VEND,
-            -Decimal(q.breakdown["total"]),
-            actor=actor,
-            energy=q.energy,
-            tax=Decimal(q.breakdown["vat_amount"]),
-            idempotency_key=f"{key}:vend",
-            fresh_key=True,
-            previous=payment,
-            memo=(_("Water %(e)s %(u)s") if account.utility == Utility.WATER else _("Energy %(e)s %(u)s"))
-            % {"e": q.energy, "u": q.unit},
-        )
-        vend.balance_after = spent.balance_after
-    else:
-        vend.balance_after = payment.balance_after
-    return payment
+    vend.balance_after = entries[-1].balance_after
+    return entries[0]
 
 
 def _audit_sale(

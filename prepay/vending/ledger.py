@@ -13,6 +13,7 @@ Every entry and journal line carries ``audit_txn``, the marker of the transactio
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -70,6 +71,22 @@ def last_of(account: Account | int) -> tuple[int, Decimal] | None:
     return (row[0], row[1]) if row else None
 
 
+@dataclass(frozen=True)
+class Posting:
+    """One entry to append (see :func:`post` for what each field means)."""
+
+    kind: str
+    amount: Decimal
+    energy: Decimal | None = None
+    memo: str = ""
+    idempotency_key: str | None = None
+    reverses: LedgerEntry | None = None
+    book: str | None = None
+    tax: Decimal = Decimal("0.00")
+    point: Any = None
+    method: str = ""
+
+
 def post(
     account: Account,
     kind: str,
@@ -100,30 +117,65 @@ def post(
     and ``previous`` — the account's newest entry, which they wrote in this transaction — or ``last``
     — its ``last_of``, read under that lock — to save the round trips.
     """
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("ledger.post must run inside the action's transaction")
-    amount = money(amount)
+    _require_transaction()
+    posting = Posting(kind, money(amount), energy, memo, idempotency_key, reverses, book, tax, point, method)
     if idempotency_key and not fresh_key:
-        existing = _replayed(idempotency_key, account, kind, amount)
+        existing = _replayed(idempotency_key, account, kind, posting.amount)
         if existing is not None:
             return existing
     seq, balance = _next_position(account, previous, last)
     marker = current_txn()  # the action's audit event carries it too (no statement: see marker.py)
-    entry = LedgerEntry.objects.create(
+    entry = _entry(account, posting, seq, balance, actor, marker)
+    entry.save(force_insert=True)
+    JournalLine.objects.bulk_create(_journal(account, entry, posting, marker))
+    return entry
+
+
+def post_fresh(
+    account: Account, postings: list[Posting], *, actor: Any, last: tuple[int, Decimal]
+) -> list[LedgerEntry]:
+    """Append ``postings`` in order, in one ``INSERT``, and all their journals in one more: what
+    :func:`post` does for each, for a caller (a sale) that holds the account's lock, has proved every
+    idempotency key new (the unique index still guards) and has read ``last`` (``last_of``, or
+    ``(0, 0)`` before the first entry) under that lock."""
+    _require_transaction()
+    marker = current_txn()
+    postings = [replace(p, amount=money(p.amount)) for p in postings]
+    entries = []
+    seq, balance = last
+    for posting in postings:
+        seq += 1
+        entries.append(_entry(account, posting, seq, balance, actor, marker))
+        balance = entries[-1].balance_after
+    LedgerEntry.objects.bulk_create(entries)  # ids come back (RETURNING) for the journal lines
+    JournalLine.objects.bulk_create(
+        [line for e, p in zip(entries, postings, strict=True) for line in _journal(account, e, p, marker)]
+    )
+    return entries
+
+
+def _require_transaction() -> None:
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("ledger.post must run inside the action's transaction")
+
+
+def _entry(
+    account: Account, posting: Posting, seq: int, balance: Decimal, actor: Any, marker: str | None
+) -> LedgerEntry:
+    """The unsaved entry of ``posting`` at position ``seq``, after a balance of ``balance``."""
+    return LedgerEntry(
         account=account,
         seq=seq,
-        kind=kind,
-        amount=amount,
-        balance_after=balance + amount,
-        energy=energy,
-        memo=memo[:200],
-        idempotency_key=idempotency_key or None,
-        reverses=reverses,
+        kind=posting.kind,
+        amount=posting.amount,
+        balance_after=balance + posting.amount,
+        energy=posting.energy,
+        memo=posting.memo[:200],
+        idempotency_key=posting.idempotency_key or None,
+        reverses=posting.reverses,
         created_by=actor if getattr(actor, "pk", None) else None,
         audit_txn=marker,
     )
-    _post_journal(account, entry, kind, amount, book=book, tax=tax, point=point, method=method, marker=marker)
-    return entry
 
 
 def _replayed(idempotency_key: str, account: Account, kind: str, amount: Decimal) -> LedgerEntry | None:
@@ -152,43 +204,36 @@ def _next_position(
     return (last[0] + 1, last[1]) if last else (1, Decimal("0.00"))
 
 
-def _post_journal(
-    account: Account,
-    entry: LedgerEntry,
-    kind: str,
-    amount: Decimal,
-    *,
-    book: str | None,
-    tax: Decimal,
-    point: Any,
-    method: str,
-    marker: str | None,
-) -> None:
-    """Write ``entry``'s balanced journal: the customer book takes ``-amount``, the counter book the
-    rest less the VAT, the tax book the VAT (see :func:`post`)."""
-    tax = money(tax)
+def _journal(account: Account, entry: LedgerEntry, posting: Posting, marker: str | None) -> list[JournalLine]:
+    """``entry``'s balanced journal, unsaved: the customer book takes ``-amount``, the counter book
+    the rest less the VAT, the tax book the VAT (see :func:`post`)."""
+    amount = posting.amount
+    tax = money(posting.tax)
     if tax < 0 or tax > abs(amount):
         raise ValueError(f"tax {tax} must lie between 0 and the amount {amount}")
     signed_tax = tax if amount >= 0 else -tax
-    lines = [(CUSTOMER, -amount), (book or DEFAULT_BOOK[EntryKind(kind)], amount - signed_tax)]
+    lines = [
+        (CUSTOMER, -amount),
+        (posting.book or DEFAULT_BOOK[EntryKind(posting.kind)], amount - signed_tax),
+    ]
     if tax:
         lines.append((TAX, signed_tax))
     journal = uuid.uuid4()
-    JournalLine.objects.bulk_create(
+    return [
         JournalLine(
             journal=journal,
             book=b,
             amount=a,
             site_id=account.site_id,
             account=account if b == CUSTOMER else None,
-            point=point if b in (CASH, AGENT_FLOAT) else None,
-            method=method if b == CASH else "",
+            point=posting.point if b in (CASH, AGENT_FLOAT) else None,
+            method=posting.method if b == CASH else "",
             entry=entry,
             audit_txn=marker,
         )
         for b, a in lines
         if a or b == CUSTOMER
-    )
+    ]
 
 
 def with_meter_and_balance(accounts: QuerySet[Account]) -> QuerySet[Account]:
