@@ -67,10 +67,8 @@ def record_event(
     conn = transaction.get_connection()
     if not conn.in_atomic_block:
         raise RuntimeError("record_event must be called inside the action's transaction")
-    now = timezone.now()
     event = AuditEvent(
-        # millisecond precision: every backend stores it exactly, so the hash survives a round trip
-        created_at=now.replace(microsecond=now.microsecond // 1000 * 1000),
+        created_at=_stamp(),
         actor=actor if getattr(actor, "pk", None) else None,
         actor_name=(getattr(actor, "get_username", lambda: "")() or "system")[:150],
         group_id=group_id,
@@ -239,18 +237,36 @@ def _append(
     head.save(update_fields=["seq", "hash"] if head.mac_key == head_key else ["seq", "hash", "mac_key"])
 
 
+def _stamp() -> Any:
+    """Now, to the millisecond: every backend stores that exactly, so an event's hash survives a
+    round trip through the database."""
+    now = timezone.now()
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def _system_event(model: Any, *, verb: str, object_type: str, object_id: str, **fields: Any) -> Any:
+    """An unsaved event of ``model`` (the live or a migration's historical model) written by the
+    system, not a person: no actor, named "system", its object shown by its id."""
+    return model(
+        created_at=_stamp(),
+        actor=None,
+        actor_name="system",
+        verb=verb,
+        object_type=object_type,
+        object_id=object_id,
+        object_repr=object_id,
+        **fields,
+    )
+
+
 def keying_event(event_model: Any, key_id: str, from_seq: int) -> Any:
     """The ``audit.chain_keyed`` event that records the switch of an existing chain to sealed events
     (it is itself the first sealed event, from seq ``from_seq``)."""
-    now = timezone.now()
-    return event_model(
-        created_at=now.replace(microsecond=now.microsecond // 1000 * 1000),
-        actor=None,
-        actor_name="system",
+    return _system_event(
+        event_model,
         verb="audit.chain_keyed",
         object_type="audit.auditkey",
         object_id=key_id,
-        object_repr=key_id,
         before=None,
         after={"audit_key": key_id, "sealed_from": from_seq},
     )
@@ -272,17 +288,7 @@ def record_in_migration(
     )
 
     def event() -> Any:
-        now = timezone.now()
-        return models[0](
-            created_at=now.replace(microsecond=now.microsecond // 1000 * 1000),
-            actor=None,
-            actor_name="system",
-            verb=verb,
-            object_type=object_type,
-            object_id=object_id,
-            object_repr=object_id,
-            after=after,
-        )
+        return _system_event(models[0], verb=verb, object_type=object_type, object_id=object_id, after=after)
 
     try:
         with transaction.atomic():
@@ -308,16 +314,12 @@ def start_new_key(new: Any, *, reencrypted: int, using: str = "default") -> str:
     after = {"audit_key": key_id, "store_key": new.key_id, "reencrypted": reencrypted}
     with rekeyed(key_id, key):
         for chain in chains:
-            now = timezone.now()
-            event = AuditEvent(
-                created_at=now.replace(microsecond=now.microsecond // 1000 * 1000),
-                actor=None,
-                actor_name="system",
-                site_id=chain or None,
+            event = _system_event(
+                AuditEvent,
                 verb="audit.key_rotated",
                 object_type="audit.auditkey",
                 object_id=key_id,
-                object_repr=key_id,
+                site_id=chain or None,
                 after=after,
             )
             _append([event], chain=chain)
