@@ -70,8 +70,7 @@ def tariff_versions(account: Account) -> list[Tariff]:
     """All versions of the account's assigned tariff code (same group; its site or group-wide)."""
 
     def compute() -> list[Tariff]:
-        row = engine.assigned_tariff(account)
-        return engine.versions_of(row) if row is not None else []
+        return engine.assigned_versions(account)
 
     return cached(("versions", _assignment_key(account)), compute)  # type: ignore[no-any-return]
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import BooleanField, ExpressionWrapper, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -39,17 +39,21 @@ def engine_tariff(row: Tariff) -> EngineTariff:
 
 def versions_of(row: Tariff) -> list[Tariff]:
     """Every version of ``row``'s tariff code: same group, the same site or group-wide."""
-    return list(
-        Tariff.objects.filter(group_id=row.group_id, code=row.code).filter(
-            Q(site_id=row.site_id) | Q(site__isnull=True)
-        )
-    )
+    return list(Tariff.objects.filter(_versions_filter(row)))
+
+
+def _versions_filter(row: Tariff) -> Q:
+    return Q(group_id=row.group_id, code=row.code) & (Q(site_id=row.site_id) | Q(site__isnull=True))
 
 
 def version_in_force(row: Tariff, on_date: date) -> Tariff:
     """The version of ``row``'s tariff code in force on ``on_date``."""
+    return _in_force(versions_of(row), on_date)
+
+
+def _in_force(versions: list[Tariff], on_date: date) -> Tariff:
     try:
-        return select_version(versions_of(row), on_date)
+        return select_version(versions, on_date)
     except TariffError as exc:
         raise ActionError("no_tariff_in_force", str(exc)) from None
 
@@ -73,6 +77,38 @@ def assigned_tariff(account: Any) -> Tariff | None:
     return (site_default.tariff if site_default else None) or account.effective_tariff()
 
 
+def assigned_versions(account: Any) -> list[Tariff]:
+    """Every version of the account's assigned tariff code (``assigned_tariff``, then ``versions_of``;
+    empty when no tariff is assigned), in one query when the account came with its tariffs (a sale
+    reads them with the account): the versions of the site's default for the account's customer type
+    and those of the customer type's own default are read together, each row marked with whether it
+    came through the site's default. That default's tariff is always one of its versions, so no
+    marked row means the site has none and the customer type's applies."""
+    from prepay.tariffs.models import SiteTariff
+
+    if account.tariff is not None:
+        return versions_of(account.tariff)
+    chosen = SiteTariff.objects.filter(
+        site_id=account.site_id,
+        customer_type_id=account.customer.customer_type_id,
+        utility=account.utility,
+    )  # at most one row (site_tariff_unique)
+    by_default = Q(
+        group_id=Subquery(chosen.values("tariff__group_id")[:1]),
+        code=Subquery(chosen.values("tariff__code")[:1]),
+    ) & (Q(site_id=Subquery(chosen.values("tariff__site_id")[:1])) | Q(site__isnull=True))
+    fallback = account.effective_tariff()  # the customer type's default (or None)
+    wanted = by_default
+    if fallback is not None:
+        wanted |= _versions_filter(fallback)
+    rows = list(
+        Tariff.objects.filter(wanted).annotate(
+            by_site_default=ExpressionWrapper(by_default, output_field=BooleanField())
+        )
+    )
+    return [r for r in rows if r.by_site_default] or [r for r in rows if not r.by_site_default]
+
+
 #: how long a quote's tariff version stays good for the sale that follows it (the counter's review
 #: screen): a sale confirmed within this time of a new version taking effect keeps the quoted one
 QUOTE_GRACE = timedelta(minutes=10)
@@ -89,21 +125,22 @@ def tariff_for(
     or was in force ``QUOTE_GRACE`` before ``now`` (default: the current time), else ActionError
     ``tariff_version_changed`` (quote again) — so a sale confirmed just after midnight keeps the
     version its review showed, and an old version's id cannot sell at an old price."""
-    assigned = assigned_tariff(account)
-    if assigned is None:
+    versions = assigned_versions(account)
+    if not versions:
         raise ActionError(
             "no_tariff",
             _("No tariff is assigned to account %(a)s or its customer type.") % {"a": account.number},
         )
     if version is None or version == "":
-        row = version_in_force(assigned, on_date)
+        row = _in_force(versions, on_date)
     else:
-        row = _quoted_version(assigned, version, now or timezone.now())
+        row = _quoted_version(versions, version, now or timezone.now())
     return row, engine_tariff(row)
 
 
-def _quoted_version(assigned: Tariff, version: object, now: datetime) -> Tariff:
-    """The version ``version`` of ``assigned``'s code if it is still good for a sale (``tariff_for``)."""
+def _quoted_version(versions: list[Tariff], version: object, now: datetime) -> Tariff:
+    """The version ``version`` among ``versions`` (of the assigned tariff's code) if it is still good
+    for a sale (``tariff_for``)."""
     changed = ActionError(
         "tariff_version_changed",
         _("The tariff changed since this sale was priced; review the new price and confirm again."),
@@ -112,7 +149,6 @@ def _quoted_version(assigned: Tariff, version: object, now: datetime) -> Tariff:
         wanted = int(str(version))
     except ValueError:
         raise changed from None
-    versions = versions_of(assigned)
     good = set()
     for instant in (now, now - QUOTE_GRACE):
         try:

@@ -58,7 +58,10 @@ def test_it_writes_what_posting_one_by_one_writes(world):
     with transaction.atomic():
         entries = ledger.post_fresh(batch, _with_keys(batch), actor=world.cashier, last=ledger.last_of(batch))
     assert all(e.pk for e in entries) and [e.seq for e in entries] == [2, 3]
-    assert [e.balance_after for e in entries] == [Decimal("57.25"), Decimal("8.79")]  # -48.455 rounds to -48.46
+    assert [e.balance_after for e in entries] == [
+        Decimal("57.25"),
+        Decimal("8.79"),
+    ]  # -48.455 rounds to -48.46
     by_one, by_batch = _written(one), _written(batch)
     assert by_one[:2] == by_batch[:2] and len(by_batch[1]) == 2 + 2 + 3
     assert len(by_batch[2]) == 1 and None not in by_batch[2]  # one transaction's audit marker
