@@ -5,8 +5,7 @@ from __future__ import annotations
 import io
 import tracemalloc
 import zipfile
-from datetime import date, datetime, time
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from xml.etree import ElementTree
 
@@ -16,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from openpyxl import load_workbook
 from openpyxl.utils.datetime import to_excel
 
+from prepay.common import xlsx_stream
 from prepay.common.xlsx_stream import PLAIN, Style, XlsxStream, column_letter, serial
 
 MONEY = Style(number_format="#,##0.00")
@@ -77,7 +77,7 @@ class ValuesTestCase:
         assert ws["B1"].value == datetime(2026, 12, 5) and ws["B1"].number_format == "yyyy-mm-dd"
 
     def test_an_aware_datetime_is_written_in_local_time(self):
-        aware = datetime(2026, 12, 5, 10, 0, tzinfo=dt_timezone.utc)
+        aware = datetime(2026, 12, 5, 10, 0, tzinfo=UTC)
         local = timezone.localtime(aware).replace(tzinfo=None)
         assert serial(aware) == serial(local)
 
@@ -142,7 +142,7 @@ class SheetTestCase:
         data = written([[("x", MONEY), (1, Style(number_format="0.00%"))]], widths=[10], frozen=1)
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             for name in z.namelist():
-                ElementTree.fromstring(z.read(name))
+                ElementTree.fromstring(z.read(name))  # noqa: S314 - the file this test just wrote
             assert "[Content_Types].xml" in z.namelist() and "xl/styles.xml" in z.namelist()
 
     def test_an_empty_sheet_is_a_valid_file(self):
@@ -182,6 +182,35 @@ class SheetTestCase:
             raise RuntimeError("boom")
         with pytest.raises(Exception):  # noqa: B017 - not a workbook: the caller deletes it
             load_workbook(path)
+
+
+class SheetLimitTestCase:
+    """Excel opens no sheet longer than 1,048,576 rows (MAX_ROWS, made small here)."""
+
+    def test_a_row_past_the_limit_is_refused(self, monkeypatch):
+        monkeypatch.setattr(xlsx_stream, "MAX_ROWS", 3)
+        with XlsxStream(io.BytesIO(), "t") as sheet:
+            for i in range(3):
+                sheet.row([(i, PLAIN)])
+            assert sheet.rows_left == 0
+            with pytest.raises(ValueError, match="at most 3 rows"):
+                sheet.values([4], [sheet.style_ids(PLAIN)], ["A"])
+
+    def test_it_goes_on_in_a_new_sheet_with_the_same_columns_and_panes(self, monkeypatch):
+        monkeypatch.setattr(xlsx_stream, "MAX_ROWS", 3)
+        out = io.BytesIO()
+        title = "A title of thirty-one characters"[:31]
+        with XlsxStream(out, title) as sheet:
+            sheet.widths, sheet.frozen_rows = [17], 1
+            for i in range(7):
+                if not sheet.rows_left:
+                    sheet.next_sheet()
+                sheet.row([(i, MONEY)])
+        wb = read(out.getvalue())
+        assert wb.sheetnames == [title, title[:27] + " (2)", title[:27] + " (3)"]
+        assert [[c.value for c in ws["A"]] for ws in wb.worksheets] == [[0, 1, 2], [3, 4, 5], [6]]
+        assert all(ws.freeze_panes == "A2" and ws.column_dimensions["A"].width == 17 for ws in wb.worksheets)
+        assert wb.worksheets[2]["A1"].number_format == "#,##0.00"
 
 
 def test_memory_does_not_grow_with_rows(tmp_path):

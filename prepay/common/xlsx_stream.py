@@ -17,6 +17,10 @@ Contract (the rules of :mod:`prepay.common.spreadsheet` apply to every cell):
   numbered in the order first used and written to ``styles.xml`` when the file is closed.
 - Column widths and the frozen rows are set before the first row. :meth:`XlsxStream.close` writes
   the remaining parts; the file is complete only then (use it as a context manager).
+- A sheet holds at most :data:`MAX_ROWS` rows (Excel opens no sheet longer than 1,048,576 rows): a
+  row past that is refused (``ValueError``) rather than written into a file Excel cannot open;
+  :meth:`XlsxStream.next_sheet` goes on in a new sheet of the same workbook, with the same column
+  widths and frozen rows (:attr:`XlsxStream.rows_left` says when).
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ from django.utils import timezone
 
 from prepay.common.spreadsheet import FORMULA_PREFIXES, sheet_title
 
+#: the most rows a sheet may hold (Excel's limit)
+MAX_ROWS = 1_048_576
 #: rows joined before they are handed to the compressor
 FLUSH_EVERY = 500
 #: zlib level: 1 is 4-5 times faster than the default 6, and sheet XML still shrinks about tenfold
@@ -105,12 +111,12 @@ class XlsxStream:
     """One worksheet written row by row to ``out`` (a path or a binary file) as an ``.xlsx`` file."""
 
     def __init__(self, out: str | IO[bytes] | Any, title: str, *, creator: str = "Prepay") -> None:
-        self.title = sheet_title(title)
+        self.titles = [sheet_title(title)]
         self.doc_title = str(title)
         self.creator = creator
         self.widths: list[float] = []
         self.frozen_rows = 0
-        self.rows = 0
+        self.rows = 0  # of the current sheet
         self._styles: dict[tuple[Style, bool], int] = {(PLAIN, False): 0}
         self._zip = zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL)
         self._sheet: IO[bytes] | None = None
@@ -163,10 +169,28 @@ class XlsxStream:
         quoted = styles[1] if value.startswith(FORMULA_PREFIXES) else styles[0]
         return f'<c r="{ref}"{quoted} t="inlineStr"><is><t xml:space="preserve">{escape(value)}</t></is></c>'
 
+    @property
+    def rows_left(self) -> int:
+        """Rows the current sheet can still take (see :data:`MAX_ROWS`)."""
+        return MAX_ROWS - self.rows
+
+    def next_sheet(self) -> None:
+        """Finish the current sheet and go on in a new one, named after the first with its number
+        (``Sales detail (2)``), with the same column widths and frozen rows."""
+        self._finish_sheet()
+        suffix = f" ({len(self.titles) + 1})"
+        self.titles.append(self.titles[0][: 31 - len(suffix)] + suffix)
+        self.rows = 0
+
+    def _next_row(self) -> int:
+        if self.rows >= MAX_ROWS:
+            raise ValueError(f"a sheet holds at most {MAX_ROWS:,} rows: go on in the next sheet")
+        self.rows += 1
+        return self.rows
+
     def row(self, cells: list[tuple[Any, Style]]) -> None:
         """Append a row of ``(value, style)`` pairs from column A on (an empty list: a blank row)."""
-        self.rows += 1
-        n = self.rows
+        n = self._next_row()
         self._append(
             f'<row r="{n}">'
             + "".join(
@@ -179,8 +203,7 @@ class XlsxStream:
     def values(self, values: list[Any], styles: list[tuple[str, str]], letters: list[str]) -> None:
         """Append a row of ``values`` (the fast path for data rows): each in the styles of its
         column (:meth:`style_ids`), at the column letters ``letters``."""
-        self.rows += 1
-        n = self.rows
+        n = self._next_row()
         cell = self.cell
         self._append(
             f'<row r="{n}">'
@@ -203,7 +226,8 @@ class XlsxStream:
     # ------------------------------------------------------------ parts
 
     def _start(self) -> None:
-        self._sheet = self._zip.open("xl/worksheets/sheet1.xml", "w", force_zip64=True)
+        name = f"xl/worksheets/sheet{len(self.titles)}.xml"
+        self._sheet = self._zip.open(name, "w", force_zip64=True)
         pane = ""
         if self.frozen_rows:
             first = f"A{self.frozen_rows + 1}"
@@ -224,14 +248,18 @@ class XlsxStream:
             ).encode()
         )
 
-    def close(self) -> None:
-        """Finish the sheet and write the workbook's other parts; the file is complete after this."""
+    def _finish_sheet(self) -> None:
         if self._sheet is None:
             self._start()
         self._flush()
         assert self._sheet is not None
         self._sheet.write(b"</sheetData></worksheet>")
         self._sheet.close()
+        self._sheet = None
+
+    def close(self) -> None:
+        """Finish the sheet and write the workbook's other parts; the file is complete after this."""
+        self._finish_sheet()
         for name, xml in self._parts().items():
             self._zip.writestr(name, (_XML + xml).encode("utf-8"))
         self._zip.close()
@@ -246,8 +274,12 @@ class XlsxStream:
                 f'<Default Extension="rels" ContentType="{ct}package.relationships+xml"/>'
                 '<Default Extension="xml" ContentType="application/xml"/>'
                 f'<Override PartName="/xl/workbook.xml" ContentType="{ct}officedocument.spreadsheetml.sheet.main+xml"/>'
-                f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{ct}officedocument.spreadsheetml.worksheet+xml"/>'
-                f'<Override PartName="/xl/styles.xml" ContentType="{ct}officedocument.spreadsheetml.styles+xml"/>'
+                + "".join(
+                    f'<Override PartName="/xl/worksheets/sheet{i}.xml" '
+                    f'ContentType="{ct}officedocument.spreadsheetml.worksheet+xml"/>'
+                    for i in range(1, len(self.titles) + 1)
+                )
+                + f'<Override PartName="/xl/styles.xml" ContentType="{ct}officedocument.spreadsheetml.styles+xml"/>'
                 f'<Override PartName="/docProps/core.xml" ContentType="{ct}package.core-properties+xml"/>'
                 f'<Override PartName="/docProps/app.xml" ContentType="{ct}officedocument.extended-properties+xml"/>'
                 "</Types>"
@@ -275,13 +307,20 @@ class XlsxStream:
             "xl/workbook.xml": (
                 f'<workbook xmlns="{_NS}/spreadsheetml/2006/main" xmlns:r="{rel}">'
                 '<bookViews><workbookView activeTab="0"/></bookViews>'
-                f'<sheets><sheet name="{escape(self.title).replace(chr(34), "&quot;")}" sheetId="1" r:id="rId1"/>'
-                "</sheets></workbook>"
+                "<sheets>"
+                + "".join(
+                    f'<sheet name="{escape(t).replace(chr(34), "&quot;")}" sheetId="{i}" r:id="rId{i}"/>'
+                    for i, t in enumerate(self.titles, start=1)
+                )
+                + "</sheets></workbook>"
             ),
             "xl/_rels/workbook.xml.rels": (
                 f'<Relationships xmlns="{_NS}/package/2006/relationships">'
-                f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/>'
-                f'<Relationship Id="rId2" Type="{rel}/styles" Target="styles.xml"/>'
+                + "".join(
+                    f'<Relationship Id="rId{i}" Type="{rel}/worksheet" Target="worksheets/sheet{i}.xml"/>'
+                    for i in range(1, len(self.titles) + 1)
+                )
+                + f'<Relationship Id="rId{len(self.titles) + 1}" Type="{rel}/styles" Target="styles.xml"/>'
                 "</Relationships>"
             ),
             "xl/styles.xml": self._styles_xml(),

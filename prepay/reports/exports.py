@@ -5,7 +5,9 @@ memory, any number of rows). Row 1 the title, row 2 the period and filters, row 
 (in the active language), data from row 5, then one totals row whose first cell reads the translated
 "Total" and whose numeric cells hold real values (computed exactly in Python, not formulas, so any
 reader — openpyxl included — sees the sums). Money cells use ``#,##0.00``, energy ``#,##0.000``,
-rates ``0.00%``; the header row is frozen and columns are sized to their content. Every cell is
+rates ``0.00%``; the header row is frozen and columns are sized to their content. A report longer
+than a sheet may be (Excel's 1,048,576 rows) goes on in further sheets (``Sales detail (2)`` …), each
+with the same heading rows; the totals row ends the last. Every cell is
 written under the rules of :mod:`prepay.common.spreadsheet`: text a person typed (a customer named ``=1+1``) is
 a string cell, never a formula, while amounts and energy stay numbers.
 """
@@ -91,16 +93,16 @@ def write_xlsx(report: ReportData, out: Any, progress: Callable[[int], None] | N
     with XlsxStream(out, str(report.title)) as sheet:
         sheet.widths = [_column_width(col, first) for col in columns]
         sheet.frozen_rows = HEADER_ROW
-        sheet.row([(str(report.title), TITLE)])
-        sheet.row([(report.subtitle, PLAIN)])
-        sheet.row([])
-        sheet.row([(str(col.header), HEADER) for col in columns])
+        _heading(sheet, report)
         keys = [col.key for col in columns]
         styles = [sheet.style_ids(Style(number_format=FORMATS.get(col.kind))) for col in columns]
         letters = [column_letter(i) for i in range(1, len(columns) + 1)]
         written = 0
         for chunk in _chunks(itertools.chain(first, rows), PROGRESS_EVERY):
             for row in chunk:
+                if sheet.rows_left <= 1:  # a full sheet (Excel's limit) keeps a row for the totals
+                    sheet.next_sheet()
+                    _heading(sheet, report)
                 sheet.values([row.get(k) for k in keys], styles, letters)
             written += len(chunk)
             if progress is not None and len(chunk) == PROGRESS_EVERY:
@@ -110,6 +112,14 @@ def write_xlsx(report: ReportData, out: Any, progress: Callable[[int], None] | N
     if progress is not None:
         progress(written)
     return written
+
+
+def _heading(sheet: XlsxStream, report: ReportData) -> None:
+    """The title, the filters, a blank row and the column headers (rows 1 to :data:`HEADER_ROW`)."""
+    sheet.row([(str(report.title), TITLE)])
+    sheet.row([(report.subtitle, PLAIN)])
+    sheet.row([])
+    sheet.row([(str(col.header), HEADER) for col in report.columns])
 
 
 def _column_width(col: Any, first: list[dict[str, Any]]) -> int:

@@ -172,6 +172,24 @@ class RunnerTestCase:
         assert seen == [2, 4, 5]
         assert [r[0] for r in _rows(out.getvalue())] == [0, 1, 2, 3, 4, "Total"]
 
+    def test_a_report_longer_than_a_sheet_goes_on_in_further_sheets(self, monkeypatch):
+        from prepay.common import xlsx_stream
+
+        monkeypatch.setattr(xlsx_stream, "MAX_ROWS", HEADER_ROW + 4)  # 4 rows under the heading
+        rows = [{"what": f"row {i}", "n": i} for i in range(8)]
+        columns = [Col("what", "What", "text"), Col("n", "N", "int")]
+        report = ReportData("t", "Sales detail", "", columns, rows, {"n": 28})
+        out = io.BytesIO()
+        assert exports.write_xlsx(report, out) == 8
+        wb = load_workbook(out)
+        assert wb.sheetnames == ["Sales detail", "Sales detail (2)", "Sales detail (3)"]
+        sheets = [[[c.value for c in row] for row in ws.iter_rows()] for ws in wb.worksheets]
+        assert all(s[0][0] == "Sales detail" and s[HEADER_ROW - 1] == ["What", "N"] for s in sheets)
+        data = [row for s in sheets for row in s[HEADER_ROW:]]
+        assert data == [[f"row {i}", i] for i in range(8)] + [["Total", 28]]
+        # every sheet keeps its last row free, so the totals always fit on the last one
+        assert [len(s) for s in sheets] == [HEADER_ROW + 3] * 3
+
 
 class DirectLimitTestCase:
     def test_above_the_limit_a_report_page_offers_the_background_export(self, client, sales, settings):
