@@ -6,10 +6,10 @@ memory, any number of rows). Row 1 the title, row 2 the period and filters, row 
 "Total" and whose numeric cells hold real values (computed exactly in Python, not formulas, so any
 reader — openpyxl included — sees the sums). Money cells use ``#,##0.00``, energy ``#,##0.000``,
 rates ``0.00%``; the header row is frozen and columns are sized to their content. A report longer
-than a sheet may be (Excel's 1,048,576 rows) goes on in further sheets (``Sales detail (2)`` …), each
-with the same heading rows; the totals row ends the last. Every cell is
-written under the rules of :mod:`prepay.common.spreadsheet`: text a person typed (a customer named ``=1+1``) is
-a string cell, never a formula, while amounts and energy stay numbers.
+than a sheet may be (Excel's 1,048,576 rows) goes on in further sheets (``Sales detail (2)`` …),
+each with the same heading rows; the totals row ends the last. Every cell is written under the rules
+of :mod:`prepay.common.spreadsheet`: text a person typed (a customer named ``=1+1``) is a string
+cell, never a formula, while amounts and energy stay numbers.
 """
 
 from __future__ import annotations
