@@ -56,6 +56,7 @@ _BORDERS = {
     "bottom": '<left/><right/><top/><bottom style="thin"><color rgb="FF999999"/></bottom><diagonal/>',
     "top": '<left/><right/><top style="thin"><color rgb="FF999999"/></top><bottom/><diagonal/>',
 }
+_QUOTE_PREFIX = ' quotePrefix="1"'
 _NS = "http://schemas.openxmlformats.org"
 _XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 
@@ -82,6 +83,11 @@ def escape(text: str) -> str:
     if _ESCAPE.search(text):
         text = _ESCAPE.sub(lambda m: _ESCAPES[m.group()], text)
     return text
+
+
+def attribute(text: str) -> str:
+    """``text`` as the value of an XML attribute in double quotes (:func:`escape`, quotes too)."""
+    return escape(text).replace('"', "&quot;")
 
 
 def serial(value: datetime | date | time) -> float | int:
@@ -309,7 +315,7 @@ class XlsxStream:
                 '<bookViews><workbookView activeTab="0"/></bookViews>'
                 "<sheets>"
                 + "".join(
-                    f'<sheet name="{escape(t).replace(chr(34), "&quot;")}" sheetId="{i}" r:id="rId{i}"/>'
+                    f'<sheet name="{attribute(t)}" sheetId="{i}" r:id="rId{i}"/>'
                     for i, t in enumerate(self.titles, start=1)
                 )
                 + "</sheets></workbook>"
@@ -344,11 +350,10 @@ class XlsxStream:
                 f'<xf numFmtId="{fmt_id}" fontId="{list(_FONTS).index(style.font)}" fillId="{fill_id}" '
                 f'borderId="{list(_BORDERS).index(style.border)}" xfId="0" applyNumberFormat="1" '
                 f'applyFont="1" applyFill="1" applyBorder="1" applyAlignment="1"'
-                f"{' quotePrefix=' + chr(34) + '1' + chr(34) if quoted else ''}>{align}</xf>"
+                f"{_QUOTE_PREFIX if quoted else ''}>{align}</xf>"
             )
         num_fmts = "".join(
-            f'<numFmt numFmtId="{i}" formatCode="{escape(code).replace(chr(34), "&quot;")}"/>'
-            for code, i in formats.items()
+            f'<numFmt numFmtId="{i}" formatCode="{attribute(code)}"/>' for code, i in formats.items()
         )
         fonts = "".join(f'<font>{f}<name val="Calibri"/><family val="2"/></font>' for f in _FONTS.values())
         return (
@@ -364,4 +369,4 @@ class XlsxStream:
         )
 
 
-__all__ = ["PLAIN", "Style", "XlsxStream", "column_letter", "escape", "serial"]
+__all__ = ["PLAIN", "Style", "XlsxStream", "attribute", "column_letter", "escape", "serial"]

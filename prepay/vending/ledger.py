@@ -123,12 +123,7 @@ def post(
         existing = _replayed(idempotency_key, account, kind, posting.amount)
         if existing is not None:
             return existing
-    seq, balance = _next_position(account, previous, last)
-    marker = current_txn()  # the action's audit event carries it too (no statement: see marker.py)
-    entry = _entry(account, posting, seq, balance, actor, marker)
-    entry.save(force_insert=True)
-    JournalLine.objects.bulk_create(_journal(account, entry, posting, marker))
-    return entry
+    return post_fresh(account, [posting], actor=actor, last=_position(account, previous, last))[0]
 
 
 def post_fresh(
@@ -139,7 +134,7 @@ def post_fresh(
     idempotency key new (the unique index still guards) and has read ``last`` (``last_of``, or
     ``(0, 0)`` before the first entry) under that lock."""
     _require_transaction()
-    marker = current_txn()
+    marker = current_txn()  # the action's audit event carries it too (no statement: see marker.py)
     postings = [replace(p, amount=money(p.amount)) for p in postings]
     entries = []
     seq, balance = last
@@ -192,16 +187,16 @@ def _replayed(idempotency_key: str, account: Account, kind: str, amount: Decimal
     return existing
 
 
-def _next_position(
+def _position(
     account: Account, previous: LedgerEntry | None, last: tuple[int, Decimal] | None
 ) -> tuple[int, Decimal]:
-    """(seq, balance before) of the account's next entry: from ``previous`` or ``last`` when the
-    caller has them (see :func:`post`), else read."""
+    """(seq, balance after) of the account's newest entry, (0, 0) before the first: from ``previous``
+    or ``last`` when the caller has them (see :func:`post`), else read."""
     if previous is not None and previous.account_id == account.pk:
-        last = (previous.seq, previous.balance_after)
-    elif last is None:
+        return previous.seq, previous.balance_after
+    if last is None:
         last = last_of(account)
-    return (last[0] + 1, last[1]) if last else (1, Decimal("0.00"))
+    return last if last else (0, Decimal("0.00"))
 
 
 def _journal(account: Account, entry: LedgerEntry, posting: Posting, marker: str | None) -> list[JournalLine]:
