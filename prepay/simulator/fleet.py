@@ -1,6 +1,7 @@
 """Fleets: many virtual meters per process, each answering on its protocol over real sockets.
 
-Layout (every listener on ``host``; ports chosen by the OS unless ``base_port`` is given):
+Layout (every listener on ``host``; ports chosen by the OS unless ``base_port`` is given,
+and held from :meth:`Fleet.add` until the listeners are up):
 
 * ``modbus_tcp`` — one pymodbus server per ``per_port`` meters (unit ids 1..``per_port`` ≤ 247);
 * ``dlt645`` — one TCP port per bus of ``per_port`` addresses, like an RS-485 line behind a DTU in
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import threading
 from collections.abc import Coroutine
 from concurrent.futures import Future
@@ -74,10 +76,13 @@ class Fleet:
         self._stop = asyncio.Event()
         self._next_port = base_port
         self._dtus = 0
+        self._reserved: list[socket.socket] = []
 
     def _port(self) -> int:
         if not self.base_port:
-            return modbus._free_port(self.host)
+            sock = modbus.reserve_port(self.host)
+            self._reserved.append(sock)
+            return int(sock.getsockname()[1])
         port = self._next_port
         self._next_port += 1
         return port
@@ -148,6 +153,7 @@ class Fleet:
                 self._servers.append(await cjt188.serve_tcp(cjt188.Cjt188Bus(g.meters), self.host, g.port))
             elif g.protocol == "mqtt":
                 mqtt_meters.update({m.serial: m for m in g.meters})
+        self.release_ports()
         if mqtt_meters:
             self._mqtt = MqttFrontEnd(
                 mqtt_meters,
@@ -167,7 +173,16 @@ class Fleet:
                     raise ConnectionError(f"MQTT broker {self.mqtt_address}: {task.exception()}")
                 raise ConnectionError(f"MQTT broker {self.mqtt_address} did not answer")
 
+    def release_ports(self) -> None:
+        """Let go of the ports held since :meth:`add` (:func:`modbus.reserve_port`): done by
+        :meth:`start` once every listener is up, and by :meth:`stop`; a fleet built but never started
+        calls it itself."""
+        for sock in self._reserved:
+            sock.close()
+        self._reserved.clear()
+
     async def stop(self) -> None:
+        self.release_ports()
         self._stop.set()
         if self._mqtt is not None:
             await self._mqtt.stop()

@@ -44,7 +44,8 @@ class DemoFleetTestCase:
         with FleetThread(fleet), Poller(timeout=2.0) as poller:
             poller.cycle()
         # the demo is started again: new twins carry on from the last readings and credit
-        _fleet, again = build_demo_fleet(ManualClock(timezone.now()))
+        unstarted, again = build_demo_fleet(ManualClock(timezone.now()))
+        unstarted.release_ports()
         before = {vm.serial: vm for _m, vm in pairs}
         for meter, vm in again:
             last = MeterReading.objects.filter(meter=meter).latest("read_at")

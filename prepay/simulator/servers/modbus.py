@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from decimal import Decimal
 from functools import partial
 
@@ -114,7 +115,11 @@ class ModbusFrontEnd:
         if not meters or not all(1 <= u <= 247 for u in meters):
             raise ValueError("unit ids are 1..247 and at least one meter is needed")
         self.meters = meters
-        self.host, self.port = host, port or _free_port(host)
+        self._reserved: socket.socket | None = None
+        if not port:
+            self._reserved = reserve_port(host)
+            port = int(self._reserved.getsockname()[1])
+        self.host, self.port = host, port
         self.server = ModbusTcpServer(devices(meters), address=(self.host, self.port))
         self._task: asyncio.Task[None] | None = None
 
@@ -128,19 +133,36 @@ class ModbusFrontEnd:
                 await asyncio.sleep(0.01)
                 continue
             w.close()
+            self._release()
             return
         raise RuntimeError(f"Modbus server on {self.host}:{self.port} did not start")
 
+    def _release(self) -> None:
+        if self._reserved is not None:
+            self._reserved.close()
+            self._reserved = None
+
     async def stop(self) -> None:
+        self._release()
         await self.server.shutdown()
         if self._task is not None:
             with contextlib.suppress(BaseException):
                 await self._task
 
 
-def _free_port(host: str) -> int:
-    import socket
+def reserve_port(host: str) -> socket.socket:
+    """A socket bound to a free port of ``host`` and kept bound until the server is listening there.
 
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
+    A port merely found free (bound, then closed) can be taken before the server binds it: every
+    outgoing connection picks its local port from the same range (``make demo`` once failed on
+    "address already in use" that way). This socket holds the port meanwhile. It has
+    ``SO_REUSEADDR`` and never listens, so the server (asyncio and pymodbus bind with
+    ``SO_REUSEADDR`` too) can bind and listen beside it; close it once the server is listening."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, 0))
+    except OSError:
+        sock.close()
+        raise
+    return sock
