@@ -29,11 +29,9 @@ The rule (README.md, "Tests and CI", says the same):
 from __future__ import annotations
 
 import os
-import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -44,6 +42,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -184,36 +184,6 @@ def untagged_commands() -> list[str]:
 
 # --------------------------------------------------------------------------------------------------
 # running them
-
-
-_handed_out: set[int] = set()
-
-
-def _ephemeral_floor() -> int:
-    """The lowest port the OS hands to outgoing connections (Linux: ip_local_port_range)."""
-    try:
-        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 32768
-
-
-def free_port() -> int:
-    """A port nothing listens on, never the same twice in a run (blocks run side by side).
-
-    Taken below the range the OS gives outgoing connections: the server binds it only after its
-    example has set things up, and a connection opened meanwhile could take a port from that range."""
-    floor = _ephemeral_floor()
-    while True:
-        port = random.randrange(max(floor - 12000, 1024), floor)  # noqa: S311 - not a secret
-        if port in _handed_out:
-            continue
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        _handed_out.add(port)
-        return port
 
 
 def http_status(url: str) -> int | None:

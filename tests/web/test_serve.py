@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,15 +14,10 @@ from pathlib import Path
 import pytest
 
 from prepay.web.management.commands.serve import default_workers
+from tests.ports import free_port
 
 PREPAY = str(Path(sys.executable).with_name("prepay"))
 STATIC = "/static/vendor/htmx/htmx.min.js"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def status(url: str) -> int:
