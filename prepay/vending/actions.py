@@ -25,7 +25,7 @@ from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Exists, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -153,11 +153,48 @@ SALE_RELATED = (
 )
 
 
-def _locked_active_meter(account: Account) -> Meter | None:
-    """``active_meter`` read under the meter's row lock (with its model and its token state, which
-    only a holder of the meter's lock changes: ``prepay.tokens.actions._state``), in one query."""
+@dataclass(frozen=True)
+class _SaleState:
+    """What a sale reads once the account is locked (:func:`_sale_state`)."""
+
+    meter: Meter | None  # the active meter, under its row lock, with its model and token state
+    last: tuple[int, Decimal]  # the account's newest ledger entry (seq, balance after); (0, 0): none yet
+    key_used: bool  # a vend was already made with the sale's idempotency key
+
+
+def _sale_state(account: Account, key: str) -> _SaleState:
+    """The account's active meter under the meter's row lock (with its model and its token state,
+    which only a holder of the meter's lock changes: ``prepay.tokens.actions._state``), its newest
+    ledger entry and whether ``key`` was used, in one query (an account without a meter: one more,
+    on the account).
+
+    The caller holds the account's lock. Every writer of the account's entries and vends holds it too,
+    so they committed before this statement began, and its subqueries see them even when it waits for
+    the meter's lock (PostgreSQL evaluates them in the statement's snapshot). A vend made with the key
+    for another account meanwhile is caught by the vend's unique key (``idempotency_conflict``)."""
+    newest = LedgerEntry.objects.filter(account_id=account.pk).order_by("-seq")
+    marks = {
+        "newest_seq": Subquery(newest.values("seq")[:1]),
+        "newest_balance": Subquery(newest.values("balance_after")[:1]),
+        "key_used": Exists(Vend.objects.filter(idempotency_key=key)),
+    }
     rows = Meter.objects.select_for_update(of=("self",)).select_related("model", "token_state")
-    return rows.filter(installations__account=account, installations__ended_at__isnull=True).first()
+    meter = (
+        rows.filter(installations__account=account, installations__ended_at__isnull=True)
+        .annotate(**marks)
+        .first()
+    )
+    found = (
+        {name: getattr(meter, name) for name in marks}
+        if meter is not None
+        else Account.objects.filter(pk=account.pk).values(**marks).get()
+    )
+    last = (
+        (found["newest_seq"], found["newest_balance"])
+        if found["newest_seq"] is not None
+        else (0, Decimal("0.00"))
+    )
+    return _SaleState(meter, last, bool(found["key_used"]))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -550,7 +587,8 @@ def do_vend(
     else:  # a lookup the caller may see (the API): read once, under the lock
         account = locked_one(account, *SALE_RELATED)
     request_hash = _request_hash(account, point, amount, energy, method)
-    if (first := _replay(key, request_hash, actor)) is not None:
+    state = _sale_state(account, key)
+    if state.key_used and (first := _replay(key, request_hash, actor)) is not None:
         return first
     site = account.site
     require(actor, "vend.sell", group_id=site.group_id, site_id=site.pk)
@@ -558,6 +596,7 @@ def do_vend(
     with batched():
         return _sell(
             account,
+            state,
             _SaleRequest(
                 actor=actor,
                 point=point,
@@ -617,13 +656,12 @@ def _check_confirmation(account: Account, amount: Decimal, confirmation: tuple[A
         )
 
 
-def _sell(account: Account, sale: _SaleRequest) -> Vend:
-    """``do_vend`` once the account is locked, the key proved new and the actor allowed to sell:
-    price and check the sale, write the vend, post its money, issue its receipt, deliver the credit
-    and record the audit event."""
-    meter = _locked_active_meter(account)
+def _sell(account: Account, state: _SaleState, sale: _SaleRequest) -> Vend:
+    """``do_vend`` once the account is locked, its state read, the key proved new and the actor
+    allowed to sell: price and check the sale, write the vend, post its money, issue its receipt,
+    deliver the credit and record the audit event."""
+    meter, last_entry = state.meter, state.last
     today = timezone.localdate()
-    last_entry = ledger.last_of(account) or (0, Decimal("0.00"))  # (0, 0): no entry yet
     q, tariff_row = _price(
         account,
         meter,

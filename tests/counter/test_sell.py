@@ -174,6 +174,19 @@ class SellTestCase:
         assert htmx(shop.world.cashier).post("/counter/vend/", data).status_code == 404
         assert not Vend.objects.exists()
 
+    def test_an_account_the_cashier_sees_but_may_not_sell_to_is_refused_403(self, shop: Any) -> None:
+        from prepay.tenancy.models import Membership, Role
+
+        # the cashier also works as a clerk at a2: a2's accounts are visible, not for sale
+        Membership.objects.create(
+            user=shop.world.cashier, group=shop.world.a2.group, site=shop.world.a2.site, role=Role.CLERK
+        )
+        outside = f.account(shop.world.a2)
+        data = {**self.sale(shop, "k6"), "account": outside.pk}
+        with changes_nothing():
+            assert htmx(shop.world.cashier).post("/counter/vend/", data).status_code == 403
+        assert htmx(shop.world.cashier).post("/counter/vend/", self.sale(shop, "k7")).status_code == 200
+
 
 class ReceiptScreenTestCase:
     def vend(self, shop: Any) -> Vend:

@@ -280,13 +280,15 @@ def sell(request: HttpRequest) -> HttpResponse:
     """Confirm: ``do_vend`` at the cashier's open shift; the receipt replaces the review. A large
     sale whose amount was not typed again (or typed differently) goes back to the review."""
     require_somewhere(request.user, SELL)
-    form, account = _parse(request)
-    if account is None:
+    form = SellForm(request.POST)
+    if not form.is_valid():
         return _card_again(request, form)
+    # read once, under the lock, by do_vend: not_found and forbidden answer 404 and 403 (_card_again)
+    accounts = _accounts().for_user(request.user).filter(pk=form.cleaned_data["account"])
     try:
         shift = _open_shift(request)
         vend = vending.do_vend(
-            account=account,
+            account=accounts,
             actor=request.user,
             point=shift.point,
             shift=shift,
@@ -301,6 +303,7 @@ def sell(request: HttpRequest) -> HttpResponse:
         )
     except ActionError as exc:
         if exc.code in REVIEW_CODES:
+            account = visible(request.user, _accounts(), form.cleaned_data["account"])
             q = vending.quote_vend(account=account, actor=request.user, **form.purchase())
             kind = "tendered_error" if exc.code in TENDER_CODES else "error"
             return _review(request, form, account, q, status=400, **{kind: str(exc)})
