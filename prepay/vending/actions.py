@@ -67,7 +67,7 @@ from prepay.vending.models import (
     VendingPoint,
     VendStatus,
 )
-from prepay.vending.points import float_balance, issue_receipt, post_float, take_number
+from prepay.vending.points import float_balance, issue_receipt, lock_and_number, post_float
 from prepay.vending.points import receipt_code as receipt_code  # one import path for callers
 from prepay.vending.signals import account_credited
 from prepay.vending.tiers import cycle_position
@@ -674,7 +674,9 @@ def _sell(account: Account, state: _SaleState, sale: _SaleRequest) -> Vend:
     check_sale_limits(account, q.amount, sold_today=q.sold_today)
     _check_confirmation(account, q.amount, sale.confirmation)
     check_tendered(q.amount, sale.tendered)
-    point = locked(VendingPoint, sale.point.pk, "site")
+    point = lock_and_number(sale.point.pk)  # the vend's receipt number is taken here
+    if point.site_id == account.site_id:
+        point.site = account.site  # else read when first needed (an agent of another site)
     shift = _check_point(point, account, sale.actor, sale.shift)
     float_last = _float_left(point, q.amount)
     vend = _new_vend(account, meter, point, shift, q, tariff_row, sale)
@@ -747,7 +749,7 @@ def _new_vend(
         channel=sale.channel[:40],
         created_by=sale.actor if getattr(sale.actor, "pk", None) else None,
     )
-    vend.receipt_no = take_number(point)  # before the insert: the vend row is written once
+    vend.receipt_no = receipt_code(point, point.receipt_counter)  # lock_and_number took it
     try:
         # no savepoint: the error ends the sale, and its transaction rolls back with it
         with transaction.atomic(savepoint=False):

@@ -10,6 +10,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.db import connections, router
+from django.utils.translation import gettext as _
+
+from prepay.common.errors import NotFound
 from prepay.vending.models import AgentFloatEntry, Receipt, Vend, VendingPoint
 
 
@@ -24,6 +28,29 @@ def take_number(point: VendingPoint) -> str:
     point.receipt_counter += 1
     point.save(update_fields=["receipt_counter"])
     return receipt_code(point, point.receipt_counter)
+
+
+def lock_and_number(point_pk: int) -> VendingPoint:
+    """The point, taken under its row lock with its next gap-free receipt number, in one statement
+    (``UPDATE … RETURNING``): ``point.receipt_counter`` is the number taken. A sale refused after this
+    rolls the number back with everything else; ``take_number`` is the same step for a caller that
+    already holds the lock. ``not_found`` when there is no such point."""
+    db = router.db_for_write(VendingPoint)
+    meta = VendingPoint._meta
+
+    def qn(name: str | None) -> str:  # a column or table name of the model, quoted
+        return str(connections[db].ops.quote_name(str(name)))
+
+    counter = qn(meta.get_field("receipt_counter").column)
+    columns = ", ".join(qn(f.column) for f in meta.concrete_fields)
+    sql = (
+        f"UPDATE {qn(meta.db_table)} SET {counter} = {counter} + 1 "  # noqa: S608 - names from the model
+        f"WHERE {qn('id')} = %s RETURNING {columns}"
+    )
+    points = list(VendingPoint.objects.db_manager(db).raw(sql, [point_pk]))
+    if not points:
+        raise NotFound("not_found", _("%(what)s does not exist.") % {"what": meta.verbose_name})
+    return points[0]
 
 
 def issue_receipt(point: VendingPoint, code: str, actor: Any, **target: Any) -> Receipt:
