@@ -26,7 +26,7 @@ from prepay.domain.tokens.sts.token import token_class_of
 from prepay.meters.choices import MeterStatus, TokenSystem
 from prepay.meters.models import Meter
 from prepay.tenancy.scoping import require, require_any
-from prepay.tokens.keystore import KeyStoreError, MeterKeyRef, get_keystore
+from prepay.tokens.keystore import KeyStoreError, MeterKeyRef, get_keystore, slot_key_of
 from prepay.tokens.models import IssuedToken, KeyChange, MeterTokenState, TokenKind, VendingKey
 
 #: management token subclasses by name (IEC 62055-41 class 2)
@@ -222,7 +222,7 @@ def issue_credit_token(
         raise ActionError("reason_required", _("Say why the token is issued."))
     if not isinstance(amount, Decimal) or amount <= 0:
         raise ActionError("invalid_amount", _("The amount must be a positive number."))
-    dk = get_keystore().decoder_key(meter_ref(meter))
+    dk = get_keystore().decoder_key(meter_ref(meter), row=slot_key_of(meter))
     tid = allocate_tid(meter, at)
     try:
         issued = sts.credit_token(dk, subclass, amount, tid=tid, algorithm=meter.encryption_algorithm)
@@ -276,7 +276,7 @@ def do_issue_management_token(
         raise ActionError("invalid", _("Unknown management token %(k)s.") % {"k": kind})
     if not reason.strip():
         raise ActionError("reason_required", _("Say why the token is issued."))
-    dk = get_keystore().decoder_key(meter_ref(meter))
+    dk = get_keystore().decoder_key(meter_ref(meter), row=slot_key_of(meter))
     tid = allocate_tid(meter, at)
     try:
         issued = sts.management_token(

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from django.conf import settings
+from django.db.models import CharField, F, Func, JSONField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import JSONObject
 from django.utils.translation import gettext as _
 
 from prepay.common.storekey import KeyStoreError, StoreKey, load_store_key, register_loaded_key
@@ -48,8 +50,61 @@ class MeterKeyRef:
     encryption_algorithm: str
 
 
+#: ``decoder_key``'s ``row`` when the caller has not read the key slot's vending key
+UNREAD: Any = object()
+
+
+class _Hex(Func):
+    """A binary column as hex text (JSON holds no bytes): ``hex()`` on SQLite, ``encode(…, 'hex')``
+    on PostgreSQL."""
+
+    function = "HEX"
+    output_field = CharField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, template="encode(%(expressions)s, 'hex')", **extra)
+
+
+def with_slot_key(meters: QuerySet[Any]) -> QuerySet[Any]:
+    """``meters`` with the vending key of each meter's key slot (group, SGC, KRN, key type) read in
+    the same query, as one JSON subquery (``slot_key``; :func:`slot_key_of` makes it a row again):
+    a sale reads the key with the meter instead of asking for it when it issues the token."""
+    from prepay.tokens.models import VendingKey
+
+    slot = VendingKey.objects.filter(
+        group_id=OuterRef("group_id"),
+        supply_group_code=OuterRef("supply_group_code"),
+        key_revision=OuterRef("key_revision"),
+        key_type=OuterRef("key_type"),
+    )
+    fields = ("id", "group_id", "label", "dkga", "supply_group_code", "key_revision", "key_type")
+    row = JSONObject(
+        **{name: F(name) for name in (*fields, "store_key_id")},
+        nonce=_Hex("nonce"),
+        ciphertext=_Hex("ciphertext"),
+    )
+    return meters.annotate(slot_key=Subquery(slot.values(row=row)[:1], output_field=JSONField()))
+
+
+def slot_key_of(meter: Any) -> Any:
+    """The ``VendingKey`` that :func:`with_slot_key` read with ``meter`` (None: its slot has none),
+    else ``UNREAD``: what :meth:`SoftwareKeyStore.decoder_key` takes as ``row``."""
+    from prepay.tokens.models import VendingKey
+
+    if "slot_key" not in meter.__dict__:
+        return UNREAD
+    data = meter.__dict__["slot_key"]
+    if data is None:
+        return None
+    return VendingKey(
+        **{k: v for k, v in data.items() if k not in ("nonce", "ciphertext")},
+        nonce=bytes.fromhex(data["nonce"]),
+        ciphertext=bytes.fromhex(data["ciphertext"]),
+    )
+
+
 class KeyStore(Protocol):
-    def decoder_key(self, ref: MeterKeyRef) -> DecoderKey: ...
+    def decoder_key(self, ref: MeterKeyRef, *, row: Any = UNREAD) -> DecoderKey: ...
 
     def card_key(self, group_id: int, serial: str) -> bytes: ...
 
@@ -124,16 +179,26 @@ class SoftwareKeyStore:
             )
         return self.store_key.decrypt(row.nonce, row.ciphertext, row.aad())
 
-    def decoder_key(self, ref: MeterKeyRef) -> DecoderKey:
-        """Derive the meter's decoder key from the vending key of its key slot."""
+    def decoder_key(self, ref: MeterKeyRef, *, row: Any = UNREAD) -> DecoderKey:
+        """Derive the meter's decoder key from the vending key of its key slot. ``row``: that slot's
+        ``VendingKey`` (None: the slot has none) when the caller read it with the meter
+        (:func:`with_slot_key`, :func:`slot_key_of`); it is read here otherwise."""
         from prepay.tokens.models import VendingKey
 
-        row = VendingKey.objects.filter(
-            group_id=ref.group_id,
-            supply_group_code=ref.supply_group_code,
-            key_revision=ref.key_revision,
-            key_type=ref.key_type,
-        ).first()
+        if row is UNREAD:
+            row = VendingKey.objects.filter(
+                group_id=ref.group_id,
+                supply_group_code=ref.supply_group_code,
+                key_revision=ref.key_revision,
+                key_type=ref.key_type,
+            ).first()
+        elif row is not None and (
+            row.group_id,
+            row.supply_group_code,
+            row.key_revision,
+            row.key_type,
+        ) != (ref.group_id, ref.supply_group_code, ref.key_revision, ref.key_type):
+            raise ValueError("the vending key given is not the key slot's")
         if row is None:
             raise KeyStoreError(
                 "no_vending_key",

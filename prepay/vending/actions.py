@@ -51,6 +51,7 @@ from prepay.meters.choices import MeterStatus
 from prepay.meters.models import Meter
 from prepay.tariffs.engine import tariff_for
 from prepay.tenancy.scoping import require, require_any
+from prepay.tokens.keystore import with_slot_key
 from prepay.vending import ledger
 from prepay.vending.crediting import active_meter, deliver_units, delivery_for
 from prepay.vending.models import (
@@ -163,10 +164,10 @@ class _SaleState:
 
 
 def _sale_state(account: Account, key: str) -> _SaleState:
-    """The account's active meter under the meter's row lock (with its model and its token state,
-    which only a holder of the meter's lock changes: ``prepay.tokens.actions._state``), its newest
-    ledger entry and whether ``key`` was used, in one query (an account without a meter: one more,
-    on the account).
+    """The account's active meter under the meter's row lock (with its model; its token state, which
+    only a holder of the meter's lock changes: ``prepay.tokens.actions._state``; and the vending key of
+    its key slot, ``prepay.tokens.keystore.with_slot_key``), its newest ledger entry and whether ``key`` was used, in one
+    query (an account without a meter: one more, on the account).
 
     The caller holds the account's lock. Every writer of the account's entries and vends holds it too,
     so they committed before this statement began, and its subqueries see them even when it waits for
@@ -178,7 +179,7 @@ def _sale_state(account: Account, key: str) -> _SaleState:
         "newest_balance": Subquery(newest.values("balance_after")[:1]),
         "key_used": Exists(Vend.objects.filter(idempotency_key=key)),
     }
-    rows = Meter.objects.select_for_update(of=("self",)).select_related("model", "token_state")
+    rows = with_slot_key(Meter.objects.select_for_update(of=("self",)).select_related("model", "token_state"))
     meter = (
         rows.filter(installations__account=account, installations__ended_at__isnull=True)
         .annotate(**marks)
