@@ -24,6 +24,8 @@ from ninja.security import APIKeyCookie, APIKeyHeader, HttpBearer
 from prepay.api.keys import matches, split_key
 from prepay.api.models import ApiClient
 from prepay.common.errors import ActionError
+from prepay.tenancy.memberships import memberships_subquery
+from prepay.tenancy.scoping import keep_memberships
 
 #: last_used_at is refreshed at most this often (one UPDATE per client per minute, not per request)
 TOUCH_EVERY = timedelta(seconds=60)
@@ -64,11 +66,13 @@ def client_for_key(key: str) -> ApiClient | None:
     prefix, secret = parts
     client = (
         ApiClient.objects.select_related("user", "point__site")
+        .annotate(user_memberships=memberships_subquery("user_id"))  # the caller's reach, same query
         .filter(prefix=prefix, active=True, user__is_active=True)
         .first()
     )
     if client is None or not matches(client.salt, client.key_hash, secret):
         return None
+    keep_memberships(client.user, client.user_memberships)
     now = timezone.now()
     if client.last_used_at is None or now - client.last_used_at > TOUCH_EVERY:
         ApiClient.objects.filter(pk=client.pk).filter(

@@ -63,6 +63,15 @@ def _memberships(user: Any) -> list[tuple[int, int | None, str]]:
     return rows
 
 
+def keep_memberships(user: Any, rows: list[list[Any]] | None) -> None:
+    """Keep ``rows`` (a ``prepay.tenancy.memberships.memberships_subquery`` value) as ``user``'s
+    memberships for this user object, as :func:`_memberships` would have read them."""
+    user.__dict__["_prepay_memberships"] = [
+        (int(group), None if site is None else int(site), str(role)) for group, site, role in rows or []
+    ]
+    user.__dict__.pop("_prepay_reach", None)
+
+
 def holds(user: Any, capability: str) -> bool:
     """True when ``user`` holds ``capability`` somewhere (a group or a single site)."""
     r = reach(user, capability)
