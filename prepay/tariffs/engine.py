@@ -10,11 +10,12 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import BooleanField, ExpressionWrapper, Q, Subquery
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from prepay.common.errors import ActionError
+from prepay.customers.choices import Utility
 from prepay.domain.tariffs import Tariff as EngineTariff
 from prepay.domain.tariffs import TariffError, select_version
 from prepay.tariffs.models import Tariff
@@ -44,6 +45,14 @@ def versions_of(row: Tariff) -> list[Tariff]:
 
 def _versions_filter(row: Tariff) -> Q:
     return Q(group_id=row.group_id, code=row.code) & (Q(site_id=row.site_id) | Q(site__isnull=True))
+
+
+def _versions_of_rows(rows: QuerySet[Any]) -> Q:
+    """:func:`_versions_filter` of the tariff row ``rows`` gives (at most one), without reading it:
+    its group, code and site come from subqueries in the same statement."""
+    return Q(group_id=Subquery(rows.values("group_id")[:1]), code=Subquery(rows.values("code")[:1])) & (
+        Q(site_id=Subquery(rows.values("site_id")[:1])) | Q(site__isnull=True)
+    )
 
 
 def version_in_force(row: Tariff, on_date: date) -> Tariff:
@@ -79,28 +88,27 @@ def assigned_tariff(account: Any) -> Tariff | None:
 
 def assigned_versions(account: Any) -> list[Tariff]:
     """Every version of the account's assigned tariff code (``assigned_tariff``, then ``versions_of``;
-    empty when no tariff is assigned), in one query when the account came with its tariffs (a sale
-    reads them with the account): the versions of the site's default for the account's customer type
-    and those of the customer type's own default are read together, each row marked with whether it
-    came through the site's default. That default's tariff is always one of its versions, so no
-    marked row means the site has none and the customer type's applies."""
+    empty when no tariff is assigned), in one query that reads no tariff row first: the account's own
+    tariff, the site's default for the account's customer type and the customer type's own default
+    are named by id and followed by subqueries. The versions of the site's default and of the
+    customer type's are read together, each row marked with whether it came through the site's
+    default; that default's tariff is always one of its versions, so no marked row means the site has
+    none and the customer type's applies."""
     from prepay.tariffs.models import SiteTariff
 
-    if account.tariff is not None:
-        return versions_of(account.tariff)
+    if account.tariff_id is not None:
+        return list(Tariff.objects.filter(_versions_of_rows(Tariff.objects.filter(pk=account.tariff_id))))
+    ct = account.customer.customer_type
     chosen = SiteTariff.objects.filter(
-        site_id=account.site_id,
-        customer_type_id=account.customer.customer_type_id,
-        utility=account.utility,
+        site_id=account.site_id, customer_type_id=ct.pk, utility=account.utility
     )  # at most one row (site_tariff_unique)
-    by_default = Q(
-        group_id=Subquery(chosen.values("tariff__group_id")[:1]),
-        code=Subquery(chosen.values("tariff__code")[:1]),
-    ) & (Q(site_id=Subquery(chosen.values("tariff__site_id")[:1])) | Q(site__isnull=True))
-    fallback = account.effective_tariff()  # the customer type's default (or None)
+    by_default = _versions_of_rows(Tariff.objects.filter(pk=Subquery(chosen.values("tariff_id")[:1])))
+    fallback_id = (
+        ct.default_water_tariff_id if account.utility == Utility.WATER else ct.default_electricity_tariff_id
+    )
     wanted = by_default
-    if fallback is not None:
-        wanted |= _versions_filter(fallback)
+    if fallback_id is not None:  # the customer type's default
+        wanted |= _versions_of_rows(Tariff.objects.filter(pk=fallback_id))
     rows = list(
         Tariff.objects.filter(wanted).annotate(
             by_site_default=ExpressionWrapper(by_default, output_field=BooleanField())

@@ -148,9 +148,7 @@ def _names_unit(account: Account, query: str, said: UnitKey | None) -> bool:
 #: rows a sale reads with the account, in its lock query: the site, and the tariffs it may be priced by
 SALE_RELATED = (
     "site__billing_settings",  # the site, and its billing rules for the warning rule after the sale
-    "tariff",
-    "customer__customer_type__default_electricity_tariff",
-    "customer__customer_type__default_water_tariff",
+    "customer__customer_type",  # whose default tariffs (ids) ``tariffs.engine.assigned_versions`` follows
 )
 
 

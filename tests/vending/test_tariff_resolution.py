@@ -98,3 +98,9 @@ class TariffResolutionTestCase:
         SiteTariff.objects.create(site=w.a1.site, customer_type=w.a1.ctype, tariff=site_t)
         with django_assert_num_queries(1):
             assert tariff_for(a, timezone.localdate())[0] == site_t
+        own = flat(w.a1.group, "own-res", "0.7000")
+        Account.objects.filter(pk=a.pk).update(tariff=own)
+        a = Account.objects.select_related(*SALE_RELATED).get(pk=a.pk)  # the tariff itself not joined
+        with django_assert_num_queries(1):  # its versions, named by the account's tariff id
+            assert tariff_for(a, timezone.localdate())[0] == own
+        assert same_versions(a) == {own.pk}
