@@ -77,9 +77,18 @@ def with_slot_key(meters: QuerySet[Any]) -> QuerySet[Any]:
         key_revision=OuterRef("key_revision"),
         key_type=OuterRef("key_type"),
     )
-    fields = ("id", "group_id", "label", "dkga", "supply_group_code", "key_revision", "key_type")
+    columns = (
+        "id",
+        "group_id",
+        "label",
+        "dkga",
+        "supply_group_code",
+        "key_revision",
+        "key_type",
+        "store_key_id",
+    )
     row = JSONObject(
-        **{name: F(name) for name in (*fields, "store_key_id")},
+        **{name: F(name) for name in columns},
         nonce=_Hex("nonce"),
         ciphertext=_Hex("ciphertext"),
     )

@@ -145,7 +145,7 @@ def _names_unit(account: Account, query: str, said: UnitKey | None) -> bool:
     )
 
 
-#: rows a sale reads with the account, in its lock query: the site, and the tariffs it may be priced by
+#: rows a sale reads with the account, in its lock query: the site and the customer type
 SALE_RELATED = (
     "site__billing_settings",  # the site, and its billing rules for the warning rule after the sale
     "customer__customer_type",  # whose default tariffs (ids) ``tariffs.engine.assigned_versions`` follows
@@ -156,7 +156,7 @@ SALE_RELATED = (
 class _SaleState:
     """What a sale reads once the account is locked (:func:`_sale_state`)."""
 
-    meter: Meter | None  # the active meter, under its row lock, with its model and token state
+    meter: Meter | None  # the active meter, under its row lock, with its model, token state and slot key
     last: tuple[int, Decimal]  # the account's newest ledger entry (seq, balance after); (0, 0): none yet
     key_used: bool  # a vend was already made with the sale's idempotency key
 
@@ -164,8 +164,8 @@ class _SaleState:
 def _sale_state(account: Account, key: str) -> _SaleState:
     """The account's active meter under the meter's row lock (with its model; its token state, which
     only a holder of the meter's lock changes: ``prepay.tokens.actions._state``; and the vending key of
-    its key slot, ``prepay.tokens.keystore.with_slot_key``), its newest ledger entry and whether ``key`` was used, in one
-    query (an account without a meter: one more, on the account).
+    its key slot: ``prepay.tokens.keystore.with_slot_key``), its newest ledger entry and whether
+    ``key`` was used, in one query (an account without a meter: one more, on the account).
 
     The caller holds the account's lock. Every writer of the account's entries and vends holds it too,
     so they committed before this statement began, and its subqueries see them even when it waits for
