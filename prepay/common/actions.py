@@ -15,6 +15,11 @@ from prepay.tenancy.scoping import require
 M = TypeVar("M", bound=models.Model)
 
 
+def does_not_exist(model: type[models.Model]) -> NotFound:
+    """The ``not_found`` refusal for a row of ``model`` looked up by key that is not there."""
+    return NotFound("not_found", _("%(what)s does not exist.") % {"what": model._meta.verbose_name})
+
+
 def locked(model: type[M], pk: Any, *related: str) -> M:
     """Re-read a row under ``SELECT … FOR UPDATE`` inside the current transaction; ``related`` rows
     (``select_related`` paths) come in the same query without being locked themselves."""
@@ -22,9 +27,7 @@ def locked(model: type[M], pk: Any, *related: str) -> M:
     try:
         return rows.select_related(*related).get(pk=pk) if related else rows.get(pk=pk)
     except model.DoesNotExist:  # type: ignore[attr-defined]
-        raise NotFound(
-            "not_found", _("%(what)s does not exist.") % {"what": model._meta.verbose_name}
-        ) from None
+        raise does_not_exist(model) from None
 
 
 def found(rows: models.QuerySet[M]) -> M:

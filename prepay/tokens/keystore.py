@@ -65,6 +65,9 @@ class _Hex(Func):
         return self.as_sql(compiler, connection, template="encode(%(expressions)s, 'hex')", **extra)
 
 
+_SLOT_KEY = "slot_key"  # the annotation with_slot_key adds and slot_key_of reads
+
+
 def with_slot_key(meters: QuerySet[Any]) -> QuerySet[Any]:
     """``meters`` with the vending key of each meter's key slot (group, SGC, KRN, key type) read in
     the same query, as one JSON subquery (``slot_key``; :func:`slot_key_of` makes it a row again):
@@ -92,7 +95,7 @@ def with_slot_key(meters: QuerySet[Any]) -> QuerySet[Any]:
         nonce=_Hex("nonce"),
         ciphertext=_Hex("ciphertext"),
     )
-    return meters.annotate(slot_key=Subquery(slot.values(row=row)[:1], output_field=JSONField()))
+    return meters.annotate(**{_SLOT_KEY: Subquery(slot.values(row=row)[:1], output_field=JSONField())})
 
 
 def slot_key_of(meter: Any) -> Any:
@@ -100,9 +103,9 @@ def slot_key_of(meter: Any) -> Any:
     else ``UNREAD``: what :meth:`SoftwareKeyStore.decoder_key` takes as ``row``."""
     from prepay.tokens.models import VendingKey
 
-    if "slot_key" not in meter.__dict__:
+    if _SLOT_KEY not in meter.__dict__:
         return UNREAD
-    data = meter.__dict__["slot_key"]
+    data = meter.__dict__[_SLOT_KEY]
     if data is None:
         return None
     return VendingKey(
