@@ -16,6 +16,7 @@ checked by :mod:`prepay.dbcare.provenance`.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import sqlite3
@@ -383,7 +384,8 @@ def check(using: str = "default") -> list[Finding]:
        previous one plus ``amount``, and the newest ``balance_after`` equals the sum of amounts;
     5. the double-entry journal: every journal's lines sum to zero, and per account the customer
        book mirrors the ledger (−Σ customer lines == Σ entries); each agent float ledger chains like
-       the customer ledger;
+       the customer ledger, and its point's float position (``float_seq``, ``float_balance``) is its
+       newest entry;
     6. every ledger entry and journal line was written in a transaction that committed an audit
        event (:mod:`prepay.dbcare.provenance`, area ``unaudited``);
     7. the audit chain verifies, seals included (:func:`prepay.audit.chain.verify_log`);
@@ -412,7 +414,7 @@ def check(using: str = "default") -> list[Finding]:
             return findings  # the other checks would read damaged pages
         findings += _triggers(using)
         findings += _capped("ledger", _ledger(using))
-        findings += _capped("journal", _journal(using))
+        findings += _capped("journal", itertools.chain(_journal(using), _float_positions(using)))
         findings += _capped(provenance.AREA, provenance.unaudited(using))
         findings += _audit(using)
         findings += _capped("configuration", _configuration(using))
@@ -712,6 +714,35 @@ def _journal(using: str) -> Iterator[Finding]:
                     _("the float ledger does not chain"),
                 )
             expected, balance = seq + 1, balance_after
+
+
+def _float_positions(using: str) -> Iterator[Finding]:
+    """Vending points whose float position (``float_seq``, ``float_balance``: what a sale draws on)
+    is not their float ledger's newest entry ((0, 0) before the first)."""
+    from prepay.vending.models import AgentFloatEntry, VendingPoint
+
+    conn = connections[using]
+    q = conn.ops.quote_name
+    vp, af = VendingPoint._meta.db_table, AgentFloatEntry._meta.db_table
+    with conn.cursor() as cursor:
+        cursor.execute(
+            f"SELECT p.{q('id')}, p.{q('float_seq')}, p.{q('float_balance')}, "  # noqa: S608
+            f"COALESCE(e.{q('seq')}, 0), COALESCE(e.{q('balance_after')}, 0) FROM {q(vp)} p "
+            f"LEFT JOIN {q(af)} e ON e.{q('point_id')} = p.{q('id')} AND e.{q('seq')} = "
+            f"(SELECT MAX(x.{q('seq')}) FROM {q(af)} x WHERE x.{q('point_id')} = p.{q('id')}) "
+            f"WHERE p.{q('float_seq')} <> COALESCE(e.{q('seq')}, 0) "
+            f"OR p.{q('float_balance')} <> COALESCE(e.{q('balance_after')}, 0) ORDER BY p.{q('id')}"
+        )
+        for point, seq, balance, newest_seq, newest_balance in cursor.fetchall():
+            yield Finding(
+                "journal",
+                _("agent float of point id %(p)s") % {"p": point},
+                _(
+                    "the point's float position (entry #%(s)s, %(b)s minor units) is not its newest "
+                    "entry (#%(n)s, %(nb)s)"
+                )
+                % {"s": seq, "b": balance, "n": newest_seq, "nb": newest_balance},
+            )
 
 
 def _audit(using: str) -> list[Finding]:

@@ -68,7 +68,7 @@ from prepay.vending.models import (
     VendingPoint,
     VendStatus,
 )
-from prepay.vending.points import float_balance, issue_receipt, lock_and_number, post_float
+from prepay.vending.points import issue_receipt, lock_and_number, post_float
 from prepay.vending.points import receipt_code as receipt_code  # one import path for callers
 from prepay.vending.signals import account_credited
 from prepay.vending.tiers import cycle_position
@@ -673,13 +673,14 @@ def _sell(account: Account, state: _SaleState, sale: _SaleRequest) -> Vend:
     check_sale_limits(account, q.amount, sold_today=q.sold_today)
     _check_confirmation(account, q.amount, sale.confirmation)
     check_tendered(q.amount, sale.tendered)
-    point = lock_and_number(sale.point.pk)  # the vend's receipt number is taken here
+    # the vend's receipt number is taken here, and an agent's float drawn (refused below if over)
+    point = lock_and_number(sale.point.pk, draw=q.amount)
     if point.site_id == account.site_id:
         point.site = account.site  # else read when first needed (an agent of another site)
     shift = _check_point(point, account, sale.actor, sale.shift)
-    float_last = _float_left(point, q.amount)
+    _check_float(point, q.amount)
     vend = _new_vend(account, meter, point, shift, q, tariff_row, sale)
-    payment = _post_sale(account, point, vend, q, sale, last=last_entry, float_last=float_last)
+    payment = _post_sale(account, point, vend, q, sale, last=last_entry)
     receipt = vend.issued_receipt = issue_receipt(point, vend.receipt_no, sale.actor, vend=vend)
     if q.delivery != Delivery.BALANCE and meter is not None:
         deliver_units(
@@ -699,20 +700,16 @@ def _sell(account: Account, state: _SaleState, sale: _SaleRequest) -> Vend:
     return vend
 
 
-def _float_left(point: VendingPoint, amount: Decimal) -> tuple[int, Decimal] | None:
-    """An agent's float as read under the point's lock (``float_balance``; None for a point that
-    draws on none); refused (``agent_over_limit``) when ``amount`` takes it past its credit limit."""
-    if not point.uses_float:
-        return None
-    float_last = float_balance(point)
-    balance = float_last[1]
-    if balance - amount < -point.credit_limit:
+def _check_float(point: VendingPoint, amount: Decimal) -> None:
+    """Refuse (``agent_over_limit``) a sale whose ``amount``, drawn on the agent's float by
+    ``lock_and_number`` (``point.float_balance`` is the balance after it), takes the float past its
+    credit limit; the refusal rolls the draw back."""
+    if point.uses_float and point.float_balance < -point.credit_limit:
         raise ActionError(
             "agent_over_limit",
             _("Agent %(p)s has %(f)s left on its float and a credit limit of %(l)s; %(a)s is over it.")
-            % {"p": point.name, "f": balance, "l": point.credit_limit, "a": amount},
+            % {"p": point.name, "f": point.float_balance + amount, "l": point.credit_limit, "a": amount},
         )
-    return float_last
 
 
 def _new_vend(
@@ -768,11 +765,10 @@ def _post_sale(
     sale: _SaleRequest,
     *,
     last: tuple[int, Decimal],
-    float_last: tuple[int, Decimal] | None,
 ) -> LedgerEntry:
     """Post the sale's money: the payment (cash, or the agent's float, on the other side), the
-    agent's float drawn down, and the energy bought unless the credit stays on the balance. ``last``
-    and ``float_last``: the account's and the float's newest entries, read under their locks.
+    agent's float entry (``lock_and_number`` drew the float), and the energy bought unless the credit
+    stays on the balance. ``last``: the account's newest entry, read under its lock.
     Returns the payment entry; the vend keeps the balance after the sale (``Vend.balance_after``)."""
     actor, key = sale.actor, sale.key
     postings = [
@@ -807,7 +803,7 @@ def _post_sale(
             actor=actor,
             memo=_("Vend to %(a)s") % {"a": account.number},
             vend=vend,
-            last=float_last,
+            moved=True,
         )
     vend.balance_after = entries[-1].balance_after
     return entries[0]

@@ -119,6 +119,10 @@ class VendingPoint(models.Model):
         help_text=_("Printed before each receipt number; unique. Empty: the point's code and id."),
     )
     receipt_counter = models.PositiveBigIntegerField(_("last receipt number"), default=0, editable=False)
+    # the float's position: its newest entry's seq and balance (0, 0 before the first), moved by the
+    # statement that writes past it (``prepay.vending.points``) so a sale reads no float entry
+    float_seq = models.PositiveBigIntegerField(_("last float entry"), default=0, editable=False)
+    float_balance = MoneyField(_("float balance"), default=0, editable=False)
     active = models.BooleanField(_("active"), default=True)
     # the counter's thermal receipt printer (prepay/vending/printing.py)
     printer_connection = models.CharField(
@@ -160,15 +164,18 @@ class VendingPoint(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    #: columns only the statements that take a receipt number or write a float entry move
+    POSITION_FIELDS = ("receipt_counter", "float_seq", "float_balance")
+
     def save(self, *args: Any, **kwargs: Any) -> None:
-        """Editing a point never writes ``receipt_counter``: only the sale that takes a number does
-        (``update_fields=["receipt_counter"]`` under the point's lock), so a form holding an older copy
-        cannot turn the counter back."""
+        """Editing a point never writes its positions (``POSITION_FIELDS``): only the sale that takes a
+        number (``update_fields=["receipt_counter"]`` under the point's lock, or ``UPDATE … RETURNING``)
+        and the float's entries move them, so a form holding an older copy cannot turn them back."""
         if self.pk and kwargs.get("update_fields") is None and not kwargs.get("force_insert"):
             kwargs["update_fields"] = [
                 f.attname
                 for f in self._meta.concrete_fields
-                if not f.primary_key and f.attname != "receipt_counter"
+                if not f.primary_key and f.attname not in self.POSITION_FIELDS
             ]
         super().save(*args, **kwargs)
 

@@ -11,9 +11,9 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connections, router
-from django.utils.translation import gettext as _
 
-from prepay.common.errors import NotFound
+from prepay.common.actions import does_not_exist
+from prepay.domain.money import MONEY_PLACES, to_minor
 from prepay.vending.models import AgentFloatEntry, Receipt, Vend, VendingPoint
 
 
@@ -30,26 +30,47 @@ def take_number(point: VendingPoint) -> str:
     return receipt_code(point, point.receipt_counter)
 
 
-def lock_and_number(point_pk: int) -> VendingPoint:
+def lock_and_number(point_pk: int, *, draw: Decimal | None = None) -> VendingPoint:
     """The point, taken under its row lock with its next gap-free receipt number, in one statement
-    (``UPDATE … RETURNING``): ``point.receipt_counter`` is the number taken. A sale refused after this
-    rolls the number back with everything else; ``take_number`` is the same step for a caller that
-    already holds the lock. ``not_found`` when there is no such point."""
+    (``UPDATE … RETURNING``): ``point.receipt_counter`` is the number taken. ``draw``: a sale's money,
+    drawn on the float of a point that uses one by the same statement (``float_seq`` and
+    ``float_balance`` are then the new entry's: write it with ``post_float(…, moved=True)``; the caller
+    refuses a draw past the credit limit). A sale refused after this rolls the number and the draw
+    back with everything else; ``take_number`` is the same step for a caller that already holds the
+    lock. ``not_found`` when there is no such point."""
+    sets = ["{receipt_counter} = {receipt_counter} + 1"]
+    params: list[Any] = []
+    if draw is not None:
+        sets += [
+            "{float_seq} = CASE WHEN {uses_float} THEN {float_seq} + 1 ELSE {float_seq} END",
+            "{float_balance} = CASE WHEN {uses_float} THEN {float_balance} - %s ELSE {float_balance} END",
+        ]
+        params.append(_minor(draw))
+    return _moved(point_pk, sets, params)
+
+
+def _minor(amount: Decimal) -> int:
+    """``amount`` as the float balance column stores it."""
+    return to_minor(amount, MONEY_PLACES)
+
+
+def _moved(point_pk: int, sets: list[str], params: list[Any]) -> VendingPoint:
+    """``UPDATE`` the point's row with ``sets`` (``{column}`` names the model's columns) and give the
+    row as it now stands, read through ``raw()`` on the write database; ``not_found`` when there is
+    no such point."""
     db = router.db_for_write(VendingPoint)
     meta = VendingPoint._meta
-
-    def qn(name: str | None) -> str:  # a column or table name of the model, quoted
-        return str(connections[db].ops.quote_name(str(name)))
-
-    counter = qn(meta.get_field("receipt_counter").column)
-    columns = ", ".join(qn(f.column) for f in meta.concrete_fields)
+    quote = connections[db].ops.quote_name
+    names = {f.name: quote(str(f.column)) for f in meta.concrete_fields}
+    columns = ", ".join(names.values())
+    assignments = ", ".join(part.format(**names) for part in sets)
     sql = (
-        f"UPDATE {qn(meta.db_table)} SET {counter} = {counter} + 1 "  # noqa: S608 - names from the model
-        f"WHERE {qn('id')} = %s RETURNING {columns}"
+        f"UPDATE {quote(meta.db_table)} SET {assignments} "  # noqa: S608 - names from the model
+        f"WHERE {names['id']} = %s RETURNING {columns}"
     )
-    points = list(VendingPoint.objects.db_manager(db).raw(sql, [point_pk]))
+    points = list(VendingPoint.objects.db_manager(db).raw(sql, [*params, point_pk]))
     if not points:
-        raise NotFound("not_found", _("%(what)s does not exist.") % {"what": meta.verbose_name})
+        raise does_not_exist(VendingPoint)
     return points[0]
 
 
@@ -69,12 +90,6 @@ def next_receipt(point: VendingPoint, actor: Any, **target: Any) -> Receipt:
     return issue_receipt(point, take_number(point), actor, **target)
 
 
-def float_balance(point: VendingPoint) -> tuple[int, Decimal]:
-    """(seq, balance) of the point's newest float entry; (0, 0) before the first."""
-    last = point.float_entries.order_by("-seq").values_list("seq", "balance_after").first()
-    return (last[0], last[1]) if last else (0, Decimal("0.00"))
-
-
 def post_float(
     point: VendingPoint,
     amount: Decimal,
@@ -83,16 +98,24 @@ def post_float(
     memo: str,
     vend: Vend | None = None,
     idempotency_key: str | None = None,
-    last: tuple[int, Decimal] | None = None,
+    moved: bool = False,
 ) -> AgentFloatEntry:
-    """Append a float entry; ``last`` is the point's ``float_balance`` when the caller, holding its
-    lock, has just read it."""
-    seq, balance = last if last is not None else float_balance(point)
+    """Append a float entry of ``amount``: the point's float position (``float_seq``,
+    ``float_balance``) moves by it in one ``UPDATE … RETURNING``, which also takes the point's row
+    lock, and the entry is written at the new position. ``moved``: ``lock_and_number`` has already
+    moved it by ``amount`` (``point`` is the row it gave)."""
+    if not moved:
+        now = _moved(
+            point.pk,
+            ["{float_seq} = {float_seq} + 1", "{float_balance} = {float_balance} + %s"],
+            [_minor(amount)],
+        )
+        point.float_seq, point.float_balance = now.float_seq, now.float_balance
     return AgentFloatEntry.objects.create(
         point=point,
-        seq=seq + 1,
+        seq=point.float_seq,
         amount=amount,
-        balance_after=balance + amount,
+        balance_after=point.float_balance,
         memo=memo[:200],
         vend=vend,
         idempotency_key=idempotency_key,
