@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet, Subquery
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet, Subquery, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -88,16 +88,21 @@ def assigned_tariff(account: Any) -> Tariff | None:
 
 def assigned_versions(account: Any) -> list[Tariff]:
     """Every version of the account's assigned tariff code (``assigned_tariff``, then ``versions_of``;
-    empty when no tariff is assigned), in one query that reads no tariff row first: the account's own
-    tariff, the site's default for the account's customer type and the customer type's own default
-    are named by id and followed by subqueries. The versions of the site's default and of the
-    customer type's are read together, each row marked with whether it came through the site's
-    default; that default's tariff is always one of its versions, so no marked row means the site has
-    none and the customer type's applies."""
+    empty when no tariff is assigned), in one query (:func:`assigned_versions_query`)."""
+    return chosen_versions(list(assigned_versions_query(account)))
+
+
+def assigned_versions_query(account: Any) -> QuerySet[Tariff]:
+    """The rows :func:`chosen_versions` takes the account's versions from, read without reading any
+    tariff row first: the account's own tariff, the site's default for the account's customer type
+    and the customer type's own default are named by id and followed by subqueries. The versions of
+    the site's default and of the customer type's are read together, each row marked
+    (``by_site_default``) with whether it came through the site's default."""
     from prepay.tariffs.models import SiteTariff
 
     if account.tariff_id is not None:
-        return list(Tariff.objects.filter(_versions_of_rows(Tariff.objects.filter(pk=account.tariff_id))))
+        own = _versions_of_rows(Tariff.objects.filter(pk=account.tariff_id))
+        return Tariff.objects.filter(own).annotate(by_site_default=Value(False, output_field=BooleanField()))
     ct = account.customer.customer_type
     chosen = SiteTariff.objects.filter(
         site_id=account.site_id, customer_type_id=ct.pk, utility=account.utility
@@ -109,12 +114,16 @@ def assigned_versions(account: Any) -> list[Tariff]:
     wanted = by_default
     if fallback_id is not None:  # the customer type's default
         wanted |= _versions_of_rows(Tariff.objects.filter(pk=fallback_id))
-    rows = list(
-        Tariff.objects.filter(wanted).annotate(
-            by_site_default=ExpressionWrapper(by_default, output_field=BooleanField())
-        )
+    return Tariff.objects.filter(wanted).annotate(
+        by_site_default=ExpressionWrapper(by_default, output_field=BooleanField())
     )
-    return [r for r in rows if r.by_site_default] or [r for r in rows if not r.by_site_default]
+
+
+def chosen_versions(rows: list[Tariff]) -> list[Tariff]:
+    """The account's versions among :func:`assigned_versions_query`'s rows: the site default's tariff
+    is always one of its versions, so no row marked ``by_site_default`` means the site has none and
+    the customer type's default applies."""
+    return [r for r in rows if r.by_site_default] or [r for r in rows if not r.by_site_default]  # type: ignore[attr-defined]
 
 
 #: how long a quote's tariff version stays good for the sale that follows it (the counter's review
@@ -123,7 +132,12 @@ QUOTE_GRACE = timedelta(minutes=10)
 
 
 def tariff_for(
-    account: Any, on_date: date, *, version: object = None, now: datetime | None = None
+    account: Any,
+    on_date: date,
+    *,
+    version: object = None,
+    now: datetime | None = None,
+    versions: list[Tariff] | None = None,
 ) -> tuple[Tariff, EngineTariff]:
     """The tariff row and engine tariff that price ``account``'s energy on ``on_date``: see
     ``assigned_tariff``, in the version of that tariff code in force that day.
@@ -132,8 +146,10 @@ def tariff_for(
     quote was made with: it must be a version of the account's assigned tariff that is in force now
     or was in force ``QUOTE_GRACE`` before ``now`` (default: the current time), else ActionError
     ``tariff_version_changed`` (quote again) — so a sale confirmed just after midnight keeps the
-    version its review showed, and an old version's id cannot sell at an old price."""
-    versions = assigned_versions(account)
+    version its review showed, and an old version's id cannot sell at an old price. ``versions``:
+    ``assigned_versions(account)`` when the caller has read them (a sale reads them with its meter)."""
+    if versions is None:
+        versions = assigned_versions(account)
     if not versions:
         raise ActionError(
             "no_tariff",

@@ -3,23 +3,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.db.models import Aggregate, JSONField, OuterRef, Subquery
+from django.db.models import JSONField, OuterRef, Subquery
 from django.db.models.functions import JSONArray
 
+from prepay.common.jsonrows import JSONRows
 from prepay.tenancy.models import Membership
-
-
-class _JSONRows(Aggregate):
-    """The rows' values as one JSON array: ``jsonb_agg`` on PostgreSQL, ``json_group_array`` on
-    SQLite."""
-
-    function = "JSONB_AGG"
-    output_field = JSONField()
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return super().as_sql(compiler, connection, function="JSON_GROUP_ARRAY", **extra)
 
 
 def memberships_subquery(user_ref: str) -> Subquery:
@@ -30,7 +18,7 @@ def memberships_subquery(user_ref: str) -> Subquery:
         Membership.objects.filter(user_id=OuterRef(user_ref))
         .order_by()
         .values("user_id")
-        .annotate(rows=_JSONRows(JSONArray("group_id", "site_id", "role")))
+        .annotate(rows=JSONRows(JSONArray("group_id", "site_id", "role")))
         .values("rows")
     )
     return Subquery(rows, output_field=JSONField())

@@ -33,6 +33,7 @@ from prepay.audit.actions import batched, record_event
 from prepay.common.actions import locked, locked_one
 from prepay.common.amounts import parse_amount
 from prepay.common.errors import ActionError
+from prepay.common.jsonrows import rows_from_json, rows_subquery
 from prepay.customers.choices import AccountStatus, Utility
 from prepay.customers.models import Account
 from prepay.customers.search import (
@@ -49,7 +50,8 @@ from prepay.domain.typed import TypedError, ascii_text, plain_decimal
 from prepay.domain.words import chinese_uppercase
 from prepay.meters.choices import MeterStatus
 from prepay.meters.models import Meter
-from prepay.tariffs.engine import tariff_for
+from prepay.tariffs.engine import assigned_versions_query, chosen_versions, tariff_for
+from prepay.tariffs.models import Tariff
 from prepay.tenancy.scoping import require, require_any
 from prepay.tokens.keystore import with_slot_key
 from prepay.vending import ledger
@@ -159,13 +161,16 @@ class _SaleState:
     meter: Meter | None  # the active meter, under its row lock, with its model, token state and slot key
     last: tuple[int, Decimal]  # the account's newest ledger entry (seq, balance after); (0, 0): none yet
     key_used: bool  # a vend was already made with the sale's idempotency key
+    versions: list[Tariff]  # the account's assigned tariff versions (tariffs.engine.assigned_versions)
 
 
 def _sale_state(account: Account, key: str) -> _SaleState:
     """The account's active meter under the meter's row lock (with its model; its token state, which
     only a holder of the meter's lock changes: ``prepay.tokens.actions._state``; and the vending key of
-    its key slot: ``prepay.tokens.keystore.with_slot_key``), its newest ledger entry and whether
-    ``key`` was used, in one query (an account without a meter: one more, on the account).
+    its key slot: ``prepay.tokens.keystore.with_slot_key``), its newest ledger entry, whether ``key``
+    was used and the versions of its assigned tariff (``prepay.tariffs.engine.assigned_versions``, as
+    one JSON array: ``prepay.common.jsonrows``), in one query (an account without a meter: one more,
+    on the account).
 
     The caller holds the account's lock. Every writer of the account's entries and vends holds it too,
     so they committed before this statement began, and its subqueries see them even when it waits for
@@ -176,6 +181,7 @@ def _sale_state(account: Account, key: str) -> _SaleState:
         "newest_seq": Subquery(newest.values("seq")[:1]),
         "newest_balance": Subquery(newest.values("balance_after")[:1]),
         "key_used": Exists(Vend.objects.filter(idempotency_key=key)),
+        "tariff_versions": rows_subquery(assigned_versions_query(account), "by_site_default"),
     }
     rows = with_slot_key(Meter.objects.select_for_update(of=("self",)).select_related("model", "token_state"))
     meter = (
@@ -193,7 +199,8 @@ def _sale_state(account: Account, key: str) -> _SaleState:
         if found["newest_seq"] is not None
         else (0, Decimal("0.00"))
     )
-    return _SaleState(meter, last, bool(found["key_used"]))
+    versions = chosen_versions(rows_from_json(Tariff, found["tariff_versions"], "by_site_default"))
+    return _SaleState(meter, last, bool(found["key_used"]), versions)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -257,10 +264,12 @@ def _price(
     on_date: date,
     last: tuple[int, Decimal] | None = None,
     tariff_version: object = None,
+    versions: list[Tariff] | None = None,
 ) -> tuple[VendQuote, Any]:
-    """The quote and tariff row of a purchase; ``last`` is the account's ``ledger.last_of`` when the
-    caller has just read it; ``tariff_version``: the version a quote was made with
-    (``prepay.tariffs.engine.tariff_for``), else the version in force on ``on_date``."""
+    """The quote and tariff row of a purchase; ``last`` is the account's ``ledger.last_of`` and
+    ``versions`` its assigned tariff versions when the caller has just read them; ``tariff_version``:
+    the version a quote was made with (``prepay.tariffs.engine.tariff_for``), else the version in
+    force on ``on_date``."""
     say = _refusal_words(account.utility)
     if (amount is None) == (energy is None):
         raise ActionError("amount_or_energy", say["amount_or_energy"])
@@ -277,7 +286,7 @@ def _price(
     percent = account.site.arrears_recovery_percent
     multiplier = meter.multiplier if meter is not None else 1
     unit = "m3" if account.utility == Utility.WATER else "kWh"
-    row, tariff = tariff_for(account, on_date, version=tariff_version)
+    row, tariff = tariff_for(account, on_date, version=tariff_version, versions=versions)
 
     if delivery == Delivery.BALANCE:
         if energy is not None:
@@ -669,6 +678,7 @@ def _sell(account: Account, state: _SaleState, sale: _SaleRequest) -> Vend:
         on_date=today,
         last=last_entry,
         tariff_version=sale.tariff_version,
+        versions=state.versions,
     )
     check_sale_limits(account, q.amount, sold_today=q.sold_today)
     _check_confirmation(account, q.amount, sale.confirmation)

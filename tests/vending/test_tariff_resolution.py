@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.db import transaction
 from django.utils import timezone
 
 from prepay.customers.models import Account
 from prepay.tariffs.engine import assigned_tariff, assigned_versions, tariff_for, versions_of
 from prepay.tariffs.models import SiteTariff, Tariff
-from prepay.vending.actions import SALE_RELATED
+from prepay.vending.actions import SALE_RELATED, _sale_state
 from tests.helpers import refused
 from tests.vending.test_vend import sell
 
@@ -23,12 +24,22 @@ def flat(group, code, price, effective=date(2026, 1, 1), **kw):
 
 
 def same_versions(account):
-    """The versions found through the site default in one query are those of the assigned tariff."""
+    """The versions found through the site default in one query are those of the assigned tariff, and
+    a sale, which reads them with its meter as JSON, reads the same rows with the same values."""
     got = assigned_versions(account)
     assigned = assigned_tariff(account)
     want = versions_of(assigned) if assigned is not None else []
     assert sorted(v.pk for v in got) == sorted(v.pk for v in want)
+    with transaction.atomic():
+        in_sale = _sale_state(account, "resolution").versions
+    assert columns(in_sale) == columns(want)
     return {v.pk for v in got}
+
+
+def columns(rows):
+    return sorted(
+        ({f.attname: getattr(r, f.attname) for f in Tariff._meta.concrete_fields} for r in rows), key=str
+    )
 
 
 class TariffResolutionTestCase:
