@@ -55,7 +55,8 @@ class _AsJSON(Func):
 def _fields(model: type[models.Model]) -> list[models.Field[Any, Any]]:
     fields = list(model._meta.concrete_fields)
     for f in fields:
-        if not isinstance(f, _PLAIN) or isinstance(f, models.DateTimeField):
+        custom = isinstance(f, models.JSONField) and (f.encoder is not None or f.decoder is not None)
+        if not isinstance(f, _PLAIN) or isinstance(f, models.DateTimeField) or custom:
             raise TypeError(f"{model.__name__}.{f.name}: {type(f).__name__} is not read back from JSON")
     return fields
 
