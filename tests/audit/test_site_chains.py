@@ -15,13 +15,12 @@ from django.db import DatabaseError, connection, connections, transaction
 from prepay.audit.actions import batched, record_event
 from prepay.audit.chain import GENESIS, verify_log
 from prepay.audit.models import AuditEvent, AuditHead
-from prepay.tokens import actions as token_actions
 from prepay.vending.actions import do_vend
 from prepay.vending.models import PointKind, Vend, VendingPoint
 from tests import factories as f
 from tests.audit import tamper
 from tests.dbcare.damage import ROOT, env_for
-from tests.tokens.conftest import CTSA01_VK, store  # noqa: F401 - the fixture
+from tests.tokens.conftest import import_test_key, store  # noqa: F401 - the fixture
 
 
 def note(actor, site=None, verb: str = "test.note") -> AuditEvent:
@@ -180,13 +179,7 @@ def _online_sale_world():
     b = f.site_world(a.group)
     admin = f.user(memberships=[(a.group, None, "admin")])
     seller = f.user(memberships=[(a.group, None, "cashier")])
-    token_actions.do_import_vending_keys(
-        group=a.group,
-        actor=admin,
-        rows=[
-            {"dkga": "02", "supply_group_code": "123456", "key_revision": 1, "key_type": 2, "key": CTSA01_VK}
-        ],
-    )
+    import_test_key(a.group, admin)
     out = []
     for w in (a, b):
         point = VendingPoint.objects.create(

@@ -9,14 +9,13 @@ from decimal import Decimal
 import pytest
 
 from prepay.dbcare import services
-from prepay.tokens import actions as t
 from prepay.tokens.models import IssuedToken
 from prepay.vending import ledger
 from prepay.vending.actions import do_open_shift, do_topup_float, do_vend
 from prepay.vending.models import PointKind, Receipt, Vend, VendingPoint
 from tests import factories as f
 from tests.meters.test_concurrency import _race
-from tests.tokens.conftest import CTSA01_VK
+from tests.tokens.conftest import import_test_key
 
 pytestmark = pytest.mark.services
 
@@ -25,13 +24,7 @@ def _sts_site(n_accounts: int = 3):
     """A site with its vending key and ``n_accounts`` accounts with STS meters of that key."""
     w = f.site_world()
     admin = f.user(memberships=[(w.group, None, "admin")])
-    t.do_import_vending_keys(
-        group=w.group,
-        actor=admin,
-        rows=[
-            {"dkga": "02", "supply_group_code": "123456", "key_revision": 1, "key_type": 2, "key": CTSA01_VK}
-        ],
-    )
+    import_test_key(w.group, admin)
     accounts = [
         f.account(
             w, unit=u, meter_=f.meter(w, drn="00000000000", supply_group_code="123456", tariff_index="01")
