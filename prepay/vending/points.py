@@ -2,7 +2,8 @@
 receipt number with its receipt, and an agent's float entry.
 
 Shared by ``actions.py`` (sales, float top-ups), ``reversals.py`` (reversal slips, the float credited
-back) and ``deliveries.py`` (carried-credit receipts). The caller holds the point's row lock.
+back) and ``deliveries.py`` (carried-credit receipts). ``take_number`` needs the point's row lock
+held by the caller; ``lock_and_number`` and ``post_float`` take it with their ``UPDATE``.
 """
 
 from __future__ import annotations
