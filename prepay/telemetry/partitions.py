@@ -54,6 +54,17 @@ def name_of(month: date) -> str:
     return f"{TABLE}_p{month:%Y%m}"
 
 
+def create_sql(month: date) -> str:
+    """``CREATE TABLE`` of a month's partition (the migration that partitioned the table uses it too).
+    Its bounds are literals in the statement: PostgreSQL binds no parameters in DDL, so the statement
+    must not depend on the driver quoting them on the client."""
+    lo, hi = bounds(month)
+    return (
+        f"CREATE TABLE {name_of(month)} PARTITION OF {TABLE} "
+        f"FOR VALUES FROM ('{lo.isoformat()}') TO ('{hi.isoformat()}')"
+    )
+
+
 def bounds(month: date) -> tuple[datetime, datetime]:
     """The instants a month's partition holds: [its first midnight, the next month's) in TIME_ZONE."""
     tz = ZoneInfo(settings.TIME_ZONE)
@@ -140,15 +151,13 @@ def ensure(now: datetime | None = None, ahead: int = AHEAD) -> list[str]:
 
 def _create(c, month: date, *, move: bool) -> None:  # type: ignore[no-untyped-def]
     lo, hi = bounds(month)
-    name = name_of(month)
-    create = f"CREATE TABLE {name} PARTITION OF {TABLE} FOR VALUES FROM (%s) TO (%s)"
     if not move:
-        c.execute(create, [lo, hi])
+        c.execute(create_sql(month))
         return
     # a month's partition cannot be added while the default one holds rows of that month: take the
     # default partition off, add the month, move its rows across, put the default partition back
     c.execute(f"ALTER TABLE {TABLE} DETACH PARTITION {DEFAULT}")
-    c.execute(create, [lo, hi])
+    c.execute(create_sql(month))
     c.execute(
         f"WITH moved AS (DELETE FROM {DEFAULT} WHERE read_at >= %s AND read_at < %s RETURNING *) "  # noqa: S608
         f"INSERT INTO {TABLE} SELECT * FROM moved",

@@ -68,11 +68,7 @@ def forwards(apps, schema_editor):
         this = partitions.month_start(timezone.localdate())
         months |= {partitions.add_months(this, i) for i in range(partitions.AHEAD + 1)}
         for month in sorted(months):
-            lo, hi = partitions.bounds(month)
-            c.execute(
-                f"CREATE TABLE {partitions.name_of(month)} PARTITION OF {TABLE} FOR VALUES FROM (%s) TO (%s)",
-                [lo, hi],
-            )
+            c.execute(partitions.create_sql(month))
         _copy_back(c)
 
 
