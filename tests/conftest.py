@@ -71,6 +71,12 @@ def _fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _check_compiled_sql(settings: Any) -> None:
+    # every run of a compiled query (prepay.common.compiled) is also built afresh and compared
+    settings.PREPAY_CHECK_COMPILED_SQL = True
+
+
 PG_ONLY = "needs PostgreSQL: runs in the CI stage with DATABASE_URL=postgres://… (.ci/run)"
 
 

@@ -49,7 +49,9 @@ def _versions_filter(row: Tariff) -> Q:
 
 def _versions_of_rows(rows: QuerySet[Any]) -> Q:
     """:func:`_versions_filter` of the tariff row ``rows`` gives (at most one), without reading it:
-    its group, code and site come from subqueries in the same statement."""
+    its group, code and site come from subqueries in the same statement (unordered: the row is named
+    by id, and the model's ordering would join the group and sort in each of them)."""
+    rows = rows.order_by()
     return Q(group_id=Subquery(rows.values("group_id")[:1]), code=Subquery(rows.values("code")[:1])) & (
         Q(site_id=Subquery(rows.values("site_id")[:1])) | Q(site__isnull=True)
     )
@@ -92,25 +94,51 @@ def assigned_versions(account: Any) -> list[Tariff]:
     return chosen_versions(list(assigned_versions_query(account)))
 
 
-def assigned_versions_query(account: Any) -> QuerySet[Tariff]:
-    """The rows :func:`chosen_versions` takes the account's versions from, read without reading any
-    tariff row first: the account's own tariff, the site's default for the account's customer type
-    and the customer type's own default are named by id and followed by subqueries. The versions of
-    the site's default and of the customer type's are read together, each row marked
-    (``by_site_default``) with whether it came through the site's default."""
-    from prepay.tariffs.models import SiteTariff
-
+def assignment_of(account: Any) -> dict[str, Any]:
+    """What names the account's assigned tariff, as :func:`versions_query` takes it: its own tariff,
+    else its site, customer type and utility, and the customer type's default for that utility
+    (``fallback_id``; None: none)."""
     if account.tariff_id is not None:
-        own = _versions_of_rows(Tariff.objects.filter(pk=account.tariff_id))
-        return Tariff.objects.filter(own).annotate(by_site_default=Value(False, output_field=BooleanField()))
+        return {"tariff_id": account.tariff_id}
     ct = account.customer.customer_type
-    chosen = SiteTariff.objects.filter(
-        site_id=account.site_id, customer_type_id=ct.pk, utility=account.utility
-    )  # at most one row (site_tariff_unique)
-    by_default = _versions_of_rows(Tariff.objects.filter(pk=Subquery(chosen.values("tariff_id")[:1])))
     fallback_id = (
         ct.default_water_tariff_id if account.utility == Utility.WATER else ct.default_electricity_tariff_id
     )
+    return {
+        "site_id": account.site_id,
+        "customer_type_id": ct.pk,
+        "utility": account.utility,
+        "fallback_id": fallback_id,
+    }
+
+
+def assigned_versions_query(account: Any) -> QuerySet[Tariff]:
+    """The rows :func:`chosen_versions` takes the account's versions from (:func:`versions_query`)."""
+    return versions_query(**assignment_of(account))
+
+
+def versions_query(
+    *,
+    tariff_id: int | None = None,
+    site_id: int | None = None,
+    customer_type_id: int | None = None,
+    utility: str | None = None,
+    fallback_id: int | None = None,
+) -> QuerySet[Tariff]:
+    """The rows :func:`chosen_versions` takes an account's versions from (:func:`assignment_of` names
+    them), read without reading any tariff row first: the account's own tariff, the site's default
+    for the account's customer type and the customer type's own default are named by id and followed
+    by subqueries. The versions of the site's default and of the customer type's are read together,
+    each row marked (``by_site_default``) with whether it came through the site's default."""
+    from prepay.tariffs.models import SiteTariff
+
+    if tariff_id is not None:
+        own = _versions_of_rows(Tariff.objects.filter(pk=tariff_id))
+        return Tariff.objects.filter(own).annotate(by_site_default=Value(False, output_field=BooleanField()))
+    chosen = SiteTariff.objects.filter(
+        site_id=site_id, customer_type_id=customer_type_id, utility=utility
+    )  # at most one row (site_tariff_unique)
+    by_default = _versions_of_rows(Tariff.objects.filter(pk=Subquery(chosen.values("tariff_id")[:1])))
     wanted = by_default
     if fallback_id is not None:  # the customer type's default
         wanted |= _versions_of_rows(Tariff.objects.filter(pk=fallback_id))

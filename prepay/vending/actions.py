@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from prepay.audit.actions import batched, record_event
 from prepay.common.actions import locked, locked_one
 from prepay.common.amounts import parse_amount
+from prepay.common.compiled import CompiledQuery
 from prepay.common.errors import ActionError
 from prepay.common.jsonrows import rows_from_json, rows_subquery
 from prepay.customers.choices import AccountStatus, Utility
@@ -50,7 +51,7 @@ from prepay.domain.typed import TypedError, ascii_text, plain_decimal
 from prepay.domain.words import chinese_uppercase
 from prepay.meters.choices import MeterStatus
 from prepay.meters.models import Meter
-from prepay.tariffs.engine import assigned_versions_query, chosen_versions, tariff_for
+from prepay.tariffs.engine import assignment_of, chosen_versions, tariff_for, versions_query
 from prepay.tariffs.models import Tariff
 from prepay.tenancy.scoping import require, require_any
 from prepay.tokens.keystore import with_slot_key
@@ -154,6 +155,34 @@ SALE_RELATED = (
 )
 
 
+_SALE_MARKS = ("newest_seq", "newest_balance", "key_used", "tariff_versions")
+
+
+def _sale_marks(account_id: int, key: str, assignment: dict[str, Any]) -> dict[str, Any]:
+    """What :func:`_sale_state` reads beside the meter (:data:`_SALE_MARKS`), as subqueries."""
+    newest = LedgerEntry.objects.filter(account_id=account_id).order_by("-seq")
+    return {
+        "newest_seq": Subquery(newest.values("seq")[:1]),
+        "newest_balance": Subquery(newest.values("balance_after")[:1]),
+        "key_used": Exists(Vend.objects.filter(idempotency_key=key)),
+        "tariff_versions": rows_subquery(versions_query(**assignment), "by_site_default"),
+    }
+
+
+def _sale_state_query(*, own: bool, fallback: bool, account_id: int, key: str, **assignment: Any) -> Any:
+    """The account's active meter under its row lock, with :func:`_sale_marks` (``own`` and
+    ``fallback``: which parts of the tariff assignment ``assignment`` holds)."""
+    rows = with_slot_key(Meter.objects.select_for_update(of=("self",)).select_related("model", "token_state"))
+    meters = rows.filter(installations__account_id=account_id, installations__ended_at__isnull=True).annotate(
+        **_sale_marks(account_id, key, assignment)
+    )
+    return (meters if meters.ordered else meters.order_by("pk"))[:1]  # as .first() would
+
+
+#: the sale's state is the hottest query: compiled once per process (``prepay.common.compiled``)
+_SALE_STATE = CompiledQuery("vending.sale_state", _sale_state_query)
+
+
 @dataclass(frozen=True)
 class _SaleState:
     """What a sale reads once the account is locked (:func:`_sale_state`)."""
@@ -176,23 +205,14 @@ def _sale_state(account: Account, key: str) -> _SaleState:
     so they committed before this statement began, and its subqueries see them even when it waits for
     the meter's lock (PostgreSQL evaluates them in the statement's snapshot). A vend made with the key
     for another account meanwhile is caught by the vend's unique key (``idempotency_conflict``)."""
-    newest = LedgerEntry.objects.filter(account_id=account.pk).order_by("-seq")
-    marks = {
-        "newest_seq": Subquery(newest.values("seq")[:1]),
-        "newest_balance": Subquery(newest.values("balance_after")[:1]),
-        "key_used": Exists(Vend.objects.filter(idempotency_key=key)),
-        "tariff_versions": rows_subquery(assigned_versions_query(account), "by_site_default"),
-    }
-    rows = with_slot_key(Meter.objects.select_for_update(of=("self",)).select_related("model", "token_state"))
-    meter = (
-        rows.filter(installations__account=account, installations__ended_at__isnull=True)
-        .annotate(**marks)
-        .first()
-    )
+    assignment = {k: v for k, v in assignment_of(account).items() if v is not None}
+    shape = {"own": "tariff_id" in assignment, "fallback": "fallback_id" in assignment}
+    found_meter = _SALE_STATE.rows(shape, account_id=account.pk, key=key, **assignment)
+    meter = found_meter[0] if found_meter else None
     found = (
-        {name: getattr(meter, name) for name in marks}
+        {name: getattr(meter, name) for name in _SALE_MARKS}
         if meter is not None
-        else Account.objects.filter(pk=account.pk).values(**marks).get()
+        else Account.objects.filter(pk=account.pk).values(**_sale_marks(account.pk, key, assignment)).get()
     )
     last = (
         (found["newest_seq"], found["newest_balance"])

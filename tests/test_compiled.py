@@ -1,0 +1,158 @@
+"""Queries compiled once per process (``prepay.common.compiled``): the same rows as the queryset,
+compiled once per shape, and a builder that breaks the rules is refused or caught."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.db import connection, transaction
+from django.db.models import Exists, F, OuterRef
+from django.db.transaction import TransactionManagementError
+
+from prepay.common.compiled import CompiledQuery
+from prepay.tariffs.models import SiteTariff, Tariff
+from prepay.tenancy.models import PropertyGroup
+
+
+def tariffs(*, site_wide: bool, group_id: int, code: str) -> Any:
+    """A group's versions of a tariff code, with their group (select_related), an annotation from
+    a joined column and one from a subquery."""
+    qs = Tariff.objects.select_related("group").filter(group_id=group_id, code=code)
+    if site_wide:
+        qs = qs.filter(site__isnull=True)
+    return qs.annotate(
+        group_code=F("group__code"), chosen=Exists(SiteTariff.objects.filter(tariff_id=OuterRef("pk")))
+    ).order_by("pk")
+
+
+def as_seen(rows: list[Tariff]) -> list[tuple[Any, ...]]:
+    return [
+        (
+            *(getattr(r, f.attname) for f in Tariff._meta.concrete_fields),
+            r.group.code,
+            r.group_code,
+            r.chosen,
+            "group" in r._state.fields_cache,
+        )
+        for r in rows
+    ]
+
+
+@pytest.fixture
+def versions(world: Any) -> Any:
+    g = world.a1.group
+    for site, start, price in [
+        (None, date(2026, 1, 1), "0.6000"),
+        (world.a1.site, date(2026, 3, 1), "0.7000"),
+    ]:
+        Tariff.objects.create(
+            group=g, site=site, code="ct", name="c", unit_price=Decimal(price), effective_from=start
+        )
+    return world
+
+
+def counted(build: Any) -> tuple[CompiledQuery, list[int]]:
+    calls: list[int] = []
+
+    def counting(**kw: Any) -> Any:
+        calls.append(1)
+        return build(**kw)
+
+    return CompiledQuery("test", counting), calls
+
+
+@pytest.mark.django_db
+class CompiledQueryTestCase:
+    def test_rows_are_the_querysets_and_each_shape_is_compiled_once(self, versions, settings):
+        settings.PREPAY_CHECK_COMPILED_SQL = False  # count the builder's calls alone
+        q, calls = counted(tariffs)
+        g = versions.a1.group
+        for site_wide in (False, True, False, True):
+            for group_id, code in [
+                (g.pk, "ct"),
+                (g.pk, versions.a1.tariff.code),
+                (versions.b1.group.pk, "ct"),
+            ]:
+                got = q.rows({"site_wide": site_wide}, group_id=group_id, code=code)
+                want = list(tariffs(site_wide=site_wide, group_id=group_id, code=code))
+                assert as_seen(got) == as_seen(want)
+        assert len(calls) == 2  # one compile per shape, however many values
+        assert len(q.rows({"site_wide": False}, group_id=g.pk, code="ct")) == 2
+        assert [t.site_id for t in q.rows({"site_wide": True}, group_id=g.pk, code="ct")] == [None]
+        assert not got or not got[0]._state.adding
+
+    def test_a_checked_run_is_also_built_afresh(self, versions):
+        q, calls = counted(tariffs)
+        for _ in range(3):
+            q.rows({"site_wide": False}, group_id=versions.a1.group.pk, code="ct")
+        assert len(calls) == 1 + 3  # the compile, then a fresh build beside each checked run
+
+    def test_a_builder_that_reads_anything_but_its_values_is_caught_when_checked(self, versions):
+        today = [date(2026, 2, 1)]
+
+        def in_force(*, group_id: int) -> Any:
+            return Tariff.objects.filter(group_id=group_id, code="ct", effective_from__lte=today[0])
+
+        q = CompiledQuery("in_force", in_force)
+        assert len(q.rows(group_id=versions.a1.group.pk)) == 1
+        today[0] = date(2026, 4, 1)  # a clock read inside the builder: the cached SQL would go stale
+        with pytest.raises(AssertionError, match="in_force"):
+            q.rows(group_id=versions.a1.group.pk)
+
+    def test_a_value_that_is_not_a_parameter_is_refused(self, versions):
+        def ignores_code(*, group_id: int, code: str) -> Any:
+            return Tariff.objects.filter(group_id=group_id)
+
+        with pytest.raises(ValueError, match="'code' is not"):
+            CompiledQuery("ignores", ignores_code).rows(group_id=versions.a1.group.pk, code="ct")
+
+    @pytest.mark.parametrize("value", [None, True, Decimal("1.5"), date(2026, 1, 1)])
+    def test_only_ints_and_text_are_values(self, versions, value):
+        def by_name(*, name: Any) -> Any:
+            return Tariff.objects.filter(name=name)
+
+        with pytest.raises(TypeError, match="only int and str"):
+            CompiledQuery("by_name", by_name).rows(name=value)
+
+
+def test_a_locking_query_outside_a_transaction_is_refused(pg_transactional):
+    def locked(*, pk: int) -> Any:
+        return Tariff.objects.select_for_update().filter(pk=pk)
+
+    q = CompiledQuery("locked", locked)
+    with transaction.atomic():
+        assert q.rows(pk=1) == []
+    with pytest.raises(TransactionManagementError):
+        q.rows(pk=1)
+
+
+def test_each_thread_compiles_its_own_and_reads_its_own_values(pg_transactional, settings):
+    settings.PREPAY_CHECK_COMPILED_SQL = False
+    codes = [f"th{i}" for i in range(4)]
+    g = PropertyGroup.objects.create(code="thg", name="threads")
+    for code in codes:
+        Tariff.objects.create(
+            group=g, code=code, name=code, unit_price=Decimal("1.0000"), effective_from=date(2026, 1, 1)
+        )
+    q, calls = counted(tariffs)
+    seen: dict[str, list[str]] = {}
+
+    def run(code: str) -> None:
+        try:
+            seen[code] = [
+                t.code for _ in range(5) for t in q.rows({"site_wide": True}, group_id=g.pk, code=code)
+            ]
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(code,)) for code in codes]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen == {code: [code] * 5 for code in codes}
+    assert len(calls) == len(codes)  # one compile in each thread
