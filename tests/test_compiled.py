@@ -4,18 +4,23 @@ compiled once per shape, and a builder that breaks the rules is refused or caugh
 from __future__ import annotations
 
 import threading
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.db.transaction import TransactionManagementError
 
+from prepay.common.actions import Visible, locked_one
 from prepay.common.compiled import CompiledQuery
+from prepay.common.errors import NotFound
+from prepay.customers.models import Account
 from prepay.tariffs.models import SiteTariff, Tariff
 from prepay.tenancy.models import PropertyGroup
+from tests import factories as f
 
 
 def tariffs(*, site_wide: bool, group_id: int, code: str) -> Any:
@@ -103,6 +108,29 @@ class CompiledQueryTestCase:
         with pytest.raises(AssertionError, match="in_force"):
             q.rows(group_id=versions.a1.group.pk)
 
+    def test_instants_are_values_and_values_list_gives_tuples(self, world):
+        def made_between(*, lo: datetime, hi: datetime) -> Any:
+            return (
+                PropertyGroup.objects.filter(created_at__gte=lo, created_at__lt=hi)
+                .order_by("code")
+                .values_list("code", "created_at")
+            )
+
+        q = CompiledQuery("made_between", made_between)
+        groups = PropertyGroup.objects.order_by("created_at")
+        first, last = groups.first().created_at, groups.last().created_at
+        assert first < last
+        shanghai = ZoneInfo("Asia/Shanghai")
+        for lo, hi in [
+            (first, last),  # the last one is left out
+            (first - timedelta(days=1), last + timedelta(seconds=1)),
+            (first.astimezone(shanghai), (last + timedelta(microseconds=1)).astimezone(shanghai)),
+            (last + timedelta(days=1), last + timedelta(days=2)),  # none
+        ]:
+            assert q.rows(lo=lo, hi=hi) == list(made_between(lo=lo, hi=hi))
+        assert q.rows(lo=first, hi=last)[0] == (groups.first().code, first)
+        assert q.rows(lo=last + timedelta(days=1), hi=last + timedelta(days=2)) == []
+
     def test_a_value_that_is_not_a_parameter_is_refused(self, versions):
         def ignores_code(*, group_id: int, code: str) -> Any:
             return Tariff.objects.filter(group_id=group_id)
@@ -110,12 +138,12 @@ class CompiledQueryTestCase:
         with pytest.raises(ValueError, match="'code' is not"):
             CompiledQuery("ignores", ignores_code).rows(group_id=versions.a1.group.pk, code="ct")
 
-    @pytest.mark.parametrize("value", [None, True, Decimal("1.5"), date(2026, 1, 1)])
+    @pytest.mark.parametrize("value", [None, True, Decimal("1.5"), date(2026, 1, 1), datetime(2026, 1, 1)])
     def test_only_ints_and_text_are_values(self, versions, value):
         def by_name(*, name: Any) -> Any:
             return Tariff.objects.filter(name=name)
 
-        with pytest.raises(TypeError, match="only int and str"):
+        with pytest.raises(TypeError, match="only int, str and aware datetime"):
             CompiledQuery("by_name", by_name).rows(name=value)
 
 
@@ -156,3 +184,35 @@ def test_each_thread_compiles_its_own_and_reads_its_own_values(pg_transactional,
         t.join()
     assert seen == {code: [code] * 5 for code in codes}
     assert len(calls) == len(codes)  # one compile in each thread
+
+
+@pytest.mark.django_db
+class LockedVisibleTestCase:
+    """``common.actions.locked_one`` of a :class:`Visible` row: the compiled lock query sees what the
+    caller's scoped queryset sees, no more."""
+
+    RELATED = ("site__billing_settings", "customer__customer_type")
+
+    def test_each_caller_gets_the_rows_its_scope_gives(self, world):
+        accounts = [f.account(w) for w in (world.a1, world.a2, world.b1)]
+        owner = f.user("owner", is_superuser=True)
+        nobody = f.user("nobody")
+        two_sites = f.user(
+            "two_sites",
+            memberships=[(world.a1.group, world.a1.site, "clerk"), (world.b1.group, world.b1.site, "clerk")],
+        )
+        callers = [world.cashier, world.clerk_a2, world.admin, world.clerk_b, owner, nobody, two_sites]
+        for user in callers:
+            for account in accounts:
+                scoped = Account.objects.for_user(user).filter(pk=account.pk)
+                want = locked_one(scoped, *self.RELATED).pk if scoped.exists() else None
+                try:
+                    got = locked_one(Visible(Account, user, account.pk), *self.RELATED)
+                except NotFound as exc:
+                    assert exc.code == "not_found" and want is None, (user, account)
+                else:
+                    assert got.pk == want, (user, account)
+                    assert {"site", "customer"} <= set(got._state.fields_cache)
+        assert locked_one(Visible(Account, world.cashier, accounts[0].pk)).pk == accounts[0].pk
+        with pytest.raises(NotFound):
+            locked_one(Visible(Account, world.cashier, accounts[2].pk))

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
+from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils.translation import gettext as _
 
 from prepay.audit.actions import record_event, snapshot
+from prepay.common.compiled import CompiledQuery
 from prepay.common.errors import ActionError, NotFound
-from prepay.tenancy.scoping import require
+from prepay.tenancy.scoping import Reach, reach, reach_q, require
 
 M = TypeVar("M", bound=models.Model)
 
@@ -35,14 +38,64 @@ def found(rows: models.QuerySet[M]) -> M:
     answer for a row that does not exist and one the caller may not see, so nothing leaks."""
     row = rows.first()
     if row is None:
-        raise NotFound("not_found", _("%(what)s not found.") % {"what": rows.model._meta.verbose_name})
+        raise _not_found(rows.model)
     return row
 
 
-def locked_one(rows: models.QuerySet[M], *related: str) -> M:
-    """The one row of ``rows`` (a lookup the caller may see, e.g. a scoped queryset) read under
-    ``SELECT … FOR UPDATE`` in one query, as :func:`locked` reads it by key (``found``)."""
-    return found(rows.select_for_update(of=("self",)).select_related(*related))
+def _not_found(model: type[models.Model]) -> NotFound:
+    """:func:`found`'s refusal: the same for a row that does not exist and one the caller may not see."""
+    return NotFound("not_found", _("%(what)s not found.") % {"what": model._meta.verbose_name})
+
+
+@dataclass(frozen=True)
+class Visible(Generic[M]):
+    """The row of ``model`` with key ``pk`` if ``user`` may see it (``tenancy.scoping.scope_q``), not
+    read yet: an action reads it under its lock (:func:`locked_one`), with ``related`` rows."""
+
+    model: type[M]
+    user: Any
+    pk: int
+    related: tuple[str, ...] = ()
+
+
+def locked_one(rows: models.QuerySet[M] | Visible[M], *related: str) -> M:
+    """The one row of ``rows`` (a lookup the caller may see: a scoped queryset, or :class:`Visible`)
+    read under ``SELECT … FOR UPDATE`` in one query, as :func:`locked` reads it by key (``found``).
+    A :class:`Visible` row is read by a query compiled once per process (``common.compiled``)."""
+    if isinstance(rows, models.QuerySet):
+        return found(rows.select_for_update(of=("self",)).select_related(*related))
+    r = reach(rows.user, "view")
+    got = _LOCKED_VISIBLE.rows(
+        {"model": rows.model._meta.label, "related": (*rows.related, *related), "everything": r.all},
+        pk=rows.pk,
+        groups=tuple(sorted(r.group_ids)),
+        sites=tuple(sorted(r.site_ids)),
+        site_groups=tuple(sorted(r.site_group_ids)),
+    )
+    if not got:
+        raise _not_found(rows.model)
+    return got[0]  # type: ignore[no-any-return]
+
+
+def _locked_visible(
+    *,
+    model: str,
+    related: tuple[str, ...],
+    everything: bool,
+    pk: int,
+    groups: tuple[int, ...],
+    sites: tuple[int, ...],
+    site_groups: tuple[int, ...],
+) -> models.QuerySet[Any]:
+    """What :func:`locked_one` reads for a :class:`Visible` row, from its caller's reach."""
+    m = apps.get_model(model)
+    seen = Reach(everything, frozenset(groups), frozenset(sites), frozenset(site_groups))
+    rows = m._default_manager.filter(reach_q(seen, m, "view"), pk=pk)
+    rows = rows.select_for_update(of=("self",)).select_related(*related)
+    return (rows if rows.ordered else rows.order_by("pk"))[:1]  # as found()'s first() would
+
+
+_LOCKED_VISIBLE = CompiledQuery("common.locked_visible", _locked_visible)
 
 
 def scope_of(obj: models.Model) -> tuple[int | None, int | None]:

@@ -10,7 +10,9 @@ converters, related rows and annotations as the queryset would give.
 
 Rules for a builder (``build(**shape, **values)``):
 
-- ``values`` are the query's parameters: ints and strings, each a parameter of the SQL. A value the
+- ``values`` are the query's parameters: ints, strings and aware datetimes, each a parameter of the
+  SQL, or tuples of them (for ``__in``; a tuple's length is part of the shape, and the builder
+  should keep its order, as a sorted tuple has it). A value the
   builder does not pass into the query as a parameter is refused when it is first compiled.
 - ``shape`` is everything that changes the SQL itself (a branch on whether a value is None, a
   choice of column): each shape is compiled separately. Booleans and None belong here.
@@ -26,46 +28,83 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Hashable, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import QuerySet
-from django.db.models.query import ModelIterable
 from django.db.transaction import TransactionManagementError
 
 #: stand-ins for parameters: values no query is asked about (above any id this installation makes,
-#: below PostgreSQL's bigint limit; text no one types)
+#: below PostgreSQL's bigint limit; text no one types; an instant in the year 2999)
 _INT_BASE = 9_100_000_000_000_000_000
 _TEXT = "\u2983compiled-parameter-{}\u2984"
+_INSTANT = datetime(2999, 1, 1, tzinfo=UTC)
+
+#: where one value goes: (its name, its index in a tuple value or None)
+Slot = tuple[str, "int | None"]
 
 
 def _stand_in(name: str, index: int, value: object) -> object:
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return _INSTANT + timedelta(seconds=index)
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise TypeError(
-            f"compiled query parameter {name!r} is {type(value).__name__}: only int and str values are "
-            "parameters; put anything else in the shape"
+            f"compiled query parameter {name!r} is {type(value).__name__}: only int, str and aware "
+            "datetime values (or tuples of them) are parameters; put anything else in the shape"
         )
     return _INT_BASE + index if isinstance(value, int) else _TEXT.format(index)
+
+
+def _slots(values: Mapping[str, Any]) -> list[tuple[Slot, Any]]:
+    """Every single value of ``values`` with its slot, in a fixed order (a tuple's in its own)."""
+    out: list[tuple[Slot, Any]] = []
+    for name, value in sorted(values.items()):
+        if isinstance(value, tuple):
+            out += [((name, j), v) for j, v in enumerate(value)]
+        else:
+            out.append(((name, None), value))
+    return out
+
+
+def _signature(values: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What of ``values`` the SQL depends on: names, kinds and the length of each tuple."""
+    return tuple(
+        (name, len(v) if isinstance(v, tuple) else None, type(v)) for name, v in sorted(values.items())
+    )
+
+
+def _as_parameter(connection: Any, value: object) -> object:
+    """``value`` as the SQL's parameters hold it (an instant: as the database's driver takes it)."""
+    if isinstance(value, datetime):
+        return connection.ops.adapt_datetimefield_value(value)
+    return value
 
 
 class _Compiled:
     """One shape's SQL on one database in one thread: the queryset, its compiler and the places of
     the values among the parameters."""
 
-    def __init__(self, qs: QuerySet[Any], stand_ins: dict[str, object]) -> None:
+    def __init__(self, qs: QuerySet[Any], stand_ins: list[tuple[Slot, object]]) -> None:
         # the database is the one the router names now: a shape's query always goes to one database
         # (writes, or reads the router never moves)
         self.alias = qs.db
-        self.vendor = connections[self.alias].vendor
+        self.connection = connections[self.alias]
+        self.vendor = self.connection.vendor
         compiler = qs.query.get_compiler(using=self.alias)
-        sql, params = compiler.as_sql()
-        places: list[tuple[int, str]] = []
-        for name, stand_in in stand_ins.items():
-            found = [i for i, p in enumerate(params) if type(p) is type(stand_in) and p == stand_in]
+        try:
+            sql, params = compiler.as_sql()
+        except EmptyResultSet:  # a filter that matches nothing whatever the values (``pk__in=[]``)
+            sql, params = "", ()
+        places: list[tuple[int, Slot]] = []
+        for slot, stand_in in stand_ins if sql else ():
+            held = _as_parameter(self.connection, stand_in)
+            found = [i for i, p in enumerate(params) if type(p) is type(held) and p == held]
             if not found or str(stand_in) in sql:
-                raise ValueError(f"compiled query value {name!r} is not (only) a parameter of its SQL")
-            places += [(i, name) for i in found]
+                raise ValueError(f"compiled query value {slot[0]!r} is not (only) a parameter of its SQL")
+            places += [(i, slot) for i in found]
         self.qs, self.compiler, self.sql, self.params, self.places = qs, compiler, sql, list(params), places
         # the queryset's iterable asks its query for a compiler: it gets this one, which answers with
         # the compiled SQL and the call's parameters instead of compiling again
@@ -73,19 +112,21 @@ class _Compiled:
         compiler.as_sql = lambda *a, **k: (self.sql, self.current)  # type: ignore[method-assign]
         self.current: tuple[Any, ...] = tuple(params)
 
-    def parameters(self, values: dict[str, Any]) -> tuple[Any, ...]:
+    def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
         params = list(self.params)
-        for i, name in self.places:
-            params[i] = values[name]
+        for i, (name, j) in self.places:
+            params[i] = _as_parameter(self.connection, values[name] if j is None else values[name][j])
         return tuple(params)
 
-    def run(self, values: dict[str, Any]) -> list[Any]:
-        connection = connections[self.alias]
-        if self.qs.query.select_for_update and connection.get_autocommit():
+    def run(self, values: Mapping[str, Any]) -> list[Any]:
+        self.connection = self.compiler.connection = connections[self.alias]
+        if self.qs.query.select_for_update and self.connection.get_autocommit():
             raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
-        self.compiler.connection = connection
+        if not self.sql:
+            return []
         self.current = self.parameters(values)
-        return list(ModelIterable(self.qs))
+        # the queryset's own iterable: model instances, or the tuples of values_list()
+        return list(self.qs._iterable_class(self.qs))  # type: ignore[call-overload]
 
 
 class CompiledQuery:
@@ -97,26 +138,31 @@ class CompiledQuery:
         self._local = threading.local()
 
     def rows(self, shape: Mapping[str, Hashable] | None = None, **values: Any) -> list[Any]:
-        """The model instances the queryset ``build(**shape, **values)`` gives."""
+        """The rows the queryset ``build(**shape, **values)`` gives: model instances, or tuples for a
+        ``values_list()``. A tuple value's length is part of the shape."""
         shape = shape or {}
-        key = (
-            tuple(sorted(shape.items())),
-            tuple((name, type(v)) for name, v in sorted(values.items())),
-            settings.TIME_ZONE,
-        )
+        key = (tuple(sorted(shape.items())), _signature(values), settings.TIME_ZONE)
         cache: dict[tuple[Any, ...], _Compiled] = self._local.__dict__.setdefault("cache", {})
         compiled = cache.get(key)
         if compiled is None or compiled.vendor != connections[compiled.alias].vendor:
-            stand_ins = {name: _stand_in(name, i, v) for i, (name, v) in enumerate(sorted(values.items()))}
-            compiled = cache[key] = _Compiled(self.build(**shape, **stand_ins), stand_ins)
+            stand_ins = [(slot, _stand_in(slot[0], i, v)) for i, (slot, v) in enumerate(_slots(values))]
+            given: dict[str, Any] = {}
+            for (name, j), stand_in in stand_ins:
+                given[name] = stand_in if j is None else (*given.get(name, ()), stand_in)
+            given |= {name: () for name, v in values.items() if v == ()}
+            compiled = cache[key] = _Compiled(self.build(**shape, **given), stand_ins)
         if getattr(settings, "PREPAY_CHECK_COMPILED_SQL", False):
             self._check(compiled, shape, values)
         return compiled.run(values)
 
-    def _check(self, compiled: _Compiled, shape: Mapping[str, Hashable], values: dict[str, Any]) -> None:
+    def _check(self, compiled: _Compiled, shape: Mapping[str, Hashable], values: Mapping[str, Any]) -> None:
         fresh = self.build(**shape, **values)
-        sql, params = fresh.query.get_compiler(using=fresh.db).as_sql()
-        if (fresh.db, sql, tuple(params)) != (compiled.alias, compiled.sql, compiled.parameters(values)):
+        try:
+            sql, params = fresh.query.get_compiler(using=fresh.db).as_sql()
+        except EmptyResultSet:
+            sql, params = "", ()
+        expected = compiled.parameters(values) if compiled.sql else ()
+        if (fresh.db, sql, tuple(params)) != (compiled.alias, compiled.sql, expected):
             raise AssertionError(
                 f"compiled query {self.name!r} differs from a fresh build: its builder reads something "
                 f"besides its shape and values\ncached: {compiled.sql}\nfresh:  {sql}"

@@ -91,19 +91,24 @@ def scope_q(user: Any, model: Any, capability: str = "view") -> Q:
     (``scope_site`` None for group-wide models; a row whose site is NULL is group-wide).
     Site-level members see group-wide rows of their group but only change them with a group role.
     """
-    r = reach(user, capability)
+    return reach_q(reach(user, capability), model, capability)
+
+
+def reach_q(r: Reach, model: Any, capability: str) -> Q:
+    """:func:`scope_q` of a reach already computed (``prepay.common.actions.locked_one`` builds it
+    from stand-in ids, so the ids are taken in sorted order)."""
     if r.all:
         return Q()
     g_path: str = model.scope_group
     s_path: str | None = model.scope_site
-    q = Q(**{f"{g_path}__in": r.group_ids}) if r.group_ids else Q(pk__in=[])
+    q = Q(**{f"{g_path}__in": sorted(r.group_ids)}) if r.group_ids else Q(pk__in=[])
     if s_path is not None and r.site_ids:
-        q |= Q(**{f"{s_path}__in": r.site_ids})
+        q |= Q(**{f"{s_path}__in": sorted(r.site_ids)})
     if capability == "view" and r.site_group_ids:
         if s_path is None:
-            q |= Q(**{f"{g_path}__in": r.site_group_ids})
+            q |= Q(**{f"{g_path}__in": sorted(r.site_group_ids)})
         elif s_path != "pk":
-            q |= Q(**{f"{s_path}__isnull": True, f"{g_path}__in": r.site_group_ids})
+            q |= Q(**{f"{s_path}__isnull": True, f"{g_path}__in": sorted(r.site_group_ids)})
     return q
 
 

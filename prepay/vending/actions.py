@@ -30,7 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from prepay.audit.actions import batched, record_event
-from prepay.common.actions import locked, locked_one
+from prepay.common.actions import Visible, locked, locked_one
 from prepay.common.amounts import parse_amount
 from prepay.common.compiled import CompiledQuery
 from prepay.common.errors import ActionError
@@ -573,7 +573,7 @@ class _SaleRequest:
 @transaction.atomic
 def do_vend(
     *,
-    account: Account | QuerySet[Account],
+    account: Account | QuerySet[Account] | Visible[Account],
     actor: Any,
     point: VendingPoint,
     idempotency_key: str,

@@ -7,12 +7,26 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Max
+from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
 
+from prepay.common.compiled import CompiledQuery
 from prepay.domain.tariffs import Tariff as EngineTariff
 from prepay.domain.tariffs import cycle_bounds
 from prepay.vending.models import Vend, VendStatus
+
+
+def _cycle_sales(*, account_id: int, lo: datetime, hi: datetime) -> QuerySet[Any]:
+    """The account's sales in ``[lo, hi)`` that were not reversed: what :func:`cycle_position` reads."""
+    return (
+        Vend.objects.filter(account_id=account_id, created_at__gte=lo, created_at__lt=hi)
+        .exclude(status=VendStatus.REVERSED)
+        .values_list("status", "amount", "created_at", "breakdown")
+    )
+
+
+#: read on every sale: compiled once per process (``prepay.common.compiled``)
+_CYCLE_SALES = CompiledQuery("vending.cycle_sales", _cycle_sales)
 
 
 def cycle_position(
@@ -28,13 +42,7 @@ def cycle_position(
     tz = timezone.get_current_timezone()  # local midnights: a range on created_at, not a date per row
     lo = datetime.combine(start, time.min, tzinfo=tz)
     sold = Decimal("0.00") if since is not None and since >= lo else None
-    vends = (
-        Vend.objects.filter(
-            account=account, created_at__gte=lo, created_at__lt=datetime.combine(end, time.min, tzinfo=tz)
-        )
-        .exclude(status=VendStatus.REVERSED)
-        .values_list("status", "amount", "created_at", "breakdown")
-    )
+    vends = _CYCLE_SALES.rows(account_id=account.pk, lo=lo, hi=datetime.combine(end, time.min, tzinfo=tz))
     for status, amount, at, breakdown in vends:
         if sold is not None and at >= since:  # type: ignore[operator]
             sold += amount

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -11,7 +12,7 @@ from ninja import Router, Schema
 
 from prepay.api.common import caller, dec, visible, visible_rows
 from prepay.api.types import DecimalString
-from prepay.common.actions import found
+from prepay.common.actions import Visible, found
 from prepay.common.errors import ActionError
 from prepay.customers.models import Account
 from prepay.meters.models import Meter
@@ -119,6 +120,16 @@ def account_rows(request: HttpRequest, scope: str, account_id: int | None, numbe
     if number:
         return visible_rows(Account, who, number=number)
     raise ActionError("account_required", _("Name the account: account_id or account_number."))
+
+
+def account_to_sell(
+    request: HttpRequest, scope: str, account_id: int | None, number: str | None
+) -> Visible[Account] | QuerySet[Account]:
+    """:func:`account_rows` as a sale takes it: by id, a :class:`Visible` row, which the sale reads
+    under its lock in a query compiled once per process (``common.actions.locked_one``)."""
+    if account_id is not None:
+        return Visible(Account, caller(request, scope).user, account_id)
+    return account_rows(request, scope, account_id, number)  # type: ignore[no-any-return]
 
 
 def account_for(request: HttpRequest, scope: str, account_id: int | None, number: str | None) -> Account:

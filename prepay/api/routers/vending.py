@@ -18,7 +18,7 @@ from ninja import Header, Router, Schema, Status
 
 from prepay.api.auth import Caller
 from prepay.api.common import caller, dec, idempotency_key, visible
-from prepay.api.routers.accounts import Error, account_rows
+from prepay.api.routers.accounts import Error, account_to_sell
 from prepay.api.types import DecimalString
 from prepay.common.errors import ActionError, PermissionDenied
 from prepay.common.fields import as_stored
@@ -237,7 +237,7 @@ def create_vend(
     who = caller(request, "vend")
     key = idempotency_key(request, who)
     assert key is not None
-    account = account_rows(request, "vend", body.account_id, body.account_number)
+    account = account_to_sell(request, "vend", body.account_id, body.account_number)
     point = selling_point(who, body.point_id)
     vend = do_vend(
         account=account,

@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from prepay.common.actions import Visible
 from prepay.common.amounts import parse_amount
 from prepay.common.errors import ActionError, PermissionDenied
 from prepay.common.fields import as_stored
@@ -63,8 +64,12 @@ def quote_context(q: Any) -> dict[str, Any]:
     return {"quote": q, "delivery_label": Delivery(q.delivery).label, "lines": lines}
 
 
+#: what the counter's screens show with an account
+_ACCOUNT_RELATED = ("site__group", "customer", "unit__building")
+
+
 def _accounts() -> Any:
-    return Account.objects.select_related("site__group", "customer", "unit__building")
+    return Account.objects.select_related(*_ACCOUNT_RELATED)
 
 
 def card_context(request: HttpRequest, account: Account, form: SellForm | None = None) -> dict[str, Any]:
@@ -284,7 +289,7 @@ def sell(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _card_again(request, form)
     # read once, under the lock, by do_vend: not_found and forbidden answer 404 and 403 (_card_again)
-    accounts = _accounts().for_user(request.user).filter(pk=form.cleaned_data["account"])
+    accounts = Visible(Account, request.user, form.cleaned_data["account"], related=_ACCOUNT_RELATED)
     try:
         shift = _open_shift(request)
         vend = vending.do_vend(
