@@ -18,6 +18,7 @@ from prepay.common.actions import Visible, locked_one
 from prepay.common.compiled import CompiledQuery
 from prepay.common.errors import NotFound
 from prepay.customers.models import Account
+from prepay.meters.models import Meter
 from prepay.tariffs.models import SiteTariff, Tariff
 from prepay.tenancy.models import PropertyGroup
 from tests import factories as f
@@ -85,7 +86,7 @@ class CompiledQueryTestCase:
                 got = q.rows({"site_wide": site_wide}, group_id=group_id, code=code)
                 want = list(tariffs(site_wide=site_wide, group_id=group_id, code=code))
                 assert as_seen(got) == as_seen(want)
-        assert len(calls) == 2  # one compile per shape, however many values
+        assert len(calls) == 2 * 2  # one compile per shape (of two builds), however many values
         assert len(q.rows({"site_wide": False}, group_id=g.pk, code="ct")) == 2
         assert [t.site_id for t in q.rows({"site_wide": True}, group_id=g.pk, code="ct")] == [None]
         assert not got or not got[0]._state.adding
@@ -94,7 +95,7 @@ class CompiledQueryTestCase:
         q, calls = counted(tariffs)
         for _ in range(3):
             q.rows({"site_wide": False}, group_id=versions.a1.group.pk, code="ct")
-        assert len(calls) == 1 + 3  # the compile, then a fresh build beside each checked run
+        assert len(calls) == 2 + 3  # the compile's two builds, then a fresh build beside each checked run
 
     def test_a_builder_that_reads_anything_but_its_values_is_caught_when_checked(self, versions):
         today = [date(2026, 2, 1)]
@@ -137,6 +138,22 @@ class CompiledQueryTestCase:
 
         with pytest.raises(ValueError, match="'code' is not"):
             CompiledQuery("ignores", ignores_code).rows(group_id=versions.a1.group.pk, code="ct")
+
+    def test_a_value_the_builder_computes_with_is_refused(self, versions):
+        def next_group(*, group_id: int) -> Any:
+            return Tariff.objects.filter(group_id=group_id + 1)
+
+        with pytest.raises(ValueError, match="computed from a value"):
+            CompiledQuery("next_group", next_group).rows(group_id=versions.a1.group.pk)
+
+    def test_a_column_with_a_small_range_compiles(self, world):
+        # Django answers "no rows" without SQL for a value out of a column's range: the stand-ins fit
+        def positive_small(*, n: int) -> Any:
+            return Meter.objects.filter(key_revision=n).order_by("pk")
+
+        q = CompiledQuery("positive_small", positive_small)
+        assert q.rows(n=1) == list(positive_small(n=1)) != []
+        assert q.rows(n=9) == q.rows(n=32767) == []
 
     @pytest.mark.parametrize("value", [None, True, Decimal("1.5"), date(2026, 1, 1), datetime(2026, 1, 1)])
     def test_only_ints_and_text_are_values(self, versions, value):
@@ -183,7 +200,7 @@ def test_each_thread_compiles_its_own_and_reads_its_own_values(pg_transactional,
     for t in threads:
         t.join()
     assert seen == {code: [code] * 5 for code in codes}
-    assert len(calls) == len(codes)  # one compile in each thread
+    assert len(calls) == 2 * len(codes)  # one compile (two builds) in each thread
 
 
 @pytest.mark.django_db

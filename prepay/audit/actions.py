@@ -23,6 +23,7 @@ from prepay.audit import keys
 from prepay.audit.chain import MAIN, seal_events
 from prepay.audit.marker import current_txn
 from prepay.audit.models import AuditEvent, AuditHead
+from prepay.common.compiled import CompiledQuery
 
 
 @overload
@@ -171,11 +172,23 @@ def _chain_of(events: list[Any]) -> int:
     return chain
 
 
+def _head_query(*, chain: int) -> Any:
+    return AuditHead.objects.select_for_update().filter(id=chain).order_by("pk")[:1]
+
+
+#: every write reads its chain's head: compiled once per process (``prepay.common.compiled``)
+_HEAD = CompiledQuery("audit.head", _head_query)
+
+
 def _locked_head(head_model: Any, chain: int) -> Any:
     """The chain's head row, locked; created (at the empty chain) the first time the chain is used.
     The main chain's head is created by migration 0003 (a test database flushed by TRUNCATE loses it;
     it is then created once more, at seq 0)."""
-    head = head_model.objects.select_for_update().filter(id=chain).first()
+    if head_model is AuditHead:
+        found = _HEAD.rows(chain=chain)
+        head = found[0] if found else None
+    else:  # a migration's historical model
+        head = head_model.objects.select_for_update().filter(id=chain).first()
     if head is None:
         try:
             with transaction.atomic():

@@ -3,9 +3,10 @@
 Building a queryset with subqueries and compiling it to SQL costs Django far more Python than the
 database needs to answer it: a sale's state (``vending.actions._sale_state``, six subqueries) took
 about 17 ms to build and compile and 3 ms to run on PostgreSQL. A :class:`CompiledQuery` builds its
-queryset once per thread, database and *shape*, with stand-in values for its parameters, compiles
-it, notes where each stand-in landed among the SQL's parameters, and from then on runs that SQL with
-the call's values in their places. Rows come back through Django's own iterable, with the same
+queryset once per thread, database and *shape*, twice, with two sets of stand-in values for its
+parameters, compiles both, notes where each stand-in landed among the SQL's parameters (a parameter
+that differs between the two must be a stand-in; one that does not is the builder's own constant),
+and from then on runs that SQL with the call's values in their places. Rows come back through Django's own iterable, with the same
 converters, related rows and annotations as the queryset would give.
 
 Rules for a builder (``build(**shape, **values)``):
@@ -37,25 +38,27 @@ from django.db import connections
 from django.db.models import QuerySet
 from django.db.transaction import TransactionManagementError
 
-#: stand-ins for parameters: values no query is asked about (above any id this installation makes,
-#: below PostgreSQL's bigint limit; text no one types; an instant in the year 2999)
-_INT_BASE = 9_100_000_000_000_000_000
-_TEXT = "\u2983compiled-parameter-{}\u2984"
+#: stand-ins for parameters, in two sets (:class:`_Compiled` compiles the builder's queryset with
+#: each): small positive ints, which every integer column's range holds (Django finds no rows for a
+#: value out of a column's range and would compile nothing), text no one types, instants in 2999
+_INT_BASES = (20_011, 26_011)
+_TEXT = "\u2983compiled-parameter-{}-{}\u2984"
 _INSTANT = datetime(2999, 1, 1, tzinfo=UTC)
+
 
 #: where one value goes: (its name, its index in a tuple value or None)
 Slot = tuple[str, "int | None"]
 
 
-def _stand_in(name: str, index: int, value: object) -> object:
+def _stand_in(name: str, index: int, value: object, which: int) -> object:
     if isinstance(value, datetime) and value.tzinfo is not None:
-        return _INSTANT + timedelta(seconds=index)
+        return _INSTANT + timedelta(days=which, seconds=index)
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise TypeError(
             f"compiled query parameter {name!r} is {type(value).__name__}: only int, str and aware "
             "datetime values (or tuples of them) are parameters; put anything else in the shape"
         )
-    return _INT_BASE + index if isinstance(value, int) else _TEXT.format(index)
+    return _INT_BASES[which] + 7 * index if isinstance(value, int) else _TEXT.format(which, index)
 
 
 def _slots(values: Mapping[str, Any]) -> list[tuple[Slot, Any]]:
@@ -83,28 +86,46 @@ def _as_parameter(connection: Any, value: object) -> object:
     return value
 
 
+def _compile(compiler: Any) -> tuple[str, tuple[Any, ...]]:
+    try:
+        sql, params = compiler.as_sql()
+    except EmptyResultSet:  # a filter that matches nothing whatever the values (``pk__in=[]``)
+        return "", ()
+    return sql, tuple(params)
+
+
 class _Compiled:
     """One shape's SQL on one database in one thread: the queryset, its compiler and the places of
     the values among the parameters."""
 
-    def __init__(self, qs: QuerySet[Any], stand_ins: list[tuple[Slot, object]]) -> None:
+    def __init__(self, builds: list[tuple[QuerySet[Any], list[tuple[Slot, object]]]]) -> None:
+        """``builds``: the queryset built with each set of stand-ins, and those stand-ins. A parameter
+        that differs between the two is a value's, and must be exactly one of its stand-ins."""
         # the database is the one the router names now: a shape's query always goes to one database
         # (writes, or reads the router never moves)
+        (qs, stand_ins), (other_qs, other_stand_ins) = builds
         self.alias = qs.db
         self.connection = connections[self.alias]
         self.vendor = self.connection.vendor
         compiler = qs.query.get_compiler(using=self.alias)
-        try:
-            sql, params = compiler.as_sql()
-        except EmptyResultSet:  # a filter that matches nothing whatever the values (``pk__in=[]``)
-            sql, params = "", ()
+        sql, params = _compile(compiler)
+        other_sql, other_params = _compile(other_qs.query.get_compiler(using=self.alias))
+        if sql != other_sql or len(params) != len(other_params):
+            raise ValueError("a compiled query's values must be parameters of its SQL, not part of it")
+        held = {
+            (_as_parameter(self.connection, a), _as_parameter(self.connection, b)): slot
+            for (slot, a), (_slot, b) in zip(stand_ins, other_stand_ins, strict=True)
+        }
         places: list[tuple[int, Slot]] = []
-        for slot, stand_in in stand_ins if sql else ():
-            held = _as_parameter(self.connection, stand_in)
-            found = [i for i, p in enumerate(params) if type(p) is type(held) and p == held]
-            if not found or str(stand_in) in sql:
-                raise ValueError(f"compiled query value {slot[0]!r} is not (only) a parameter of its SQL")
-            places += [(i, slot) for i in found]
+        for i, pair in enumerate(zip(params, other_params, strict=True)):
+            if pair[0] == pair[1] and type(pair[0]) is type(pair[1]):
+                continue  # the builder's own constant
+            if pair not in held:
+                raise ValueError(f"a compiled query's parameter {i} is computed from a value, not the value")
+            places.append((i, held[pair]))
+        for slot in set(held.values()) - {slot for _i, slot in places}:
+            if sql:
+                raise ValueError(f"compiled query value {slot[0]!r} is not a parameter of its SQL")
         self.qs, self.compiler, self.sql, self.params, self.places = qs, compiler, sql, list(params), places
         # the queryset's iterable asks its query for a compiler: it gets this one, which answers with
         # the compiled SQL and the call's parameters instead of compiling again
@@ -145,22 +166,23 @@ class CompiledQuery:
         cache: dict[tuple[Any, ...], _Compiled] = self._local.__dict__.setdefault("cache", {})
         compiled = cache.get(key)
         if compiled is None or compiled.vendor != connections[compiled.alias].vendor:
-            stand_ins = [(slot, _stand_in(slot[0], i, v)) for i, (slot, v) in enumerate(_slots(values))]
-            given: dict[str, Any] = {}
-            for (name, j), stand_in in stand_ins:
-                given[name] = stand_in if j is None else (*given.get(name, ()), stand_in)
-            given |= {name: () for name, v in values.items() if v == ()}
-            compiled = cache[key] = _Compiled(self.build(**shape, **given), stand_ins)
+            builds = []
+            for which in (0, 1):
+                stand_ins = [
+                    (slot, _stand_in(slot[0], i, v, which)) for i, (slot, v) in enumerate(_slots(values))
+                ]
+                given: dict[str, Any] = {name: () for name, v in values.items() if v == ()}
+                for (name, j), stand_in in stand_ins:
+                    given[name] = stand_in if j is None else (*given.get(name, ()), stand_in)
+                builds.append((self.build(**shape, **given), stand_ins))
+            compiled = cache[key] = _Compiled(builds)
         if getattr(settings, "PREPAY_CHECK_COMPILED_SQL", False):
             self._check(compiled, shape, values)
         return compiled.run(values)
 
     def _check(self, compiled: _Compiled, shape: Mapping[str, Hashable], values: Mapping[str, Any]) -> None:
         fresh = self.build(**shape, **values)
-        try:
-            sql, params = fresh.query.get_compiler(using=fresh.db).as_sql()
-        except EmptyResultSet:
-            sql, params = "", ()
+        sql, params = _compile(fresh.query.get_compiler(using=fresh.db))
         expected = compiled.parameters(values) if compiled.sql else ()
         if (fresh.db, sql, tuple(params)) != (compiled.alias, compiled.sql, expected):
             raise AssertionError(
