@@ -139,6 +139,13 @@ class CompiledQueryTestCase:
         with pytest.raises(ValueError, match="'code' is not"):
             CompiledQuery("ignores", ignores_code).rows(group_id=versions.a1.group.pk, code="ct")
 
+    def test_a_value_written_into_the_sql_is_refused(self, versions):
+        def inlined(*, pk: int) -> Any:
+            return Tariff.objects.extra(where=[f"id = {int(pk)}"])  # noqa: S610 - the refusal under test
+
+        with pytest.raises(ValueError, match="not part of it"):
+            CompiledQuery("inlined", inlined).rows(pk=versions.a1.tariff.pk)
+
     def test_a_value_the_builder_computes_with_is_refused(self, versions):
         def next_group(*, group_id: int) -> Any:
             return Tariff.objects.filter(group_id=group_id + 1)

@@ -4,17 +4,18 @@ Building a queryset with subqueries and compiling it to SQL costs Django far mor
 database needs to answer it: a sale's state (``vending.actions._sale_state``, six subqueries) took
 about 17 ms to build and compile and 3 ms to run on PostgreSQL. A :class:`CompiledQuery` builds its
 queryset once per thread, database and *shape*, twice, with two sets of stand-in values for its
-parameters, compiles both, notes where each stand-in landed among the SQL's parameters (a parameter
-that differs between the two must be a stand-in; one that does not is the builder's own constant),
-and from then on runs that SQL with the call's values in their places. Rows come back through Django's own iterable, with the same
-converters, related rows and annotations as the queryset would give.
+parameters, and compiles both. It notes where each stand-in landed among the SQL's parameters (a
+parameter that differs between the two builds must be a stand-in; one that does not is the
+builder's own constant), and from then on runs that SQL with the call's values in their places.
+Rows come back through Django's own iterable, with the same converters, related rows and
+annotations as the queryset would give.
 
 Rules for a builder (``build(**shape, **values)``):
 
 - ``values`` are the query's parameters: ints, strings and aware datetimes, each a parameter of the
   SQL, or tuples of them (for ``__in``; a tuple's length is part of the shape, and the builder
-  should keep its order, as a sorted tuple has it). A value the
-  builder does not pass into the query as a parameter is refused when it is first compiled.
+  keeps its order, as a sorted tuple has it). A value the builder leaves out of the SQL, writes
+  into it, or computes with is refused when it is first compiled.
 - ``shape`` is everything that changes the SQL itself (a branch on whether a value is None, a
   choice of column): each shape is compiled separately. Booleans and None belong here.
 - The builder reads nothing else that varies (no clock, no setting, no row): the SQL is reused.
