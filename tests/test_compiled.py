@@ -237,6 +237,10 @@ class LockedVisibleTestCase:
                 else:
                     assert got.pk == want, (user, account)
                     assert {"site", "customer"} <= set(got._state.fields_cache)
+        for huge in (2**63, -(2**63) - 1, 10**30):  # no column holds it: not found, as Django says
+            with pytest.raises(NotFound):
+                locked_one(Visible(Account, owner, huge), *self.RELATED)
+            assert not Account.objects.filter(pk=huge).exists()
         assert locked_one(Visible(Account, world.cashier, accounts[0].pk)).pk == accounts[0].pk
         with pytest.raises(NotFound):
             locked_one(Visible(Account, world.cashier, accounts[2].pk))

@@ -14,8 +14,9 @@ Rules for a builder (``build(**shape, **values)``):
 
 - ``values`` are the query's parameters: ints, strings and aware datetimes, each a parameter of the
   SQL, or tuples of them (for ``__in``; a tuple's length is part of the shape, and the builder
-  keeps its order, as a sorted tuple has it). A value the builder leaves out of the SQL, writes
-  into it, or computes with is refused when it is first compiled.
+  keeps its order, as a sorted tuple has it). Ints are for ``=`` and ``IN``: one that no 64-bit
+  column holds gives no rows. A value the builder leaves out of the SQL, writes into it, or
+  computes with is refused when it is first compiled.
 - ``shape`` is everything that changes the SQL itself (a branch on whether a value is None, a
   choice of column): each shape is compiled separately. Booleans and None belong here.
 - The builder reads nothing else that varies (no clock, no setting, no row): the SQL is reused.
@@ -46,6 +47,10 @@ _INT_BASES = (20_011, 26_011)
 _TEXT = "\u2983compiled-parameter-{}-{}\u2984"
 _INSTANT = datetime(2999, 1, 1, tzinfo=UTC)
 
+
+#: the integers a database column can hold: an int value is for ``=`` and ``IN``, and one outside
+#: these matches no row (SQLite cannot even take it as a parameter)
+_INT64 = (-(2**63), 2**63 - 1)
 
 #: where one value goes: (its name, its index in a tuple value or None)
 Slot = tuple[str, "int | None"]
@@ -163,6 +168,8 @@ class CompiledQuery:
         """The rows the queryset ``build(**shape, **values)`` gives: model instances, or tuples for a
         ``values_list()``. A tuple value's length is part of the shape."""
         shape = shape or {}
+        if any(isinstance(v, int) and not _INT64[0] <= v <= _INT64[1] for _slot, v in _slots(values)):
+            return []  # no integer column holds it (Django, too, answers no rows without asking)
         key = (tuple(sorted(shape.items())), _signature(values), settings.TIME_ZONE)
         cache: dict[tuple[Any, ...], _Compiled] = self._local.__dict__.setdefault("cache", {})
         compiled = cache.get(key)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from prepay.audit.models import AuditEvent
 from prepay.customers.choices import AccountMode, AccountStatus
 from prepay.customers.models import Account
@@ -192,6 +194,10 @@ class VendRefusalTestCase:
         other = f.account(shop.world.a2, meter_=f.meter(shop.world.a2))
         r = self.refused(api, 404, "not_found", {"account_id": other.pk, "amount": "5"}, idem="x")
         assert other.number not in r.data["message"]
+
+    @pytest.mark.parametrize("account_id", [2**63, 10**30, -(2**64)])
+    def test_an_account_id_no_column_holds_is_not_found(self, shop, api, account_id):
+        self.refused(api, 404, "not_found", {"account_id": account_id, "amount": "5"}, idem="x")
 
     def test_another_groups_account_is_not_found(self, shop, api):
         other = f.account(shop.world.b1, meter_=f.meter(shop.world.b1))
