@@ -87,9 +87,11 @@ class CompiledQueryTestCase:
                 want = list(tariffs(site_wide=site_wide, group_id=group_id, code=code))
                 assert as_seen(got) == as_seen(want)
         assert len(calls) == 2 * 2  # one compile per shape (of two builds), however many values
-        assert len(q.rows({"site_wide": False}, group_id=g.pk, code="ct")) == 2
+        read = q.rows({"site_wide": False}, group_id=g.pk, code="ct")
+        assert len(read) == 2
         assert [t.site_id for t in q.rows({"site_wide": True}, group_id=g.pk, code="ct")] == [None]
-        assert not got or not got[0]._state.adding
+        # rows come back as saved instances of the database they were read from
+        assert all(t._state.adding is False and t._state.db == "default" for t in read)
 
     def test_a_checked_run_is_also_built_afresh(self, versions):
         q, calls = counted(tariffs)
