@@ -10,6 +10,8 @@ Environment:
   PREPAY_ALLOWED_HOSTS comma separated, default 127.0.0.1,localhost
   PREPAY_ROUNDING     money rounding mode name from `decimal` (default ROUND_HALF_UP)
   PREPAY_CONN_MAX_AGE seconds a database connection is kept between requests (default 60; 0 closes each time)
+  PREPAY_PG_PREPARE   PostgreSQL: runs of a statement on a connection after which it is prepared (default
+                      5; 0 never, e.g. behind PgBouncer in transaction mode; prepay/common/pgconfig.py)
   PREPAY_REPLICA_URL  postgres://… of a streaming-replication standby of DATABASE_URL: report pages read
                       there (prepay/common/replica.py, docs/reports.md); unset: everything reads the primary
   PREPAY_READING_RETENTION_MONTHS  PostgreSQL: whole months of meter readings kept attached (default 0:
@@ -60,6 +62,7 @@ from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from prepay.common.pgconfig import postgres_options
 from prepay.notify.mailconfig import email_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -175,6 +178,13 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if "postgresql" in DATABASES["default"]["ENGINE"]:
+    # server-side binding, and statements run again and again prepared (PREPAY_PG_PREPARE); options
+    # the URL gives itself (?sslmode=…) are kept and win
+    DATABASES["default"]["OPTIONS"] = {
+        **postgres_options(os.environ),
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # One writer at a time, taken at BEGIN (no upgrade deadlocks), WAL so readers never block.
     DATABASES["default"]["OPTIONS"] = {
@@ -194,6 +204,10 @@ if _replica_url := os.environ.get("PREPAY_REPLICA_URL"):
             "PREPAY_REPLICA_URL needs PostgreSQL: DATABASE_URL and PREPAY_REPLICA_URL must both be postgres://…"
         )
     # tests: the replica reads the test database the primary's tests create (it arrives by replication)
+    DATABASES["replica"]["OPTIONS"] = {
+        **postgres_options(os.environ),
+        **DATABASES["replica"].get("OPTIONS", {}),
+    }
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
     DATABASE_ROUTERS = ["prepay.common.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
