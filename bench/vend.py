@@ -11,6 +11,8 @@ own agent point (as payment channels do), against ``gunicorn prepay.wsgi`` with 
 Prints vends/s and p50/p99 latency, and the baseline: ``pgbench -b tpcb-like`` TPS with as many
 clients on the same PostgreSQL (SQLite: single-row UPDATE + INSERT transactions/s on a WAL file).
 
+The server runs with the settings a deployment gets: on PostgreSQL, statements a connection runs
+again and again are prepared (``PREPAY_PG_PREPARE=0`` to measure without; the run prints which).
 Beside it, the same server's ceiling for the lightest authenticated request there is — the agent's
 float balance (API key, membership, point, newest float entry: four queries) — so the vend figure
 can be read against what the stack itself allows on this machine (issue 17's aim: HTTP vends/s at
@@ -341,7 +343,13 @@ def main() -> None:
         from prepay.dbcare import services
 
         problems = services.check()
+        from django.conf import settings
+
+        prepare = settings.DATABASES["default"].get("OPTIONS", {}).get("prepare_threshold")
+        statements = f"prepared after {prepare} runs" if prepare else "not prepared"
         print(f"backend: {backend}; {args.accounts} STS accounts; every vend issues a token")
+        if backend == "PostgreSQL":
+            print(f"statements: {statements} (PREPAY_PG_PREPARE, prepay/common/pgconfig.py)")
         print(f"action (one thread):                   {action:8.1f} vends/s")
         print(f"API, Django test client (one thread):  {in_process:8.1f} vends/s")
         print(
