@@ -44,16 +44,15 @@ def database_options(tmp_path: Path, url: str, **env: str) -> subprocess.Complet
         "import json; from django.conf import settings; d = settings.DATABASES; "
         "print(json.dumps({k: d[k].get('OPTIONS') for k in d}))"
     )
-    full_env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "prepay.settings",
-        "PREPAY_VAR_DIR": str(tmp_path),
-        "PREPAY_SECRET_KEY": "pgconfig-" + "x" * 40,
-        "DATABASE_URL": url,
+    # only what the test gives: not this shell's replica or PREPAY_PG_PREPARE
+    full_env = {k: v for k, v in os.environ.items() if k not in ("PREPAY_REPLICA_URL", "PREPAY_PG_PREPARE")}
+    full_env.update(
+        DJANGO_SETTINGS_MODULE="prepay.settings",
+        PREPAY_VAR_DIR=str(tmp_path),
+        PREPAY_SECRET_KEY="pgconfig-" + "x" * 40,
+        DATABASE_URL=url,
         **env,
-    }
-    full_env.pop("PREPAY_REPLICA_URL", None)
-    full_env.update(env)
+    )
     return subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=full_env, timeout=60, check=False
     )
