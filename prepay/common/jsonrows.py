@@ -7,9 +7,10 @@ from __future__ import annotations
 import json
 from typing import Any, TypeVar
 
+from django.core.exceptions import FieldError
 from django.db import models
 from django.db.models import Aggregate, F, Func, JSONField, QuerySet, Subquery, Value
-from django.db.models.functions import JSONObject
+from django.db.models.functions import Cast, JSONObject
 
 from prepay.common.fields import ScaledDecimalField
 
@@ -68,11 +69,24 @@ def rows_subquery(rows: QuerySet[Any], *marks: str) -> Subquery:
         f.attname: _AsJSON(F(f.attname)) if isinstance(f, models.JSONField) else F(f.attname)
         for f in _fields(rows.model)
     }
-    values.update({mark: F(mark) for mark in marks})
+    values.update({mark: _mark(rows, mark) for mark in marks})
     grouped = rows.order_by().annotate(_one=Value(1)).values("_one")  # one group: every row
     return Subquery(
         grouped.annotate(rows=JSONRows(JSONObject(**values))).values("rows"), output_field=JSONField()
     )
+
+
+def _mark(rows: QuerySet[Any], mark: str) -> Any:
+    """Annotation ``mark`` as a value of the JSON object. A constant is cast to its type: bound on the
+    server (PostgreSQL, ``prepay.common.pgconfig``), a bare parameter as an argument of
+    ``jsonb_build_object`` has no type PostgreSQL can infer."""
+    expression = rows.query.annotations.get(mark)
+    if isinstance(expression, Value):
+        try:
+            return Cast(F(mark), output_field=expression.output_field)
+        except FieldError:  # Value(None): no type to cast to
+            pass
+    return F(mark)
 
 
 def rows_from_json(model: type[M], data: Any, *marks: str, db: str = "default") -> list[M]:
