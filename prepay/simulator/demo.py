@@ -17,6 +17,7 @@ from collections.abc import Callable
 from django.db import close_old_connections
 
 from prepay.meters.choices import MeterStatus, Protocol
+from prepay.meters.drivers.registry import mqtt_url
 from prepay.meters.models import Meter
 from prepay.simulator.binding import bind_fleet
 from prepay.simulator.clock import Clock, SimClock
@@ -27,20 +28,19 @@ log = logging.getLogger(__name__)
 
 #: meters per DL/T 645 / CJ/T 188 bus and per Modbus gateway
 PER_PORT = 16
-MQTT_BROKER = ("127.0.0.1", 1883)
 
 
 def _broker_up() -> bool:
     try:
-        with socket.create_connection(MQTT_BROKER, timeout=0.5):
+        with socket.create_connection(mqtt_url(), timeout=0.5):
             return True
     except OSError:
         return False
 
 
 def demo_meters() -> list[Meter]:
-    """Every installed meter, in a stable order. MQTT meters only when a broker answers on
-    127.0.0.1:1883: the demo must not depend on one."""
+    """Every installed meter, in a stable order. MQTT meters only when the platform's broker
+    (``PREPAY_MQTT_URL``, default 127.0.0.1:1883) answers: the demo must not depend on one."""
     qs = Meter.objects.filter(status=MeterStatus.INSTALLED).select_related("model").order_by("pk")
     if not _broker_up():
         qs = qs.exclude(protocol=Protocol.MQTT)
@@ -51,7 +51,7 @@ def build_demo_fleet(
     clock: Clock, *, poll_interval: int = 30
 ) -> tuple[Fleet, list[tuple[Meter, VirtualMeter]]]:
     """A fleet with a twin of every :func:`demo_meters` meter, bound in the database (not started)."""
-    fleet = Fleet(per_port=PER_PORT, mqtt=MQTT_BROKER)
+    fleet = Fleet(per_port=PER_PORT)  # MQTT twins on the pollers' broker (PREPAY_MQTT_URL)
     pairs = bind_fleet(demo_meters(), fleet, clock, poll_interval=poll_interval)
     return fleet, pairs
 

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 from prepay.domain.protocols import cjt188 as cjt188_codec
 from prepay.domain.protocols import dlt645 as dlt645_codec
+from prepay.meters.drivers.registry import mqtt_url
 from prepay.simulator.meter import VirtualMeter
 from prepay.simulator.servers import cjt188, dlt645, modbus
 from prepay.simulator.servers.mqtt import MqttFrontEnd
@@ -53,7 +54,7 @@ class Fleet:
         host: str = "127.0.0.1",
         per_port: int = 32,
         base_port: int = 0,
-        mqtt: tuple[str, int] = ("127.0.0.1", 1883),
+        mqtt: tuple[str, int] | None = None,
         product_key: str = "prepay-sim",
         dial_in_to: tuple[str, int] | None = None,
     ) -> None:
@@ -62,7 +63,7 @@ class Fleet:
         self.host = host
         self.per_port = per_port
         self.base_port = base_port
-        self.mqtt_address = mqtt
+        self.mqtt_address = mqtt or mqtt_url()  # the platform's broker (PREPAY_MQTT_URL)
         self.product_key = product_key
         self.dial_in_to = dial_in_to
         self.meters: list[VirtualMeter] = []

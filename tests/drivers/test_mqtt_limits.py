@@ -1,4 +1,5 @@
-"""The poller's MQTT consumer against the real Mosquitto on 127.0.0.1:1883: payloads and queue bounded.
+"""The poller's MQTT consumer against the real Mosquitto (PREPAY_MQTT_URL, default 127.0.0.1:1883):
+payloads and queue bounded.
 
 Skipped with a reason when no broker runs locally; a failure when PREPAY_REQUIRE_SERVICES=1.
 """
@@ -16,6 +17,7 @@ import pytest
 from prepay.meters.drivers.base import Target
 from prepay.meters.drivers.limits import Limits
 from prepay.meters.drivers.mqtt import PACKET_OVERHEAD, MqttDriver, MqttHub, _bounded_queue
+from prepay.meters.drivers.registry import mqtt_url
 from prepay.simulator.clock import ManualClock
 from prepay.simulator.meter import VirtualMeter
 from prepay.simulator.servers.mqtt import MqttFrontEnd
@@ -38,11 +40,11 @@ class MqttHubLimitsTestCase:
             front = MqttFrontEnd({sn: vm}, product_key=pk)
             serving = asyncio.create_task(front.run())
             await asyncio.wait_for(front.ready.wait(), 10)
-            hub = MqttHub("127.0.0.1", 1883, timeout=3, retries=0, limits=Limits(mqtt_max_payload=LIMIT))
+            hub = MqttHub(*mqtt_url(), timeout=3, retries=0, limits=Limits(mqtt_max_payload=LIMIT))
             driver = MqttDriver(Target(1, sn, "mqtt", {"product_key": pk, "sn": sn}), hub)
             try:
                 await driver.read()  # connected and subscribed
-                async with aiomqtt.Client("127.0.0.1", 1883, identifier=f"attacker-{pk}") as attacker:
+                async with aiomqtt.Client(*mqtt_url(), identifier=f"attacker-{pk}") as attacker:
                     # over the announced Maximum Packet Size: the broker never sends it to the hub
                     await attacker.publish(topic, b"y" * (LIMIT + PACKET_OVERHEAD + 100_000), qos=1)
                     # within the packet size, over the payload limit: the hub drops it unparsed
@@ -70,7 +72,7 @@ class MqttHubLimitsTestCase:
         caplog.set_level(logging.WARNING, logger="prepay.wire")
 
         async def scenario() -> None:
-            hub = MqttHub("127.0.0.1", 1883, timeout=1, retries=0, limits=Limits(mqtt_max_queue=3))
+            hub = MqttHub(*mqtt_url(), timeout=1, retries=0, limits=Limits(mqtt_max_queue=3))
             queue = _bounded_queue(hub)(maxsize=hub.limits.mqtt_max_queue)
             for i in range(10):
                 queue.put_nowait(aiomqtt.Message(f"data/up/pk/sn{i}", b"{}", 0, False, i, None))
@@ -96,7 +98,7 @@ class MqttHubIdentityTestCase:
             front = MqttFrontEnd({sn: vm}, product_key=pk)
             serving = asyncio.create_task(front.run())
             await asyncio.wait_for(front.ready.wait(), 10)
-            hubs = [MqttHub("127.0.0.1", 1883, timeout=3, retries=0) for _ in range(2)]
+            hubs = [MqttHub(*mqtt_url(), timeout=3, retries=0) for _ in range(2)]
             target = Target(1, sn, "mqtt", {"product_key": pk, "sn": sn})
             try:
                 assert hubs[0].client_id != hubs[1].client_id

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from prepay.meters.drivers.registry import mqtt_url
 from prepay.meters.models import Meter
 from prepay.simulator.binding import bind_fleet
 from prepay.simulator.clock import ManualClock
@@ -34,9 +35,10 @@ class Sim:
         self.clock.advance(timedelta(**kw))
 
 
-def broker_up(host: str = "127.0.0.1", port: int = 1883) -> bool:
+def broker_up() -> bool:
+    """True when the platform's broker (``PREPAY_MQTT_URL``, default 127.0.0.1:1883) answers."""
     try:
-        with socket.create_connection((host, port), timeout=0.5):
+        with socket.create_connection(mqtt_url(), timeout=0.5):
             return True
     except OSError:
         return False
@@ -45,9 +47,10 @@ def broker_up(host: str = "127.0.0.1", port: int = 1883) -> bool:
 def need_broker() -> None:
     if broker_up():
         return
+    where = "{}:{}".format(*mqtt_url())
     if require_services():
-        pytest.fail("PREPAY_REQUIRE_SERVICES=1 but no MQTT broker on 127.0.0.1:1883")
-    pytest.skip("no MQTT broker on 127.0.0.1:1883 (start mosquitto, or CI sets PREPAY_REQUIRE_SERVICES=1)")
+        pytest.fail(f"PREPAY_REQUIRE_SERVICES=1 but no MQTT broker on {where} (PREPAY_MQTT_URL)")
+    pytest.skip(f"no MQTT broker on {where} (start mosquitto, or CI sets PREPAY_REQUIRE_SERVICES=1)")
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from prepay.domain.protocols import mqtt as codec
+from prepay.meters.drivers.registry import mqtt_url
 from prepay.telemetry.bookkeeping import ensure_link
 from prepay.telemetry.models import MeterLink, MeterReading
 from prepay.telemetry.poller import poll_once
@@ -50,7 +51,7 @@ def _telemetry(sn: str, register: str, stamp: int, msgid: str = "", **values) ->
 
 def _publish(messages: list[tuple[str, bytes]]) -> None:
     async def go() -> None:
-        async with aiomqtt.Client("127.0.0.1", 1883, identifier=f"meter-{uuid.uuid4().hex[:8]}") as client:
+        async with aiomqtt.Client(*mqtt_url(), identifier=f"meter-{uuid.uuid4().hex[:8]}") as client:
             for topic, raw in messages:
                 await client.publish(topic, raw, qos=1)
 

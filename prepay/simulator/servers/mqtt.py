@@ -18,6 +18,7 @@ import aiomqtt
 
 from prepay.domain.protocols import mqtt as codec
 from prepay.domain.protocols.errors import ProtocolError
+from prepay.meters.drivers.registry import mqtt_url
 from prepay.simulator.meter import MeterRefused, VirtualMeter
 
 
@@ -51,13 +52,15 @@ class MqttFrontEnd:
         meters: dict[str, VirtualMeter],
         *,
         product_key: str = "prepay-sim",
-        host: str = "127.0.0.1",
-        port: int = 1883,
+        host: str | None = None,
+        port: int | None = None,
         publish_every: float | None = None,
     ) -> None:
         self.meters = meters
         self.pk = product_key
-        self.host, self.port = host, port
+        # the platform's broker (PREPAY_MQTT_URL) unless told otherwise
+        default_host, default_port = mqtt_url()
+        self.host, self.port = host or default_host, port or default_port
         self.publish_every = publish_every
         self.ready = asyncio.Event()
         self._stop = asyncio.Event()
