@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.db.models import Value
+from django.db.models import BooleanField, CharField, ExpressionWrapper, F, Q, Value
 
 from prepay.common.jsonrows import rows_from_json, rows_subquery
 from prepay.tariffs.models import Tariff
@@ -73,6 +73,22 @@ class JSONRowsTestCase:
         (one,) = read(rows, "seen", "n")
         assert one.seen == "yes" and one.n == 7 and one.pk == world.a1.tariff.pk
         assert read(Tariff.objects.filter(code="no-such-code")) == []
+
+    def test_a_parameter_inside_another_expression_is_typed_too(self, world):
+        # not a Value at the top, still a bare parameter in the SQL; and a comparison, as the sale uses
+        rows = Tariff.objects.filter(pk=world.a1.tariff.pk).annotate(
+            label=ExpressionWrapper(Value("盐田"), output_field=CharField()),
+            own=ExpressionWrapper(Q(group_id=F("group_id")), output_field=BooleanField()),
+        )
+        (one,) = read(rows, "label", "own")
+        assert one.label == "盐田" and bool(one.own) is True
+
+    def test_a_mark_it_cannot_type_or_find_is_refused(self, world):
+        rows = Tariff.objects.annotate(nothing=Value(None))
+        with pytest.raises(TypeError, match="'nothing' has no type"):
+            rows_subquery(rows, "nothing")
+        with pytest.raises(TypeError, match="'missing' is not an annotation of the Tariff rows"):
+            rows_subquery(Tariff.objects.all(), "missing")
 
     def test_a_model_with_a_column_it_cannot_read_back_is_refused(self, world):
         with pytest.raises(TypeError, match="created_at"):

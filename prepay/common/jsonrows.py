@@ -77,16 +77,20 @@ def rows_subquery(rows: QuerySet[Any], *marks: str) -> Subquery:
 
 
 def _mark(rows: QuerySet[Any], mark: str) -> Any:
-    """Annotation ``mark`` as a value of the JSON object. A constant is cast to its type: bound on the
-    server (PostgreSQL, ``prepay.common.pgconfig``), a bare parameter as an argument of
-    ``jsonb_build_object`` has no type PostgreSQL can infer."""
+    """Annotation ``mark`` as a value of the JSON object, cast to its type. Bound on the server
+    (PostgreSQL, ``prepay.common.pgconfig``), a parameter as an argument of ``jsonb_build_object`` has
+    no type PostgreSQL can infer, whether it is a ``Value`` or wrapped in another expression; the cast
+    gives it one, and costs nothing for a mark that is typed already."""
     expression = rows.query.annotations.get(mark)
-    if isinstance(expression, Value):
-        try:
-            return Cast(F(mark), output_field=expression.output_field)
-        except FieldError:  # Value(None): no type to cast to
-            pass
-    return F(mark)
+    if expression is None:
+        raise TypeError(f"{mark!r} is not an annotation of the {rows.model.__name__} rows")
+    try:
+        output_field = expression.output_field
+    except FieldError as exc:  # Value(None), or a mix of types Django cannot resolve
+        raise TypeError(
+            f"annotation {mark!r} has no type to read back from JSON ({exc}): give it an output_field"
+        ) from exc
+    return Cast(F(mark), output_field=output_field)
 
 
 def rows_from_json(model: type[M], data: Any, *marks: str, db: str = "default") -> list[M]:
