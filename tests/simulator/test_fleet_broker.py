@@ -8,7 +8,6 @@ left the twins on one broker and the pollers on another.
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import pytest
 
@@ -16,13 +15,7 @@ from prepay.simulator.clock import ManualClock
 from prepay.simulator.fleet import Fleet
 from prepay.simulator.meter import VirtualMeter
 from prepay.simulator.servers.mqtt import MqttFrontEnd
-
-
-def _closed_port() -> int:
-    """A loopback port nothing listens on (bound, then let go)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.ports import free_port
 
 
 async def _start_and_stop(fleet: Fleet) -> None:
@@ -34,7 +27,7 @@ async def _start_and_stop(fleet: Fleet) -> None:
 
 class FleetBrokerTestCase:
     def test_the_twins_connect_to_the_broker_the_environment_names(self, monkeypatch):
-        port = _closed_port()
+        port = free_port()  # nothing listens there
         monkeypatch.setenv("PREPAY_MQTT_URL", f"mqtt://127.0.0.1:{port}")
         fleet = Fleet(per_port=1)
         fleet.add(VirtualMeter(serial="M1", clock=ManualClock()), "mqtt")
