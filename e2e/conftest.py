@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import os
 import re
+import sys
+import threading
+import time
+import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from e2e import liveserver
 from tests.conftest import _english_by_default, _fast_password_hashing, require_services, world  # noqa: F401
 from tests.tokens.conftest import store  # noqa: F401
 from tests.vending.conftest import shop  # noqa: F401
@@ -123,24 +128,30 @@ def _audit_flushable(transactional_db: Any) -> Iterator[None]:
     names = sorted(m.name for m in pkgutil.iter_modules(package.__path__))
     modules = [importlib.import_module(f"{package.__name__}.{name}") for name in names]
     migrations = [m for m in modules if hasattr(m, "SQLITE")]
-    with connection.cursor() as cursor:
-        for m in reversed(migrations):  # newest first, as migrating backwards would
-            for sql in m.SQLITE_REVERSE:
-                cursor.execute(sql)
-    try:
-        call_command("flush", verbosity=0, interactive=False)
-    finally:
+    # the live server shares this connection: wait for a request the last page left running
+    with liveserver.idle(FLUSH_WAIT, _other_threads):
         with connection.cursor() as cursor:
-            for m in migrations:
-                for sql in m.SQLITE:
+            for m in reversed(migrations):  # newest first, as migrating backwards would
+                for sql in m.SQLITE_REVERSE:
                     cursor.execute(sql)
+        try:
+            call_command("flush", verbosity=0, interactive=False)
+        finally:
+            with connection.cursor() as cursor:
+                for m in migrations:
+                    for sql in m.SQLITE:
+                        cursor.execute(sql)
+
+
+#: seconds the flush after a test waits for the live server to finish a request
+FLUSH_WAIT = 60
 
 
 @pytest.fixture
 def shot(request: pytest.FixtureRequest) -> Callable[[Any, str], Path]:
     """``shot(page, "step")`` saves e2e/screenshots/<test>--<step>.png for a person to look at."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    test = re.sub(r"[^\w.-]+", "_", request.node.name)
+    test = _file_name(request.node.name)
 
     def take(page: Any, step: str) -> Path:
         path = SCREENSHOTS / f"{test}--{step}.png"
@@ -148,6 +159,10 @@ def shot(request: pytest.FixtureRequest) -> Callable[[Any, str], Path]:
         return path
 
     return take
+
+
+def _file_name(test: str) -> str:
+    return re.sub(r"[^\w.-]+", "_", test)
 
 
 @pytest.fixture
@@ -163,3 +178,91 @@ def login(live_server: Any) -> Callable[[Any, Any], None]:
         assert "/login/" not in page.url, "login failed"
 
     return sign_in
+
+
+@pytest.fixture(scope="session")
+def live_server(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """pytest-django's live server (same address rules), answering one request at a time when it
+    shares the test's in-memory SQLite connection (:mod:`e2e.liveserver`)."""
+    addr = (
+        request.config.getvalue("liveserver") or os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "localhost"
+    )
+    server = liveserver.start(addr)
+    yield server
+    server.stop()
+
+
+# ------------------------------------------------------------------------------------------------
+# When a browser test fails, its report says what the browser and the server were doing: the
+# page's address and any error it shows, the last requests and their answers, and the stacks of the
+# server threads still answering a request (one that never answered shows there).
+# ------------------------------------------------------------------------------------------------
+
+NETWORK_LINES = 40
+
+
+@pytest.fixture(autouse=True)
+def _network_log(request: pytest.FixtureRequest) -> None:
+    """Record the page's requests (sent, answered with status, failed) for the failure report."""
+    if "page" not in request.fixturenames:
+        return
+    page = request.getfixturevalue("page")
+    start, lines = time.monotonic(), list[str]()
+    request.node.stash[NETWORK] = lines
+
+    def note(text: str) -> None:
+        lines.append(f"+{time.monotonic() - start:6.2f}s {text}")
+
+    page.on("request", lambda r: note(f"→ {r.method} {r.url}"))
+    page.on("response", lambda r: note(f"← {r.status} {r.request.method} {r.url}"))
+    page.on("requestfailed", lambda r: note(f"✗ {r.method} {r.url}: {r.failure}"))
+
+
+NETWORK = pytest.StashKey[list[str]]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if report.when == "call" and report.failed:
+        for title, text in _failure_sections(item):
+            report.sections.append((title, text))
+    return report
+
+
+def _failure_sections(item: pytest.Item) -> list[tuple[str, str]]:
+    sections = []
+    page = getattr(item, "funcargs", {}).get("page")
+    if page is not None:
+        try:
+            shown = page.evaluate(
+                "() => Array.from(document.querySelectorAll('[role=alert], .errorlist, .message.error'))"
+                ".map(e => e.innerText.trim()).filter(Boolean).join('\\n')"
+            )
+            sections.append(("browser: the page", f"{page.url}\n{shown or '(no error shown)'}"))
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / f"{_file_name(item.name)}--failed.png"))
+        except Exception as exc:  # the page may be gone or hung: say so and go on
+            sections.append(("browser: the page", f"could not read it: {exc!r}"))
+    lines = item.stash.get(NETWORK, [])
+    if lines:
+        sections.append(("browser: the last requests", "\n".join(lines[-NETWORK_LINES:])))
+    sections.append(("live server: requests in progress", _other_threads()))
+    return sections
+
+
+def _other_threads() -> str:
+    """The stacks of the threads answering a request (a live server request, or one waiting for its
+    turn); idle keep-alive connections and pools are left out."""
+    names = {t.ident: t.name for t in threading.enumerate()}
+    here = threading.get_ident()
+    out = []
+    for ident, frame in sys._current_frames().items():
+        stack = traceback.format_stack(frame)
+        if ident != here and any(mark in line for line in stack for mark in BUSY):
+            out.append(f"--- {names.get(ident, ident)}\n" + "".join(stack[-15:]))
+    return "\n".join(out) or "(no thread was answering a request)"
+
+
+#: a stack through one of these is answering a request
+BUSY = ("django/core/handlers/", "e2e/liveserver.py", "/prepay/")

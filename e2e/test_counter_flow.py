@@ -71,6 +71,11 @@ class ClerkReplacesMeterTestCase:
         page.fill("#id_old_closing_reading", "150")
         page.fill("#id_remaining_credit", "5")
         page.fill("#id_new_meter", new.serial)
+        picks = page.locator("#id_new_meter-picks button.pick")
+        expect(picks).to_have_count(1)  # the list answers the serial typed (not the first, empty one)
+        picks.click()  # as a clerk picks it: the box holds the serial, the list closes
+        expect(picks).to_have_count(0)
+        assert page.input_value("#id_new_meter") == new.serial
         page.fill("#id_new_opening_reading", "0")
         page.fill("#id_reason", "display broken")
         shot(page, "2-form")
