@@ -7,7 +7,6 @@ decides when a retry is due; nothing sleeps for a backoff.
 
 from __future__ import annotations
 
-import socket
 import time
 from datetime import timedelta
 from typing import Any
@@ -21,6 +20,7 @@ from prepay.telemetry.actions import do_bind_meter, do_queue_command
 from prepay.telemetry.models import CommandStatus, MeterCommand
 from prepay.telemetry.poller import Poller
 from tests import factories as f
+from tests.ports import free_port
 from tests.telemetry.conftest import new_meter
 
 
@@ -30,12 +30,6 @@ def backoff(settings: Any) -> None:
     settings.PREPAY_COMMAND_RETRY_BASE = 30
     settings.PREPAY_COMMAND_RETRY_CAP = 120
     settings.PREPAY_COMMAND_MAX_ATTEMPTS = 4
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def attempt(meter: Any, cmd: MeterCommand, **options: Any) -> MeterCommand:
@@ -88,7 +82,7 @@ class CommandRetryTestCase:
         meter = new_meter(world, "single")
         sim = make_sim([(meter, "dlt645")])
         params = dict(meter.comm_params)
-        do_bind_meter(meter, protocol="dlt645", comm_params=params | {"port": closed_port()}, actor=None)
+        do_bind_meter(meter, protocol="dlt645", comm_params=params | {"port": free_port()}, actor=None)
         cmd = do_queue_command(meter, "trip", actor=None, reason="billing:zero")
         cmd = attempt(meter, cmd)
         assert cmd.status == CommandStatus.QUEUED and "cannot connect" in cmd.error

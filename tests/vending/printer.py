@@ -60,9 +60,3 @@ def tcp_printer() -> Iterator[TcpPrinter]:
         yield printer
     finally:
         printer.close()
-
-
-def closed_port() -> int:
-    """A loopback port nobody listens on (bound, then released)."""
-    with socket.create_server(("127.0.0.1", 0)) as s:
-        return int(s.getsockname()[1])

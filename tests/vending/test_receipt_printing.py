@@ -13,7 +13,8 @@ from prepay.audit.models import AuditEvent
 from prepay.vending import printing
 from prepay.vending.models import PrinterConnection, PrintStatus, Receipt, ReceiptPrint
 from tests.helpers import refused
-from tests.vending.printer import TcpPrinter, closed_port, tcp_printer
+from tests.ports import free_port
+from tests.vending.printer import TcpPrinter, tcp_printer
 from tests.vending.test_vend import sell
 
 
@@ -54,7 +55,7 @@ class PrintReceiptTestCase:
         assert job.width == 80 and b"-" * 48 in data
 
     def test_it_records_a_printer_that_does_not_answer_and_prints_the_original_later(self, shop, printer):
-        receipt = receipt_at(shop, PrinterConnection.NETWORK, f"127.0.0.1:{closed_port()}")
+        receipt = receipt_at(shop, PrinterConnection.NETWORK, f"127.0.0.1:{free_port()}")
         failed = printing.do_print_receipt(receipt=receipt, actor=shop.world.cashier)
         assert (failed.status, failed.sent, failed.copy) == (PrintStatus.FAILED, 0, 0)
         assert "does not answer" in failed.error
@@ -67,7 +68,7 @@ class PrintReceiptTestCase:
     def test_a_reprint_that_printed_nothing_is_printed_again_without_counting_it_twice(self, shop, printer):
         receipt = receipt_at(shop, PrinterConnection.NETWORK, printer.address)
         printing.do_print_receipt(receipt=receipt, actor=shop.world.cashier)
-        shop.point.printer = f"127.0.0.1:{closed_port()}"
+        shop.point.printer = f"127.0.0.1:{free_port()}"
         shop.point.save()
         failed = printing.do_print_receipt(receipt=receipt, actor=shop.world.cashier)
         assert (failed.copy, failed.status) == (1, PrintStatus.FAILED)
