@@ -15,9 +15,11 @@ from django.utils.translation import gettext_lazy
 from openpyxl import load_workbook
 
 from prepay.common.spreadsheet import (
+    CELL_TEXT_MAX,
     FORMULA_PREFIXES,
     csv_value,
     csv_writer,
+    fit_cell_text,
     is_formula_like,
     new_workbook,
     workbook_bytes,
@@ -125,6 +127,62 @@ class ExcelCellTestCase:
         wb, ws = new_workbook("Sales / 售电 [A1]: what? *all* and a very long tail")
         assert ws.title == "Sales - 售电 -A1-- what- -all- and a very long tail"[:31]
         assert read_back(workbook_bytes(wb)).title == ws.title
+
+
+def units(text: str) -> int:
+    """Characters as Excel counts them: UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+class CellLengthTestCase:
+    """Excel holds at most 32,767 characters in a cell: longer text is cut, saying so."""
+
+    def test_text_that_fits_is_unchanged(self):
+        assert CELL_TEXT_MAX == 32767
+        for text in ["x" * CELL_TEXT_MAX, "电" * CELL_TEXT_MAX, "😀" * (CELL_TEXT_MAX // 2), ""]:
+            assert fit_cell_text(text) == text
+
+    def test_longer_text_is_cut_to_the_limit_and_says_how_long_it_was(self):
+        text = "a" * 20000 + "b" * 20000
+        cut = fit_cell_text(text)
+        assert units(cut) == CELL_TEXT_MAX
+        assert cut.startswith("a" * 20000 + "b" * 10000)
+        assert cut.endswith("[cut to fit an Excel cell: 40,000 characters in all]")
+        assert fit_cell_text("x" * (CELL_TEXT_MAX + 1)).endswith("32,768 characters in all]")
+
+    def test_a_character_of_two_code_units_is_never_split(self):
+        text = "a" + "😀" * 20000  # 40,001 code units: the cut falls inside a pair
+        cut = fit_cell_text(text)
+        assert units(cut) <= CELL_TEXT_MAX and "\ud83d" not in cut.encode("utf-16-le").decode("utf-16-le")
+        body = cut.split(" … ")[0]
+        assert body == "a" + "😀" * (len(body) - 1) and units(body) >= CELL_TEXT_MAX - 80
+        cut.encode("utf-8")  # no lone surrogate: it would not encode
+
+    def test_the_note_is_in_the_reader_s_language(self):
+        from django.utils import translation
+
+        with translation.override("zh-hans"):
+            cut = fit_cell_text("x" * 40000)
+        assert (
+            cut.endswith("[为放入 Excel 单元格已截断：全文共 40,000 个字符]") and units(cut) == CELL_TEXT_MAX
+        )
+
+    def test_openpyxl_cells_are_cut_whether_written_by_the_helpers_or_around_them(self):
+        wb, ws = new_workbook("t")
+        write_cell(ws, 1, 1, "=" + "x" * 40000)  # formula-like and too long
+        # written around the helpers: openpyxl itself keeps 32,767 characters, but an emoji is two
+        # of Excel's, so the sweep still has to cut
+        ws.cell(row=2, column=1, value="😀" * 40000)
+        ws2 = read_back(workbook_bytes(wb))
+        first, second = ws2.cell(row=1, column=1), ws2.cell(row=2, column=1)
+        assert (
+            units(first.value) == CELL_TEXT_MAX and CELL_TEXT_MAX - 2 <= units(second.value) <= CELL_TEXT_MAX
+        )
+        assert first.data_type == "s" and first.quotePrefix and first.value.startswith("=xxx")
+        assert first.value.endswith("40,001 characters in all]") and "cut to fit" in second.value
+
+    def test_csv_keeps_the_whole_text(self):
+        assert csv_rows(["z" * 40000]) == [["z" * 40000]]
 
 
 class OneWriterTestCase:

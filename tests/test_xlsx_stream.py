@@ -116,6 +116,15 @@ class FormulaTestCase:
         assert ws["B1"].data_type == "n" and ws["B1"].value == -5
 
 
+class CellLengthTestCase:
+    def test_text_longer_than_a_cell_holds_is_cut_saying_so_and_formula_like_stays_quoted(self):
+        ws = read(written([[("=" + "x" * 40000, PLAIN), ("y" * 32767, PLAIN)]])).active
+        cut, whole = ws["A1"], ws["B1"]
+        assert len(cut.value) == 32767 and cut.value.startswith("=xxx") and cut.quotePrefix
+        assert cut.value.endswith("[cut to fit an Excel cell: 40,001 characters in all]")
+        assert whole.value == "y" * 32767  # exactly at the limit: whole
+
+
 class SheetTestCase:
     def test_styles_widths_and_frozen_rows(self):
         title = Style(font="title")

@@ -14,6 +14,10 @@ Contract:
   the whole file; lazy translation strings are written as text.
 - Numbers (``int``, ``Decimal``, ``float``), dates, times and booleans are never touched: a negative
   amount stays a number in both formats.
+- Excel holds at most :data:`CELL_TEXT_MAX` characters (UTF-16 code units) in a cell and calls a
+  file with a longer one damaged. Longer text (a long audit record, say) is cut to fit, and its end
+  says so and how long the whole text is (:func:`fit_cell_text`); the full text stays in Prepay and
+  in CSV, which has no such limit.
 - :func:`workbook_bytes` is the only way an openpyxl workbook leaves Prepay: it sweeps every cell of
   every sheet once more before saving, so a workbook never holds a formula, however its cells were
   written.
@@ -31,6 +35,7 @@ from collections.abc import Iterable
 from typing import Any, TextIO
 
 from django.utils.functional import Promise
+from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.worksheet.worksheet import Worksheet
@@ -40,6 +45,8 @@ FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
 #: characters a worksheet title may not hold, and its length limit
 _BAD_TITLE = re.compile(r"[\\/?*\[\]:]")
 _TITLE_MAX = 31
+#: the most characters (UTF-16 code units) Excel holds in one cell
+CELL_TEXT_MAX = 32767
 
 
 def _text(value: Any) -> Any:
@@ -86,6 +93,21 @@ def csv_writer(out: TextIO, **fmtparams: Any) -> CsvWriter:
 # ---------------------------------------------------------------- Excel
 
 
+def fit_cell_text(text: str) -> str:
+    """``text`` cut to :data:`CELL_TEXT_MAX` UTF-16 code units if longer, ending with a note that it
+    was cut and how many characters it had; shorter text is returned unchanged. A character outside
+    the Basic Multilingual Plane (two code units) is never split."""
+    if len(text) <= CELL_TEXT_MAX // 2:  # at most two code units a character: fits
+        return text
+    units = text.encode("utf-16-le")
+    if len(units) <= 2 * CELL_TEXT_MAX:
+        return text
+    note = " … " + _("[cut to fit an Excel cell: %(n)s characters in all]") % {"n": f"{len(text):,}"}
+    room = CELL_TEXT_MAX - len(note.encode("utf-16-le")) // 2
+    # a surrogate pair cut in half leaves one lone half, which "ignore" drops
+    return units[: 2 * room].decode("utf-16-le", errors="ignore") + note
+
+
 def sheet_title(title: Any) -> str:
     """``title`` as a worksheet title: characters Excel refuses replaced, cut to 31, never empty."""
     return _BAD_TITLE.sub("-", str(title))[:_TITLE_MAX] or "Sheet"
@@ -101,7 +123,10 @@ def new_workbook(title: str) -> tuple[Workbook, Worksheet]:
 
 
 def _neutralise(cell: Cell) -> None:
-    """Make a text cell that would be a formula a plain string cell with the quote-prefix style."""
+    """Make a text cell that would be a formula a plain string cell with the quote-prefix style, and
+    cut text too long for a cell (:func:`fit_cell_text`)."""
+    if isinstance(cell.value, str) and len(cell.value) > CELL_TEXT_MAX // 2:
+        cell.value = fit_cell_text(cell.value)  # before the check below: setting a value re-types it
     if isinstance(cell.value, str) and (cell.data_type == "f" or is_formula_like(cell.value)):
         cell.data_type = "s"
         cell.quotePrefix = True
@@ -110,8 +135,8 @@ def _neutralise(cell: Cell) -> None:
 def set_value(cell: Cell, value: Any) -> Cell:
     """Write ``value`` into ``cell`` under the module contract and return the cell."""
     value = _text(value)
-    if isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    if isinstance(value, str):  # cut before it is set: openpyxl would cut it silently
+        value = fit_cell_text(ILLEGAL_CHARACTERS_RE.sub("", value))
     cell.value = value
     _neutralise(cell)
     return cell
@@ -142,10 +167,12 @@ def workbook_bytes(wb: Workbook) -> bytes:
 
 
 __all__ = [
+    "CELL_TEXT_MAX",
     "FORMULA_PREFIXES",
     "CsvWriter",
     "csv_value",
     "csv_writer",
+    "fit_cell_text",
     "is_formula_like",
     "new_workbook",
     "set_value",

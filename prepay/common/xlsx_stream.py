@@ -12,7 +12,8 @@ Contract (the rules of :mod:`prepay.common.spreadsheet` apply to every cell):
 - Text is an inline string: formula-like text (:func:`~prepay.common.spreadsheet.is_formula_like`)
   gets its style with Excel's quote prefix, so it stays text; characters XML 1.0 cannot carry are
   dropped; ``&``, ``<``, ``>`` and carriage returns are escaped. No cell is ever a formula: this
-  writer has no way to write one.
+  writer has no way to write one. Text longer than a cell holds is cut to fit, saying so
+  (:func:`~prepay.common.spreadsheet.fit_cell_text`).
 - :class:`Style` says how a cell looks (font, fill, border, centred, number format). Styles are
   numbered in the order first used and written to ``styles.xml`` when the file is closed.
 - Column widths and the frozen rows are set before the first row. :meth:`XlsxStream.close` writes
@@ -34,7 +35,7 @@ from typing import IO, Any, NamedTuple
 
 from django.utils import timezone
 
-from prepay.common.spreadsheet import FORMULA_PREFIXES, sheet_title
+from prepay.common.spreadsheet import CELL_TEXT_MAX, FORMULA_PREFIXES, fit_cell_text, sheet_title
 
 #: the most rows a sheet may hold (Excel's limit)
 MAX_ROWS = 1_048_576
@@ -173,6 +174,8 @@ class XlsxStream:
         if not value:
             return f'<c r="{ref}"{styles[0]}/>'
         quoted = styles[1] if value.startswith(FORMULA_PREFIXES) else styles[0]
+        if len(value) > CELL_TEXT_MAX // 2:
+            value = fit_cell_text(value)
         return f'<c r="{ref}"{quoted} t="inlineStr"><is><t xml:space="preserve">{escape(value)}</t></is></c>'
 
     @property
