@@ -125,8 +125,8 @@ def new_workbook(title: str) -> tuple[Workbook, Worksheet]:
 def _neutralise(cell: Cell) -> None:
     """Make a text cell that would be a formula a plain string cell with the quote-prefix style, and
     cut text too long for a cell (:func:`fit_cell_text`)."""
-    if isinstance(cell.value, str) and len(cell.value) > CELL_TEXT_MAX // 2:
-        cell.value = fit_cell_text(cell.value)  # before the check below: setting a value re-types it
+    if isinstance(cell.value, str) and (fitted := fit_cell_text(cell.value)) is not cell.value:
+        cell.value = fitted  # before the check below: setting a value re-types it
     if isinstance(cell.value, str) and (cell.data_type == "f" or is_formula_like(cell.value)):
         cell.data_type = "s"
         cell.quotePrefix = True

@@ -35,7 +35,7 @@ from typing import IO, Any, NamedTuple
 
 from django.utils import timezone
 
-from prepay.common.spreadsheet import CELL_TEXT_MAX, FORMULA_PREFIXES, fit_cell_text, sheet_title
+from prepay.common.spreadsheet import FORMULA_PREFIXES, fit_cell_text, sheet_title
 
 #: the most rows a sheet may hold (Excel's limit)
 MAX_ROWS = 1_048_576
@@ -174,9 +174,8 @@ class XlsxStream:
         if not value:
             return f'<c r="{ref}"{styles[0]}/>'
         quoted = styles[1] if value.startswith(FORMULA_PREFIXES) else styles[0]
-        if len(value) > CELL_TEXT_MAX // 2:
-            value = fit_cell_text(value)
-        return f'<c r="{ref}"{quoted} t="inlineStr"><is><t xml:space="preserve">{escape(value)}</t></is></c>'
+        text = escape(fit_cell_text(value))
+        return f'<c r="{ref}"{quoted} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
 
     @property
     def rows_left(self) -> int:
